@@ -1,0 +1,61 @@
+// Scaled dot-product attention, soft or hard, with key-padding and causal masks.
+//
+// Shapes: B batch, H heads, Tq queries, Tk keys (= values), Dk query/key width, Dv value width.
+//   q (B, H, Tq, Dk), k (B, H, Tk, Dk), v (B, H, Tk, Dv)  ->  h (B, H, Tq, Dv), a (B, H, Tq, Tk)
+//
+// The lecture: a = [soft](arg)max_beta(K^T q), h = V a. Soft attention mixes the values
+// (a >= 0, sum a = 1); hard attention retrieves exactly one (a is one-hot).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <optional>
+#include <string>
+
+namespace attn {
+
+/// How a query picks among the keys: `Soft` = softargmax (a mix of values), `Hard` = one-hot
+/// argmax (exactly one value). Ties under `Hard` go to the lowest key index.
+enum class AttentionMode { Soft, Hard };
+
+/// The gradient of hard attention through its weights (the one-hot argmax has none of its own).
+enum class HardGradient {
+  StraightThrough,  ///< forward one-hot, backward as if the weights were the softargmax (default)
+  None,             ///< no gradient through the weights; the values still get theirs
+};
+
+/// "soft" | "hard"; anything else throws, naming the value and the choices.
+AttentionMode parse_attention_mode(const std::string& name);
+std::string to_string(AttentionMode mode);
+
+struct AttentionOptions {
+  /// Soft (softargmax) or hard (one-hot argmax).
+  TORCH_ARG(AttentionMode, mode) = AttentionMode::Soft;
+  /// Inverse temperature applied to the scores; unset means 1/sqrt(Dk).
+  TORCH_ARG(std::optional<double>, beta) = std::nullopt;
+  /// Gradient rule for hard attention.
+  TORCH_ARG(HardGradient, hard_gradient) = HardGradient::StraightThrough;
+  /// Query i sees key j only when j <= i + (Tk - Tq): the queries are the last Tq of Tk positions.
+  TORCH_ARG(bool, causal) = false;
+  /// Dropout probability on the weights before they mix the values (pass 0 when evaluating).
+  TORCH_ARG(double, dropout) = 0.0;
+  /// Return the weights A as well as H.
+  TORCH_ARG(bool, need_weights) = false;
+};
+
+struct AttentionOutput {
+  torch::Tensor h;  ///< (B, H, Tq, Dv)
+  torch::Tensor a;  ///< (B, H, Tq, Tk) when need_weights, else undefined
+};
+
+/// key_padding_mask: optional bool (B, Tk), true where the key is padding. Masked keys get
+/// exactly zero weight; a query that sees no key at all gets all-zero weights and h = 0.
+AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                             const torch::Tensor& v,
+                                             const torch::Tensor& key_padding_mask,
+                                             const AttentionOptions& options);
+
+/// One-hot of the argmax over the last dimension; ties go to the lowest index. No gradient.
+torch::Tensor one_hot_argmax(const torch::Tensor& scores);
+
+}  // namespace attn

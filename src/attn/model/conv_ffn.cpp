@@ -1,0 +1,42 @@
+#include "attn/model/conv_ffn.h"
+
+namespace attn {
+
+Activation parse_activation(const std::string& name) {
+  if (name == "relu") return Activation::ReLU;
+  if (name == "gelu") return Activation::GELU;
+  TORCH_CHECK(false, "activation must be \"relu\" or \"gelu\", got \"", name, "\"");
+}
+
+std::string to_string(Activation activation) {
+  return activation == Activation::GELU ? "gelu" : "relu";
+}
+
+ConvFeedForwardOptions::ConvFeedForwardOptions(int64_t d_model, int64_t hidden)
+    : d_model_(d_model), hidden_(hidden) {}
+
+ConvFeedForwardImpl::ConvFeedForwardImpl(ConvFeedForwardOptions options_)
+    : options(std::move(options_)) {
+  TORCH_CHECK(options.d_model() > 0, "ConvFeedForward: d_model must be positive, got ",
+              options.d_model());
+  TORCH_CHECK(options.hidden() > 0, "ConvFeedForward: hidden must be positive, got ",
+              options.hidden());
+  TORCH_CHECK(options.dropout() >= 0 && options.dropout() < 1,
+              "ConvFeedForward: dropout must be in [0, 1), got ", options.dropout());
+  using torch::nn::Conv1dOptions;
+  k1convL1 = register_module(
+      "k1convL1", torch::nn::Conv1d(Conv1dOptions(options.d_model(), options.hidden(), 1)));
+  k1convL2 = register_module(
+      "k1convL2", torch::nn::Conv1d(Conv1dOptions(options.hidden(), options.d_model(), 1)));
+}
+
+torch::Tensor ConvFeedForwardImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.dim() == 3 && x.size(2) == options.d_model(),
+              "ConvFeedForward expects (B, T, ", options.d_model(), "), got ", x.sizes());
+  auto h = k1convL1(x.transpose(1, 2));                                    // (B, F, T)
+  h = options.activation() == Activation::GELU ? torch::gelu(h) : torch::relu(h);
+  if (options.dropout() > 0) h = torch::dropout(h, options.dropout(), is_training());
+  return k1convL2(h).transpose(1, 2);                                      // (B, T, D)
+}
+
+}  // namespace attn

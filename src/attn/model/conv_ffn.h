@@ -1,0 +1,40 @@
+// The lecture's "1-convolution": a 1D convolution with kernel size 1, i.e. the same two-layer
+// MLP applied to every element of the set independently.
+//
+// Shapes: B batch, T set size, D d_model, F hidden width.  x (B, T, D) -> (B, T, D)
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace attn {
+
+enum class Activation { ReLU, GELU };
+
+/// "relu" | "gelu"; anything else throws, naming the value and the choices.
+Activation parse_activation(const std::string& name);
+std::string to_string(Activation activation);
+
+struct ConvFeedForwardOptions {
+  ConvFeedForwardOptions(int64_t d_model, int64_t hidden);
+  TORCH_ARG(int64_t, d_model);
+  /// Width of the hidden layer (the notebook's conv_hidden_dim).
+  TORCH_ARG(int64_t, hidden);
+  /// Nonlinearity between the two convolutions.
+  TORCH_ARG(Activation, activation) = Activation::ReLU;
+  /// Dropout after the activation while training.
+  TORCH_ARG(double, dropout) = 0.0;
+};
+
+class ConvFeedForwardImpl : public torch::nn::Module {
+ public:
+  explicit ConvFeedForwardImpl(ConvFeedForwardOptions options);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  ConvFeedForwardOptions options;
+  torch::nn::Conv1d k1convL1{nullptr}, k1convL2{nullptr};
+};
+TORCH_MODULE(ConvFeedForward);
+
+}  // namespace attn

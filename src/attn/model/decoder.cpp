@@ -1,0 +1,59 @@
+#include "attn/model/decoder.h"
+
+#include "attn/model/encoder.h"
+#include "attn/model/residual.h"
+
+namespace attn {
+
+DecoderLayerImpl::DecoderLayerImpl(LayerOptions options_) : options(std::move(options_)) {
+  validate(options, "DecoderLayer");
+  const int64_t d = options.d_model();
+  const double eps = options.layer_norm_eps();
+  self_mha = register_module("self_mha", MultiHeadAttention(attention_options(options)));
+  layernorm1 = register_module("layernorm1", layer_norm(d, eps));
+  cross_mha = register_module("cross_mha", MultiHeadAttention(attention_options(options)));
+  layernorm2 = register_module("layernorm2", layer_norm(d, eps));
+  cnn = register_module("cnn", ConvFeedForward(ffn_options(options)));
+  layernorm3 = register_module("layernorm3", layer_norm(d, eps));
+}
+
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& y, const torch::Tensor& memory,
+                                        const torch::Tensor& tgt_padding,
+                                        const torch::Tensor& memory_padding) {
+  const auto where = options.norm();
+  const double p = options.dropout();
+  const bool train = is_training();
+  auto out1 = add_norm(y, layernorm1, where, p, train, [&](const torch::Tensor& x) {
+    return self_mha->forward(x, x, x, tgt_padding, /*causal=*/true).output;  // (B, T, D)
+  });
+  auto out2 = add_norm(out1, layernorm2, where, p, train, [&](const torch::Tensor& x) {
+    return cross_mha->forward(x, memory, memory, memory_padding).output;     // (B, T, D)
+  });
+  return add_norm(out2, layernorm3, where, p, train,
+                  [&](const torch::Tensor& x) { return cnn(x); });           // (B, T, D)
+}
+
+DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_)) {
+  validate(options, "Decoder");
+  embedding = register_module("embedding", Embeddings(options.embeddings()));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < options.num_layers(); ++i) layers->push_back(DecoderLayer(options.layer()));
+  if (options.layer().norm() == NormPlacement::Pre)
+    final_norm = register_module("final_norm", layer_norm(options.layer().d_model(),
+                                                          options.layer().layer_norm_eps()));
+}
+
+torch::Tensor DecoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& memory,
+                                   const torch::Tensor& tgt_padding,
+                                   const torch::Tensor& memory_padding) {
+  TORCH_CHECK(memory.dim() == 3 && memory.size(0) == ids.size(0) &&
+                  memory.size(2) == options.layer().d_model(),
+              "Decoder: memory must be (B, S, D) = (", ids.size(0), ", S, ",
+              options.layer().d_model(), "), got ", memory.sizes());
+  auto x = embedding(ids);                                                 // (B, T, D)
+  for (const auto& layer : *layers)
+    x = layer->as<DecoderLayerImpl>()->forward(x, memory, tgt_padding, memory_padding);
+  return final_norm ? final_norm(x) : x;
+}
+
+}  // namespace attn

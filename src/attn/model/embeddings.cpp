@@ -1,0 +1,83 @@
+#include "attn/model/embeddings.h"
+
+namespace attn {
+
+Positions parse_positions(const std::string& name) {
+  if (name == "sinusoidal") return Positions::Sinusoidal;
+  if (name == "learned") return Positions::Learned;
+  if (name == "none") return Positions::None;
+  TORCH_CHECK(false, "positions must be \"sinusoidal\", \"learned\" or \"none\", got \"", name,
+              "\"");
+}
+
+std::string to_string(Positions positions) {
+  switch (positions) {
+    case Positions::Sinusoidal: return "sinusoidal";
+    case Positions::Learned: return "learned";
+    case Positions::None: return "none";
+  }
+  return "?";
+}
+
+EmbeddingsOptions::EmbeddingsOptions(int64_t vocab_size, int64_t d_model)
+    : vocab_size_(vocab_size), d_model_(d_model) {}
+
+torch::Tensor sinusoidal_table(int64_t rows, int64_t dim) {
+  auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  auto p = torch::arange(rows, f64).unsqueeze(1);                         // (rows, 1)
+  auto pair = torch::arange(dim, f64).div(2, "floor").mul(2);             // (dim): 2i for 2i, 2i+1
+  auto theta = p / torch::pow(10000.0, pair / static_cast<double>(dim)); // (rows, dim)
+  auto table = torch::empty({rows, dim}, f64);
+  using torch::indexing::Slice;
+  table.index_put_({Slice(), Slice(0, torch::indexing::None, 2)}, theta.index({Slice(), Slice(0, torch::indexing::None, 2)}).sin());
+  table.index_put_({Slice(), Slice(1, torch::indexing::None, 2)}, theta.index({Slice(), Slice(1, torch::indexing::None, 2)}).cos());
+  return table;
+}
+
+EmbeddingsImpl::EmbeddingsImpl(EmbeddingsOptions options_) : options(std::move(options_)) {
+  const auto& o = options;
+  TORCH_CHECK(o.vocab_size() > 0, "Embeddings: vocab_size must be positive, got ", o.vocab_size());
+  TORCH_CHECK(o.d_model() > 0, "Embeddings: d_model must be positive, got ", o.d_model());
+  TORCH_CHECK(o.padding_idx() >= 0 && o.padding_idx() < o.vocab_size(),
+              "Embeddings: padding_idx must be in [0, ", o.vocab_size(), "), got ",
+              o.padding_idx());
+  TORCH_CHECK(o.max_positions() > 0, "Embeddings: max_positions must be positive, got ",
+              o.max_positions());
+  TORCH_CHECK(o.dropout() >= 0 && o.dropout() < 1, "Embeddings: dropout must be in [0, 1), got ",
+              o.dropout());
+  word_embeddings = register_module(
+      "word_embeddings",
+      torch::nn::Embedding(
+          torch::nn::EmbeddingOptions(o.vocab_size(), o.d_model()).padding_idx(o.padding_idx())));
+  if (o.positions() != Positions::None) {
+    position_embeddings = register_module(
+        "position_embeddings",
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(o.max_positions(), o.d_model())));
+    if (o.positions() == Positions::Sinusoidal) {
+      torch::NoGradGuard no_grad;
+      position_embeddings->weight.copy_(sinusoidal_table(o.max_positions(), o.d_model()));
+      position_embeddings->weight.set_requires_grad(false);  // fixed, as in the notebook
+    }
+  }
+  LayerNorm = register_module(
+      "LayerNorm",
+      torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model()}).eps(o.layer_norm_eps())));
+}
+
+torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& ids, int64_t start) {
+  TORCH_CHECK(ids.dim() == 2, "Embeddings expects token ids (B, T), got ", ids.sizes());
+  auto x = word_embeddings(ids);                                           // (B, T, D)
+  if (position_embeddings) {
+    const int64_t T = ids.size(1);
+    TORCH_CHECK(start >= 0 && start + T <= options.max_positions(), "Embeddings: positions ",
+                start, "..", start + T - 1, " exceed the table of ", options.max_positions(),
+                " (raise max_positions or shorten the input)");
+    auto pos = torch::arange(start, start + T, ids.options().dtype(torch::kLong));  // (T)
+    x = x + position_embeddings(pos).unsqueeze(0);                         // (B, T, D)
+  }
+  x = LayerNorm(x);
+  if (options.dropout() > 0) x = torch::dropout(x, options.dropout(), is_training());
+  return x;
+}
+
+}  // namespace attn

@@ -1,0 +1,51 @@
+// Token embeddings plus positions, then LayerNorm and dropout, as in the notebook.
+//
+// Shapes: B batch, T set size, D d_model.  ids (B, T) long -> (B, T, D)
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace attn {
+
+/// `Sinusoidal`: the notebook's fixed table E(p, 2i) = sin(p / 10000^(2i/D)), E(p, 2i+1) = cos(..).
+/// `Learned`: a trained table. `None`: no positions at all, so the input really is a set.
+enum class Positions { Sinusoidal, Learned, None };
+
+/// "sinusoidal" | "learned" | "none"; anything else throws, naming the value and the choices.
+Positions parse_positions(const std::string& name);
+std::string to_string(Positions positions);
+
+struct EmbeddingsOptions {
+  EmbeddingsOptions(int64_t vocab_size, int64_t d_model);
+  TORCH_ARG(int64_t, vocab_size);
+  TORCH_ARG(int64_t, d_model);
+  /// Row of the padding token: zero and never trained (<pad> = 1 in the notebook).
+  TORCH_ARG(int64_t, padding_idx) = 1;
+  TORCH_ARG(Positions, positions) = Positions::Sinusoidal;
+  /// Rows of the position table (the notebook's 10000).
+  TORCH_ARG(int64_t, max_positions) = 10000;
+  /// LayerNorm epsilon (the notebook's 1e-12).
+  TORCH_ARG(double, layer_norm_eps) = 1e-12;
+  /// Dropout after the LayerNorm while training.
+  TORCH_ARG(double, dropout) = 0.0;
+};
+
+/// The sinusoid table (rows, dim), computed in float64.
+torch::Tensor sinusoidal_table(int64_t rows, int64_t dim);
+
+class EmbeddingsImpl : public torch::nn::Module {
+ public:
+  explicit EmbeddingsImpl(EmbeddingsOptions options);
+  /// ids (B, T); the first element is at position `start` (incremental decoding).
+  torch::Tensor forward(const torch::Tensor& ids, int64_t start = 0);
+
+  EmbeddingsOptions options;
+  torch::nn::Embedding word_embeddings{nullptr};
+  torch::nn::Embedding position_embeddings{nullptr};  // absent when positions == None
+  torch::nn::LayerNorm LayerNorm{nullptr};
+};
+TORCH_MODULE(Embeddings);
+
+}  // namespace attn

@@ -1,0 +1,78 @@
+#include "attn/model/multi_head_attention.h"
+
+namespace attn {
+
+MultiHeadAttentionOptions::MultiHeadAttentionOptions(int64_t d_model, int64_t num_heads)
+    : d_model_(d_model), num_heads_(num_heads) {}
+
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(MultiHeadAttentionOptions options_)
+    : options(std::move(options_)) {
+  const int64_t d_model = options.d_model(), heads = options.num_heads();
+  TORCH_CHECK(d_model > 0, "MultiHeadAttention: d_model must be positive, got ", d_model);
+  TORCH_CHECK(heads > 0, "MultiHeadAttention: num_heads must be positive, got ", heads);
+  TORCH_CHECK(d_model % heads == 0, "MultiHeadAttention: d_model (", d_model,
+              ") must be divisible by num_heads (", heads, ")");
+  const int64_t dq = options.d_query_in().value_or(d_model);
+  const int64_t dk = options.d_key_in().value_or(d_model);
+  const int64_t dv = options.d_value_in().value_or(d_model);
+  TORCH_CHECK(dq > 0 && dk > 0 && dv > 0,
+              "MultiHeadAttention: input widths must be positive, got d_query_in=", dq,
+              " d_key_in=", dk, " d_value_in=", dv);
+  TORCH_CHECK(options.dropout() >= 0 && options.dropout() < 1,
+              "MultiHeadAttention: dropout must be in [0, 1), got ", options.dropout());
+  d_k = d_model / heads;
+  using torch::nn::LinearOptions;
+  W_q = register_module("W_q", torch::nn::Linear(LinearOptions(dq, d_model).bias(false)));
+  W_k = register_module("W_k", torch::nn::Linear(LinearOptions(dk, d_model).bias(false)));
+  W_v = register_module("W_v", torch::nn::Linear(LinearOptions(dv, d_model).bias(false)));
+  W_h = register_module("W_h", torch::nn::Linear(LinearOptions(d_model, d_model)));
+}
+
+MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq,
+                                                         const torch::Tensor& xk,
+                                                         const torch::Tensor& xv,
+                                                         const torch::Tensor& key_padding_mask,
+                                                         bool causal, bool need_weights) {
+  TORCH_CHECK(xq.dim() == 3 && xk.dim() == 3 && xv.dim() == 3,
+              "MultiHeadAttention expects (B, T, D) inputs, got ", xq.sizes(), ", ", xk.sizes(),
+              ", ", xv.sizes());
+  const int64_t B = xq.size(0), Tq = xq.size(1), Tk = xk.size(1), H = options.num_heads();
+
+  torch::Tensor q, k, v;  // (B, T, D) each
+  if (xq.is_same(xk) && xk.is_same(xv) && W_q->weight.size(1) == W_k->weight.size(1) &&
+      W_k->weight.size(1) == W_v->weight.size(1)) {
+    // Self-attention: the lecture's stacked tall matrix, one product gives q, k and v.
+    auto w = torch::cat({W_q->weight, W_k->weight, W_v->weight});         // (3D, D_in)
+    auto qkv = torch::nn::functional::linear(xq, w).chunk(3, -1);          // 3 x (B, T, D)
+    q = qkv[0], k = qkv[1], v = qkv[2];
+  } else {
+    q = W_q(xq), k = W_k(xk), v = W_v(xv);
+  }
+  auto split = [&](const torch::Tensor& x, int64_t T) {
+    return x.view({B, T, H, d_k}).transpose(1, 2);                         // (B, H, T, Dk)
+  };
+  auto att = scaled_dot_product_attention(
+      split(q, Tq), split(k, Tk), split(v, Tk), key_padding_mask,
+      AttentionOptions()
+          .mode(options.mode())
+          .beta(options.beta())
+          .hard_gradient(options.hard_gradient())
+          .causal(causal)
+          .dropout(is_training() ? options.dropout() : 0.0)
+          .need_weights(need_weights));
+  auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
+  return {W_h(h), att.a};
+}
+
+int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode) {
+  int64_t changed = 0;
+  for (const auto& m : model.modules(/*include_self=*/true)) {
+    if (auto* mha = m->as<MultiHeadAttentionImpl>()) {
+      mha->options.mode(mode);
+      ++changed;
+    }
+  }
+  return changed;
+}
+
+}  // namespace attn

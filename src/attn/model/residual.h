@@ -1,0 +1,22 @@
+// Add & Norm around a sub-layer f, in either placement:
+//   post-norm (the notebook): LN(x + dropout(f(x)))
+//   pre-norm:                 x + dropout(f(LN(x)))
+#pragma once
+
+#include <torch/torch.h>
+
+#include "attn/model/layer_options.h"
+
+namespace attn {
+
+template <class SubLayer>
+torch::Tensor add_norm(const torch::Tensor& x, torch::nn::LayerNorm& norm, NormPlacement where,
+                       double dropout, bool training, SubLayer&& f) {
+  auto drop = [&](torch::Tensor y) {
+    return dropout > 0 ? torch::dropout(y, dropout, training) : y;
+  };
+  if (where == NormPlacement::Pre) return x + drop(f(norm(x)));
+  return norm(x + drop(f(x)));
+}
+
+}  // namespace attn

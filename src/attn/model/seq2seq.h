@@ -1,0 +1,48 @@
+// Set to set: encoder + decoder + a projection to the target vocabulary ("for neural machine
+// translation"), optionally tied to the target embedding.
+//
+// Shapes: B batch, S source length, T target length, D d_model, V target vocabulary.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "attn/model/decoder.h"
+#include "attn/model/encoder.h"
+
+namespace attn {
+
+struct Seq2SeqOptions {
+  Seq2SeqOptions(EncoderOptions encoder, DecoderOptions decoder);
+  TORCH_ARG(EncoderOptions, encoder);
+  TORCH_ARG(DecoderOptions, decoder);
+  /// Use the decoder's token embedding as the output projection's weight.
+  TORCH_ARG(bool, tie_output_embeddings) = false;
+};
+
+class Seq2SeqImpl : public torch::nn::Module {
+ public:
+  explicit Seq2SeqImpl(Seq2SeqOptions options);
+
+  /// src (B, S), tgt_in (B, T): the target shifted right (teacher forcing). Masks optional bool,
+  /// true = padding: src_padding (B, S), tgt_padding (B, T).  -> logits (B, T, V)
+  torch::Tensor forward(const torch::Tensor& src, const torch::Tensor& tgt_in,
+                        const torch::Tensor& src_padding = {},
+                        const torch::Tensor& tgt_padding = {});
+  /// src (B, S) -> memory (B, S, D)
+  torch::Tensor encode(const torch::Tensor& src, const torch::Tensor& src_padding = {});
+  /// tgt_in (B, T), memory (B, S, D) -> logits (B, T, V)
+  torch::Tensor decode(const torch::Tensor& tgt_in, const torch::Tensor& memory,
+                       const torch::Tensor& src_padding = {},
+                       const torch::Tensor& tgt_padding = {});
+  /// hidden (B, T, D) -> logits (B, T, V)
+  torch::Tensor project(const torch::Tensor& hidden);
+
+  Seq2SeqOptions options;
+  Encoder encoder{nullptr};
+  Decoder decoder{nullptr};
+  torch::nn::Linear generator{nullptr};  // untied only
+  torch::Tensor generator_bias;          // tied only: the weight is the decoder's embedding
+};
+TORCH_MODULE(Seq2Seq);
+
+}  // namespace attn

@@ -1,0 +1,75 @@
+// Helpers shared by the tests: seeding, tensor comparison, and a float64 finite-difference
+// gradient check (LibTorch's C++ API has no gradcheck of its own).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <vector>
+
+namespace attn::test {
+
+/// Seeds LibTorch from Catch's --rng-seed, so every run can use fresh random inputs
+/// (`--rng-seed time`) and a failure can be replayed with the seed Catch prints.
+inline void seed() { torch::manual_seed(Catch::rngSeed()); }
+
+inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+  REQUIRE(a.sizes() == b.sizes());
+  return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+/// Every element within atol + rtol * |reference|.
+inline bool close_to(const torch::Tensor& actual, const torch::Tensor& reference, double rtol,
+                     double atol) {
+  REQUIRE(actual.sizes() == reference.sizes());
+  return torch::allclose(actual.to(torch::kFloat64), reference.to(torch::kFloat64), rtol, atol);
+}
+
+/// Compares autograd's gradient of L = sum(f() * w), for a fixed random w, with central
+/// differences (L(x + eps) - L(x - eps)) / 2 eps for every element of every tensor in `wrt`.
+/// The tensors must be float64 leaves; returns the largest error relative to max(1, |grad|).
+inline double gradient_error(const std::function<torch::Tensor()>& f,
+                             const std::vector<torch::Tensor>& wrt, double eps = 1e-6) {
+  const auto w = torch::randn_like(f());
+  auto loss = [&] { return (f() * w).sum(); };
+  const auto grads = torch::autograd::grad({loss()}, wrt, /*grad_outputs=*/{},
+                                           /*retain_graph=*/false, /*create_graph=*/false,
+                                           /*allow_unused=*/true);
+  torch::NoGradGuard no_grad;
+  double worst = 0;
+  for (size_t t = 0; t < wrt.size(); ++t) {
+    REQUIRE(wrt[t].scalar_type() == torch::kFloat64);
+    REQUIRE(wrt[t].is_contiguous());
+    const auto analytic = grads[t].defined() ? grads[t].contiguous() : torch::zeros_like(wrt[t]);
+    double* x = wrt[t].data_ptr<double>();
+    const double* g = analytic.data_ptr<double>();
+    for (int64_t i = 0; i < wrt[t].numel(); ++i) {
+      const double saved = x[i];
+      x[i] = saved + eps;
+      const double up = loss().item<double>();
+      x[i] = saved - eps;
+      const double down = loss().item<double>();
+      x[i] = saved;
+      const double numeric = (up - down) / (2 * eps);
+      worst = std::max(worst, std::abs(numeric - g[i]) / std::max(1.0, std::abs(g[i])));
+    }
+  }
+  return worst;
+}
+
+/// The parameters of `module` (which must already be float64), as a vector for gradient_error.
+inline std::vector<torch::Tensor> trainable(torch::nn::Module& module) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : module.parameters())
+    if (p.requires_grad()) out.push_back(p);
+  return out;
+}
+
+inline std::vector<torch::Tensor> concat(std::vector<torch::Tensor> a,
+                                         const std::vector<torch::Tensor>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace attn::test
