@@ -8,6 +8,8 @@
 #include <functional>
 #include <vector>
 
+#include "attn/model/multi_head_attention.h"
+
 namespace attn::test {
 
 /// Seeds LibTorch from Catch's --rng-seed, so every run can use fresh random inputs
@@ -70,6 +72,37 @@ inline std::vector<torch::Tensor> concat(std::vector<torch::Tensor> a,
                                          const std::vector<torch::Tensor>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
+}
+
+/// Copies our MultiHeadAttention's weights into LibTorch's MultiheadAttention: W_q, W_k, W_v as
+/// its input projection (with a zero bias, since ours have none) and W_h as its out_proj.
+inline void copy_attention(MultiHeadAttentionImpl& ours, torch::nn::MultiheadAttentionImpl& ref) {
+  torch::NoGradGuard no_grad;
+  if (ref._qkv_same_embed_dim) {
+    ref.in_proj_weight.copy_(torch::cat({ours.W_q->weight, ours.W_k->weight, ours.W_v->weight}));
+  } else {
+    ref.q_proj_weight.copy_(ours.W_q->weight);
+    ref.k_proj_weight.copy_(ours.W_k->weight);
+    ref.v_proj_weight.copy_(ours.W_v->weight);
+  }
+  ref.in_proj_bias.zero_();
+  ref.out_proj->weight.copy_(ours.W_h->weight);
+  ref.out_proj->bias.copy_(ours.W_h->bias);
+}
+
+/// Copies a k=1 convolution pair into two Linear layers (weights (out, in, 1) -> (out, in)).
+inline void copy_ffn(torch::nn::Conv1dImpl& conv1, torch::nn::Conv1dImpl& conv2,
+                     torch::nn::LinearImpl& lin1, torch::nn::LinearImpl& lin2) {
+  torch::NoGradGuard no_grad;
+  lin1.weight.copy_(conv1.weight.squeeze(-1));
+  lin1.bias.copy_(conv1.bias);
+  lin2.weight.copy_(conv2.weight.squeeze(-1));
+  lin2.bias.copy_(conv2.bias);
+}
+
+/// An additive causal mask (T, T) for LibTorch 1.13's C++ attention: -inf above the diagonal.
+inline torch::Tensor additive_causal_mask(int64_t T, const torch::TensorOptions& options) {
+  return torch::full({T, T}, -INFINITY, options).triu(1);
 }
 
 }  // namespace attn::test

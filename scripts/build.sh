@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install what is missing and build attn (Release) into build/, reusing an existing build folder.
+#   bash scripts/build.sh && build/src/attn --version
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+build=${BUILD_DIR:-build}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build "$build" -j "$(nproc)"

@@ -1,0 +1,183 @@
+// The assembled models: set to vector (SetClassifier) and set to set (Seq2Seq).
+#include "attn/model/seq2seq.h"
+#include "attn/model/set_classifier.h"
+
+#include "support.h"
+
+using namespace attn;
+using attn::test::max_abs_diff;
+
+namespace {
+
+const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+
+SetClassifier small_classifier(Pooling pooling, Positions positions,
+                               AttentionMode mode = AttentionMode::Soft) {
+  SetClassifier model(SetClassifierOptions(
+      EncoderOptions(EmbeddingsOptions(50, 8).positions(positions),
+                     LayerOptions(8, 2, 16).attention(mode), 2),
+      3)
+                          .pooling(pooling));
+  model->to(torch::kFloat64);
+  return model;
+}
+
+// The notebook's model: vocab 50,002, d_model 32, 2 heads, hidden 128, 1 layer, max pooling.
+SetClassifier notebook_classifier() {
+  return SetClassifier(
+      SetClassifierOptions(EncoderOptions(EmbeddingsOptions(50002, 32), LayerOptions(32, 2, 128), 1), 2));
+}
+
+const Pooling kPoolings[] = {Pooling::Max, Pooling::Mean, Pooling::Attention};
+
+}  // namespace
+
+TEST_CASE("without positions the set classifier is permutation invariant, for every pooling",
+          "[classifier][sets]") {
+  attn::test::seed();
+  for (auto pooling : kPoolings)
+    for (auto mode : {AttentionMode::Soft, AttentionMode::Hard}) {
+      auto model = small_classifier(pooling, Positions::None, mode);
+      auto ids = torch::randint(2, 50, {4, 9});
+      auto pad = torch::arange(9).unsqueeze(0) >= torch::tensor({9, 5, 7, 1}).unsqueeze(1);
+      auto perm = torch::randperm(9);
+      CHECK(max_abs_diff(model(ids.index_select(1, perm), pad.index_select(1, perm)),
+                         model(ids, pad)) < 1e-12);
+    }
+}
+
+TEST_CASE("padding a set changes no output of the set classifier, for every pooling",
+          "[classifier][mask]") {
+  attn::test::seed();
+  for (auto positions : {Positions::None, Positions::Sinusoidal, Positions::Learned})
+    for (auto pooling : kPoolings) {
+      auto model = small_classifier(pooling, positions);
+      auto ids = torch::randint(2, 50, {3, 6});
+      auto padded = torch::cat({ids, torch::ones({3, 4}, ids.options())}, 1);  // <pad> = 1
+      auto pad = torch::arange(10).unsqueeze(0).expand({3, 10}) >= 6;          // (3, 10)
+      CHECK(max_abs_diff(model(padded, pad), model(ids)) < 1e-12);
+    }
+}
+
+TEST_CASE("without a mask, padding takes part in attention and pooling, as in the notebook",
+          "[classifier][notebook]") {
+  attn::test::seed();
+  auto model = small_classifier(Pooling::Max, Positions::Sinusoidal);
+  auto ids = torch::randint(2, 50, {2, 6});
+  auto padded = torch::cat({ids, torch::ones({2, 4}, ids.options())}, 1);
+  CHECK(max_abs_diff(model(padded), model(ids)) > 1e-6);
+}
+
+TEST_CASE("max and mean pooling leave padding out, and an empty set pools to zeros",
+          "[classifier][mask]") {
+  attn::test::seed();
+  auto x = torch::randn({2, 4, 3}, f64);
+  auto pad = torch::tensor({false, false, true, true, true, true, true, true}).view({2, 4});
+  auto first_two = x[0].narrow(0, 0, 2);
+  CHECK(max_abs_diff(pool_max(x, pad)[0], std::get<0>(first_two.max(0))) == 0);
+  CHECK(max_abs_diff(pool_mean(x, pad)[0], first_two.mean(0)) < 1e-15);
+  CHECK(torch::equal(pool_max(x, pad)[1], torch::zeros({3}, f64)));
+  CHECK(torch::equal(pool_mean(x, pad)[1], torch::zeros({3}, f64)));
+}
+
+TEST_CASE("the set classifier's gradients match finite differences, for every pooling",
+          "[classifier][gradcheck]") {
+  attn::test::seed();
+  for (auto pooling : kPoolings) {
+    SetClassifier model(SetClassifierOptions(
+        EncoderOptions(EmbeddingsOptions(12, 4).positions(Positions::Learned).max_positions(6),
+                       LayerOptions(4, 2, 6), 1),
+        2)
+                            .pooling(pooling));
+    model->to(torch::kFloat64);
+    auto ids = torch::randint(2, 12, {2, 4});
+    auto pad = torch::tensor({false, false, false, false, false, false, true, true}).view({2, 4});
+    CHECK(attn::test::gradient_error([&] { return model(ids, pad); }, attn::test::trainable(*model)) <
+          1e-6);
+  }
+}
+
+TEST_CASE("the notebook's classifier has the notebook's parameters and names", "[classifier][notebook]") {
+  auto model = notebook_classifier();
+  // The Python notebook's TransformerClassifier: 1,612,802 trainable parameters (the sinusoid
+  // table of 10000 x 32 is fixed), counted with bench/notebook_baseline.py's model.
+  int64_t trainable = 0;
+  for (const auto& p : model->parameters())
+    if (p.requires_grad()) trainable += p.numel();
+  CHECK(trainable == 1612802);
+  auto names = model->named_parameters().keys();
+  for (const char* name : {"encoder.embedding.word_embeddings.weight", "encoder.layers.0.mha.W_q.weight",
+                           "encoder.layers.0.cnn.k1convL1.weight", "encoder.layers.0.layernorm2.bias",
+                           "dense.weight"})
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+}
+
+TEST_CASE("a notebook-sized AdamW step runs forward and backward and lowers the loss on a batch",
+          "[classifier][notebook][training]") {
+  attn::test::seed();
+  auto model = notebook_classifier();
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  auto ids = torch::randint(2, 50002, {164, 200});  // the notebook's batch: 164 reviews x 200 tokens
+  auto labels = torch::randint(2, {164});
+  std::vector<double> losses;
+  for (int step = 0; step < 8; ++step) {
+    auto loss = torch::nn::functional::cross_entropy(model(ids), labels);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    losses.push_back(loss.item<double>());
+  }
+  INFO("loss from " << losses.front() << " to " << losses.back());
+  CHECK(losses.back() < losses.front() - 0.05);
+  CHECK(std::isfinite(losses.back()));
+}
+
+TEST_CASE("seq2seq: target positions ignore later target tokens, and padding changes nothing",
+          "[seq2seq][causal]") {
+  attn::test::seed();
+  for (bool tied : {false, true}) {
+    Seq2Seq model(Seq2SeqOptions(EncoderOptions(EmbeddingsOptions(20, 8), LayerOptions(8, 2, 16), 2),
+                                 DecoderOptions(EmbeddingsOptions(25, 8), LayerOptions(8, 2, 16), 2))
+                      .tie_output_embeddings(tied));
+    model->to(torch::kFloat64);
+    auto src = torch::randint(2, 20, {2, 5}), tgt = torch::randint(2, 25, {2, 6});
+    auto logits = model(src, tgt);                                         // (2, 6, 25)
+    CHECK(logits.sizes() == torch::IntArrayRef({2, 6, 25}));
+    auto changed = tgt.clone();
+    changed.narrow(1, 3, 3).random_(2, 25);
+    CHECK(max_abs_diff(model(src, changed).narrow(1, 0, 3), logits.narrow(1, 0, 3)) < 1e-12);
+    // Padded source and target: the real positions' logits do not move.
+    auto src_p = torch::cat({src, torch::ones({2, 3}, src.options())}, 1);
+    auto tgt_p = torch::cat({tgt, torch::ones({2, 2}, tgt.options())}, 1);
+    auto src_pad = torch::arange(8).unsqueeze(0).expand({2, 8}) >= 5;
+    auto tgt_pad = torch::arange(8).unsqueeze(0).expand({2, 8}) >= 6;
+    CHECK(max_abs_diff(model(src_p, tgt_p, src_pad, tgt_pad).narrow(1, 0, 6), logits) < 1e-12);
+  }
+}
+
+TEST_CASE("seq2seq with tied output embeddings projects with the decoder's token embedding",
+          "[seq2seq]") {
+  attn::test::seed();
+  Seq2Seq model(Seq2SeqOptions(EncoderOptions(EmbeddingsOptions(20, 8), LayerOptions(8, 2, 16), 1),
+                               DecoderOptions(EmbeddingsOptions(25, 8), LayerOptions(8, 2, 16), 1))
+                    .tie_output_embeddings(true));
+  CHECK_FALSE(model->generator);
+  auto h = torch::randn({2, 3, 8});
+  auto expected = torch::matmul(h, model->decoder->embedding->word_embeddings->weight.t()) +
+                  model->generator_bias;
+  CHECK(max_abs_diff(model->project(h), expected) < 1e-5);
+  auto src = torch::randint(2, 20, {2, 4}), tgt = torch::randint(2, 25, {2, 3});
+  model(src, tgt).sum().backward();  // one weight, gradients from both of its uses
+  CHECK(model->decoder->embedding->word_embeddings->weight.grad().abs().sum().item<double>() > 0);
+}
+
+TEST_CASE("models reject bad options with the values in the message", "[errors]") {
+  auto enc = EncoderOptions(EmbeddingsOptions(10, 8), LayerOptions(8, 2, 8), 1);
+  CHECK_THROWS_WITH(SetClassifier(SetClassifierOptions(enc, 1)),
+                    Catch::Contains("num_classes must be at least 2, got 1"));
+  auto dec = DecoderOptions(EmbeddingsOptions(10, 4), LayerOptions(4, 2, 8), 1);
+  CHECK_THROWS_WITH(Seq2Seq(Seq2SeqOptions(enc, dec)),
+                    Catch::Contains("the encoder has d_model 8 but the decoder has d_model 4"));
+  CHECK_THROWS_WITH(parse_pooling("sum"),
+                    Catch::Contains("pooling must be \"max\", \"mean\" or \"attention\", got \"sum\""));
+}
