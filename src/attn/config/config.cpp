@@ -1,0 +1,353 @@
+#include "attn/config/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace attn {
+
+using nlohmann::json;
+
+namespace {
+
+// Every key of every section, listed once; the writers, readers and key lists below walk it.
+template <class V>
+void visit(DataConfig& c, V&& v) {
+  v("kind", c.kind), v("path", c.path), v("valid_path", c.valid_path), v("test_path", c.test_path);
+  v("valid_fraction", c.valid_fraction), v("tokenizer", c.tokenizer), v("lowercase", c.lowercase);
+  v("vocab_size", c.vocab_size), v("min_freq", c.min_freq), v("max_len", c.max_len);
+  v("mask_padding", c.mask_padding), v("fixed_length", c.fixed_length), v("bucket", c.bucket);
+  v("set_size", c.set_size), v("symbols", c.symbols), v("train_size", c.train_size);
+  v("valid_size", c.valid_size), v("test_size", c.test_size);
+}
+
+template <class V>
+void visit(ModelConfig& c, V&& v) {
+  v("d_model", c.d_model), v("heads", c.heads), v("ffn_hidden", c.ffn_hidden), v("layers", c.layers);
+  v("attention", c.attention), v("hard_gradient", c.hard_gradient), v("beta", c.beta);
+  v("positions", c.positions), v("max_positions", c.max_positions), v("pooling", c.pooling);
+  v("norm", c.norm), v("activation", c.activation), v("dropout", c.dropout);
+  v("attention_dropout", c.attention_dropout);
+}
+
+template <class V>
+void visit(TrainConfig& c, V&& v) {
+  v("epochs", c.epochs), v("max_steps", c.max_steps), v("batch_size", c.batch_size);
+  v("optimizer", c.optimizer), v("lr", c.lr), v("betas", c.betas), v("weight_decay", c.weight_decay);
+  v("momentum", c.momentum), v("schedule", c.schedule), v("warmup_steps", c.warmup_steps);
+  v("min_lr_ratio", c.min_lr_ratio), v("clip_grad_norm", c.clip_grad_norm);
+  v("grad_accum", c.grad_accum), v("label_smoothing", c.label_smoothing);
+  v("eval_every", c.eval_every), v("log_every", c.log_every), v("metric", c.metric);
+  v("patience", c.patience), v("keep_last", c.keep_last);
+}
+
+template <class V>
+void visit(Config& c, V&& v) {
+  v("task", c.task);
+  v.section("data", c.data);
+  v.section("model", c.model);
+  v.section("train", c.train);
+  v("device", c.device), v("threads", c.threads), v("seed", c.seed);
+}
+
+struct Writer {
+  json& j;
+  template <class T>
+  void operator()(const char* key, T& value) { j[key] = value; }
+  template <class S>
+  void section(const char* key, S& s) {
+    json& sub = j[key] = json::object();
+    visit(s, Writer{sub});
+  }
+};
+
+struct KeyLister {
+  std::string prefix;
+  std::vector<std::string>& out;
+  template <class T>
+  void operator()(const char* key, T&) { out.push_back(prefix + key); }
+  template <class S>
+  void section(const char* key, S& s) {
+    out.push_back(prefix + key);
+    visit(s, KeyLister{prefix + key + ".", out});
+  }
+};
+
+std::string type_name(const json& j) {
+  if (j.is_string()) return "a string (" + j.dump() + ")";
+  if (j.is_boolean()) return "a boolean (" + j.dump() + ")";
+  if (j.is_number()) return "a number (" + j.dump() + ")";
+  if (j.is_null()) return "null";
+  if (j.is_array()) return "an array";
+  return "an object";
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unknown key" with the closest known key of the same section, when one is close enough.
+[[noreturn]] void unknown_key(const std::string& path, const std::string& prefix,
+                              const std::vector<std::string>& known) {
+  const std::string key = path.substr(prefix.size());
+  std::string best;
+  size_t best_d = std::string::npos;
+  for (const auto& k : known) {
+    const size_t d = edit_distance(key, k);
+    if (d < best_d) best_d = d, best = k;
+  }
+  std::string msg = path + ": unknown key";
+  if (!best.empty() && best_d <= std::max<size_t>(2, key.size() / 2))
+    msg += "; did you mean " + prefix + best + "?";
+  else
+    msg += "; known keys here: " + [&] {
+      std::string s;
+      for (const auto& k : known) s += (s.empty() ? "" : ", ") + k;
+      return s;
+    }();
+  throw ConfigError(msg);
+}
+
+struct Reader {
+  const json& j;
+  std::string prefix;  // "" or "train."
+
+  void read(const json& v, const std::string& path, std::string& out) {
+    if (!v.is_string()) throw ConfigError(path + ": expected a string, got " + type_name(v));
+    out = v.get<std::string>();
+  }
+  void read(const json& v, const std::string& path, bool& out) {
+    if (!v.is_boolean()) throw ConfigError(path + ": expected true or false, got " + type_name(v));
+    out = v.get<bool>();
+  }
+  void read(const json& v, const std::string& path, int64_t& out) {
+    if (!v.is_number_integer())
+      throw ConfigError(path + ": expected an integer, got " + type_name(v));
+    out = v.get<int64_t>();
+  }
+  void read(const json& v, const std::string& path, uint64_t& out) {
+    if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0))
+      throw ConfigError(path + ": expected a non-negative integer, got " + type_name(v));
+    out = v.get<uint64_t>();
+  }
+  void read(const json& v, const std::string& path, double& out) {
+    if (!v.is_number()) throw ConfigError(path + ": expected a number, got " + type_name(v));
+    out = v.get<double>();
+  }
+  void read(const json& v, const std::string& path, std::vector<double>& out) {
+    if (!v.is_array()) throw ConfigError(path + ": expected an array of numbers, got " + type_name(v));
+    out.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      double x;
+      read(v[i], path + "[" + std::to_string(i) + "]", x);
+      out.push_back(x);
+    }
+  }
+
+  template <class T>
+  void operator()(const char* key, T& value) {
+    if (auto it = j.find(key); it != j.end()) read(*it, prefix + key, value);
+  }
+  template <class S>
+  void section(const char* key, S& s) {
+    auto it = j.find(key);
+    if (it == j.end()) return;
+    if (!it->is_object())
+      throw ConfigError(prefix + key + ": expected an object, got " + type_name(*it));
+    read_object(*it, prefix + key + ".", s);
+  }
+  template <class S>
+  static void read_object(const json& obj, const std::string& prefix, S& s) {
+    std::vector<std::string> known;
+    visit(s, KeyLister{"", known});
+    for (const auto& item : obj.items())
+      if (std::find(known.begin(), known.end(), item.key()) == known.end())
+        unknown_key(prefix + item.key(), prefix, known);
+    visit(s, Reader{obj, prefix});
+  }
+};
+
+[[noreturn]] void not_one_of(const std::string& path, const std::string& value,
+                             std::initializer_list<const char*> choices) {
+  std::string list;
+  for (const char* c : choices) list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
+  throw ConfigError(path + ": must be one of " + list + "; got \"" + value + "\"");
+}
+
+void check_choice(const std::string& path, const std::string& value,
+                  std::initializer_list<const char*> choices) {
+  for (const char* c : choices)
+    if (value == c) return;
+  not_one_of(path, value, choices);
+}
+
+template <class T>
+void check(bool ok, const std::string& path, T value, const std::string& allowed) {
+  if (ok) return;
+  std::ostringstream s;
+  s << path << ": must be " << allowed << "; got " << value;
+  throw ConfigError(s.str());
+}
+
+}  // namespace
+
+json to_json(const Config& config) {
+  json j = json::object();
+  Config copy = config;
+  visit(copy, Writer{j});
+  return j;
+}
+
+Config config_from_json(const json& j) {
+  if (!j.is_object()) throw ConfigError("the config must be a JSON object, got " + type_name(j));
+  Config c;
+  Reader::read_object(j, "", c);
+  return c;
+}
+
+std::vector<std::string> config_keys() {
+  std::vector<std::string> keys;
+  Config c;
+  visit(c, KeyLister{"", keys});
+  return keys;
+}
+
+void validate(const Config& c) {
+  check_choice("task", c.task, {"classify"});
+  const auto& d = c.data;
+  check_choice("data.kind", d.kind, {"majority", "retrieval", "imdb", "tsv", "jsonl"});
+  const bool file_data = d.kind == "imdb" || d.kind == "tsv" || d.kind == "jsonl";
+  if (file_data && d.path.empty())
+    throw ConfigError("data.path: data.kind \"" + d.kind +
+                      "\" reads files, so data.path must name them (e.g. --set data.path=DIR)");
+  check(d.valid_fraction > 0 && d.valid_fraction < 1, "data.valid_fraction", d.valid_fraction,
+        "in (0, 1)");
+  check_choice("data.tokenizer", d.tokenizer, {"whitespace", "words"});
+  check(d.vocab_size > 0, "data.vocab_size", d.vocab_size, "positive");
+  check(d.min_freq >= 1, "data.min_freq", d.min_freq, "at least 1");
+  check(d.max_len > 0, "data.max_len", d.max_len, "positive");
+  check(d.set_size >= 2, "data.set_size", d.set_size, "at least 2");
+  check(d.symbols >= 2, "data.symbols", d.symbols, "at least 2");
+  check(d.train_size > 0, "data.train_size", d.train_size, "positive");
+  check(d.valid_size > 0, "data.valid_size", d.valid_size, "positive");
+  check(d.test_size > 0, "data.test_size", d.test_size, "positive");
+
+  const auto& m = c.model;
+  check(m.d_model > 0, "model.d_model", m.d_model, "positive");
+  check(m.heads > 0, "model.heads", m.heads, "positive");
+  if (m.d_model % m.heads != 0)
+    throw ConfigError("model.heads: must divide model.d_model (" + std::to_string(m.d_model) +
+                      "); got " + std::to_string(m.heads));
+  check(m.ffn_hidden > 0, "model.ffn_hidden", m.ffn_hidden, "positive");
+  check(m.layers > 0, "model.layers", m.layers, "positive");
+  check_choice("model.attention", m.attention, {"soft", "hard"});
+  check_choice("model.hard_gradient", m.hard_gradient, {"straight_through", "none"});
+  check(m.beta >= 0, "model.beta", m.beta, "0 (meaning 1/sqrt(d_k)) or positive");
+  check_choice("model.positions", m.positions, {"sinusoidal", "learned", "none"});
+  check(m.max_positions > 0, "model.max_positions", m.max_positions, "positive");
+  if (m.positions != "none" && m.max_positions < d.max_len)
+    throw ConfigError("model.max_positions: must be at least data.max_len (" +
+                      std::to_string(d.max_len) + "); got " + std::to_string(m.max_positions));
+  check_choice("model.pooling", m.pooling, {"max", "mean", "attention"});
+  check_choice("model.norm", m.norm, {"post", "pre"});
+  check_choice("model.activation", m.activation, {"relu", "gelu"});
+  check(m.dropout >= 0 && m.dropout < 1, "model.dropout", m.dropout, "in [0, 1)");
+  check(m.attention_dropout >= 0 && m.attention_dropout < 1, "model.attention_dropout",
+        m.attention_dropout, "in [0, 1)");
+
+  const auto& t = c.train;
+  check(t.epochs > 0, "train.epochs", t.epochs, "positive");
+  check(t.max_steps >= 0, "train.max_steps", t.max_steps, "0 (no limit) or positive");
+  check(t.batch_size > 0, "train.batch_size", t.batch_size, "positive");
+  check_choice("train.optimizer", t.optimizer, {"adamw", "sgd"});
+  check(t.lr > 0, "train.lr", t.lr, "positive");
+  if (t.betas.size() != 2 || !(t.betas[0] >= 0 && t.betas[0] < 1) || !(t.betas[1] >= 0 && t.betas[1] < 1))
+    throw ConfigError("train.betas: must be two numbers in [0, 1); got " + json(t.betas).dump());
+  check(t.weight_decay >= 0, "train.weight_decay", t.weight_decay, "at least 0");
+  check(t.momentum >= 0 && t.momentum < 1, "train.momentum", t.momentum, "in [0, 1)");
+  check_choice("train.schedule", t.schedule, {"constant", "cosine", "linear", "inverse_sqrt"});
+  check(t.warmup_steps >= 0, "train.warmup_steps", t.warmup_steps, "at least 0");
+  if (t.schedule == "inverse_sqrt" && t.warmup_steps == 0)
+    throw ConfigError("train.warmup_steps: the inverse_sqrt schedule needs warmup_steps > 0; got 0");
+  check(t.min_lr_ratio >= 0 && t.min_lr_ratio <= 1, "train.min_lr_ratio", t.min_lr_ratio, "in [0, 1]");
+  check(t.clip_grad_norm >= 0, "train.clip_grad_norm", t.clip_grad_norm, "0 (off) or positive");
+  check(t.grad_accum >= 1, "train.grad_accum", t.grad_accum, "at least 1");
+  check(t.label_smoothing >= 0 && t.label_smoothing < 1, "train.label_smoothing", t.label_smoothing,
+        "in [0, 1)");
+  check(t.eval_every >= 0, "train.eval_every", t.eval_every, "0 (every epoch) or positive");
+  check(t.log_every > 0, "train.log_every", t.log_every, "positive");
+  check_choice("train.metric", t.metric, {"accuracy", "loss"});
+  check(t.patience >= 0, "train.patience", t.patience, "0 (off) or positive");
+  check(t.keep_last >= 1, "train.keep_last", t.keep_last, "at least 1");
+
+  const bool device_ok = c.device == "auto" || c.device == "cpu" || c.device == "cuda" ||
+                         (c.device.rfind("cuda:", 0) == 0 && c.device.size() > 5 &&
+                          c.device.find_first_not_of("0123456789", 5) == std::string::npos);
+  if (!device_ok)
+    throw ConfigError("device: must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"" +
+                      c.device + "\"");
+  check(c.threads >= 0, "threads", c.threads, "0 (every core) or positive");
+}
+
+void apply_override(json& j, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("--set " + assignment + ": expected key.path=value, e.g. train.lr=3e-4");
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  const auto keys = config_keys();
+  if (std::find(keys.begin(), keys.end(), path) == keys.end()) {
+    // Suggest among the keys of the same section, as for a config file.
+    const auto dot = path.rfind('.');
+    const std::string prefix = dot == std::string::npos ? "" : path.substr(0, dot + 1);
+    std::vector<std::string> siblings;
+    for (const auto& k : keys)
+      if (k.rfind(prefix, 0) == 0 && k.find('.', prefix.size()) == std::string::npos)
+        siblings.push_back(k.substr(prefix.size()));
+    try {
+      unknown_key(path, prefix, siblings);
+    } catch (const ConfigError& e) {
+      throw ConfigError(std::string("--set ") + e.what());
+    }
+  }
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;  // a bare word is a string: --set model.attention=hard
+  json* node = &j;
+  size_t start = 0;
+  for (size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1) {
+    node = &(*node)[path.substr(start, dot - start)];
+    if (!node->is_object()) *node = json::object();
+  }
+  (*node)[path.substr(start)] = value;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot open the config file (does it exist?)");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(path + ": not valid JSON: " + e.what());
+  }
+  try {
+    for (const auto& o : overrides) apply_override(j, o);
+    Config c = config_from_json(j);
+    validate(c);
+    return c;
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+}  // namespace attn

@@ -1,0 +1,114 @@
+// The run configuration: typed structs read from JSON once, at the edge, then validated in one
+// pass. Every key has a default; an unknown key, a wrong type or an out-of-range value is a
+// ConfigError naming the JSON path (e.g. "train.lr_shedule: unknown key; did you mean
+// train.lr_schedule?").
+//
+// This file does not include LibTorch, so that tools reading configs compile quickly.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace attn {
+
+/// A bad config: the message names the JSON path, the value, and what is allowed.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct DataConfig {
+  /// "majority" | "retrieval" (built-in set tasks) | "imdb" | "tsv" | "jsonl"
+  std::string kind = "majority";
+  std::string path;             ///< IMDB root (holding train/ and test/) or the training file
+  std::string valid_path;       ///< validation file; empty: take valid_fraction of training data
+  std::string test_path;        ///< test file (tsv/jsonl); IMDB uses path/test
+  double valid_fraction = 0.1;  ///< the notebook's 90/10
+  std::string tokenizer = "whitespace";  ///< "whitespace" (the notebook) | "words" (punctuation, <br />)
+  bool lowercase = true;
+  int64_t vocab_size = 50000;   ///< most frequent training tokens, plus <unk> and <pad>
+  int64_t min_freq = 1;
+  int64_t max_len = 200;        ///< longer inputs are cut
+  bool mask_padding = true;     ///< false: the notebook (pads take part in attention and pooling)
+  bool fixed_length = false;    ///< pad every batch to max_len (the notebook) instead of its longest
+  bool bucket = false;          ///< group inputs of similar length into batches
+  // Built-in set tasks, generated from the seed.
+  int64_t set_size = 16;        ///< elements per set (retrieval: key-value pairs)
+  int64_t symbols = 16;         ///< distinct symbols (majority) or keys/values (retrieval)
+  int64_t train_size = 20000;
+  int64_t valid_size = 2000;
+  int64_t test_size = 2000;
+};
+
+struct ModelConfig {
+  int64_t d_model = 32;
+  int64_t heads = 2;
+  int64_t ffn_hidden = 128;
+  int64_t layers = 1;
+  std::string attention = "soft";           ///< "soft" | "hard"
+  std::string hard_gradient = "straight_through";  ///< "straight_through" | "none"
+  double beta = 0;                          ///< inverse temperature; 0 = 1/sqrt(d_k)
+  std::string positions = "sinusoidal";     ///< "sinusoidal" | "learned" | "none"
+  int64_t max_positions = 10000;
+  std::string pooling = "max";              ///< "max" | "mean" | "attention"
+  std::string norm = "post";                ///< "post" | "pre"
+  std::string activation = "relu";          ///< "relu" | "gelu"
+  double dropout = 0;
+  double attention_dropout = 0;
+};
+
+struct TrainConfig {
+  int64_t epochs = 10;
+  int64_t max_steps = 0;            ///< stop after this many optimizer steps; 0 = no limit
+  int64_t batch_size = 164;
+  std::string optimizer = "adamw";  ///< "adamw" | "sgd"
+  double lr = 1e-3;
+  std::vector<double> betas = {0.9, 0.999};
+  double weight_decay = 0.01;       ///< LibTorch's AdamW default
+  double momentum = 0.9;            ///< sgd only
+  std::string schedule = "constant";  ///< "constant" | "cosine" | "linear" | "inverse_sqrt"
+  int64_t warmup_steps = 0;
+  double min_lr_ratio = 0;          ///< cosine/linear decay ends at lr * min_lr_ratio
+  double clip_grad_norm = 0;        ///< 0 = off
+  int64_t grad_accum = 1;
+  double label_smoothing = 0;
+  int64_t eval_every = 0;           ///< steps between validations; 0 = every epoch
+  int64_t log_every = 50;           ///< steps between progress lines and metrics records
+  std::string metric = "accuracy";  ///< "accuracy" | "loss": selects the best checkpoint
+  int64_t patience = 0;             ///< stop after this many validations without improvement; 0 = off
+  int64_t keep_last = 2;            ///< checkpoints kept besides best.pt
+};
+
+struct Config {
+  std::string task = "classify";    ///< "classify" (set to vector)
+  DataConfig data;
+  ModelConfig model;
+  TrainConfig train;
+  std::string device = "auto";      ///< "auto" | "cpu" | "cuda" | "cuda:N"
+  int64_t threads = 0;              ///< 0 = every core
+  uint64_t seed = 0;
+};
+
+nlohmann::json to_json(const Config& config);
+
+/// Reads a config over the defaults: keys not given keep their defaults; unknown keys and
+/// wrong types throw ConfigError. Does not validate ranges: call validate().
+Config config_from_json(const nlohmann::json& j);
+
+/// Checks every range and every combination; throws ConfigError naming the path.
+void validate(const Config& config);
+
+/// Applies "key.path=value" overrides to a JSON config (value parsed as JSON, else taken as a
+/// string). The path must name a known key.
+void apply_override(nlohmann::json& j, const std::string& assignment);
+
+/// Reads, overrides and validates a config file; errors name the file.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+
+/// The paths of every key, e.g. "train.lr", in the order of to_json.
+std::vector<std::string> config_keys();
+
+}  // namespace attn

@@ -1,0 +1,129 @@
+// The config: defaults, JSON round trip, strict reading, overrides, and every validation message.
+#include "attn/config/config.h"
+
+#include <catch2/catch.hpp>
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+using namespace attn;
+using nlohmann::json;
+
+namespace {
+
+// Validation of the defaults with one key changed; returns the error message ("" if none).
+std::string error_with(const std::string& assignment) {
+  json j = to_json(Config{});
+  try {
+    apply_override(j, assignment);
+    validate(config_from_json(j));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("the default config is valid and survives a JSON round trip", "[config]") {
+  Config c;
+  REQUIRE_NOTHROW(validate(c));
+  json j = to_json(c);
+  CHECK(to_json(config_from_json(j)) == j);
+  CHECK(j["train"]["lr"] == 1e-3);
+  CHECK(j["model"]["d_model"] == 32);
+  // Every key listed by config_keys is in the JSON, and nothing else.
+  size_t leaves = 0;
+  for (const auto& key : config_keys()) {
+    std::string pointer = "/" + key;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    json::json_pointer ptr(pointer);
+    CHECK(j.contains(ptr));
+    if (!j.at(ptr).is_object()) ++leaves;
+  }
+  CHECK(leaves == j.flatten().size() - 1);  // betas is an array of two: flattened to two leaves
+}
+
+TEST_CASE("keys not given keep their defaults", "[config]") {
+  auto c = config_from_json(json::parse(R"({"train": {"lr": 0.01}, "seed": 7})"));
+  CHECK(c.train.lr == 0.01);
+  CHECK(c.seed == 7);
+  CHECK(c.train.batch_size == Config{}.train.batch_size);
+  CHECK(c.model.attention == "soft");
+}
+
+TEST_CASE("an unknown key names its path and the closest known key", "[config][errors]") {
+  CHECK_THROWS_WITH(config_from_json(json::parse(R"({"train": {"lr_shedule": "cosine"}})")),
+                    "train.lr_shedule: unknown key; did you mean train.schedule?");
+  CHECK_THROWS_WITH(config_from_json(json::parse(R"({"modle": {}})")),
+                    "modle: unknown key; did you mean model?");
+  CHECK_THROWS_WITH(config_from_json(json::parse(R"({"model": {"xyzzy": 1}})")),
+                    Catch::StartsWith("model.xyzzy: unknown key; known keys here: d_model, heads"));
+}
+
+TEST_CASE("a wrong type names the path and the value", "[config][errors]") {
+  CHECK_THROWS_WITH(config_from_json(json::parse(R"({"train": {"lr": "fast"}})")),
+                    "train.lr: expected a number, got a string (\"fast\")");
+  CHECK_THROWS_WITH(config_from_json(json::parse(R"({"model": {"layers": 1.5}})")),
+                    "model.layers: expected an integer, got a number (1.5)");
+  CHECK_THROWS_WITH(config_from_json(json::parse(R"({"seed": -1})")),
+                    "seed: expected a non-negative integer, got a number (-1)");
+  CHECK_THROWS_WITH(config_from_json(json::parse(R"({"data": 3})")),
+                    "data: expected an object, got a number (3)");
+  CHECK_THROWS_WITH(config_from_json(json::parse(R"({"train": {"betas": [0.9, "x"]}})")),
+                    "train.betas[1]: expected a number, got a string (\"x\")");
+}
+
+TEST_CASE("every range and choice is checked, naming the path, the value and what is allowed",
+          "[config][errors]") {
+  CHECK(error_with("model.heads=3") == "model.heads: must divide model.d_model (32); got 3");
+  CHECK(error_with("model.attention=medium") ==
+        "model.attention: must be one of \"soft\", \"hard\"; got \"medium\"");
+  CHECK(error_with("train.lr=0") == "train.lr: must be positive; got 0");
+  CHECK(error_with("train.lr=-0.5") == "train.lr: must be positive; got -0.5");
+  CHECK(error_with("data.valid_fraction=1.5") == "data.valid_fraction: must be in (0, 1); got 1.5");
+  CHECK(error_with("data.kind=imdb") ==
+        "data.path: data.kind \"imdb\" reads files, so data.path must name them (e.g. --set data.path=DIR)");
+  CHECK(error_with("device=gpu") == "device: must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"gpu\"");
+  CHECK(error_with("device=cuda:1").empty());
+  CHECK(error_with("train.schedule=inverse_sqrt") ==
+        "train.warmup_steps: the inverse_sqrt schedule needs warmup_steps > 0; got 0");
+  CHECK(error_with("train.betas=[0.9]") == "train.betas: must be two numbers in [0, 1); got [0.9]");
+  CHECK(error_with("model.max_positions=100") ==
+        "model.max_positions: must be at least data.max_len (200); got 100");
+  CHECK(error_with("model.dropout=1") == "model.dropout: must be in [0, 1); got 1");
+  CHECK(error_with("train.grad_accum=0") == "train.grad_accum: must be at least 1; got 0");
+  CHECK(error_with("model.pooling=sum") ==
+        "model.pooling: must be one of \"max\", \"mean\", \"attention\"; got \"sum\"");
+}
+
+TEST_CASE("--set overrides use the same paths and checks", "[config]") {
+  json j = json::object();
+  apply_override(j, "train.lr=3e-4");
+  apply_override(j, "model.attention=hard");  // a bare word is a string
+  apply_override(j, "data.mask_padding=false");
+  apply_override(j, "train.betas=[0.8, 0.98]");
+  auto c = config_from_json(j);
+  CHECK(c.train.lr == 3e-4);
+  CHECK(c.model.attention == "hard");
+  CHECK_FALSE(c.data.mask_padding);
+  CHECK(c.train.betas == std::vector<double>{0.8, 0.98});
+  CHECK_THROWS_WITH(apply_override(j, "train.lrr=1"), "--set train.lrr: unknown key; did you mean train.lr?");
+  CHECK_THROWS_WITH(apply_override(j, "lr"), "--set lr: expected key.path=value, e.g. train.lr=3e-4");
+  apply_override(j, "train.epochs=ten");
+  CHECK_THROWS_WITH(config_from_json(j), "train.epochs: expected an integer, got a string (\"ten\")");
+}
+
+TEST_CASE("load_config names the file in every error", "[config][errors]") {
+  const std::string path = "attn_test_config.json";
+  CHECK_THROWS_WITH(load_config("/nonexistent/x.json"),
+                    "/nonexistent/x.json: cannot open the config file (does it exist?)");
+  std::ofstream(path) << R"({"train": {"lr": 0.01,}})";
+  CHECK_THROWS_WITH(load_config(path), Catch::StartsWith(path + ": not valid JSON:"));
+  std::ofstream(path) << R"({"train": {"epochs": 3}})";
+  CHECK(load_config(path, {"train.lr=0.5"}).train.lr == 0.5);
+  CHECK(load_config(path).train.epochs == 3);
+  CHECK_THROWS_WITH(load_config(path, {"train.epochs=0"}),
+                    path + ": train.epochs: must be positive; got 0");
+  std::remove(path.c_str());
+}
