@@ -7,15 +7,16 @@
 #include <fstream>
 
 using namespace attn;
-using nlohmann::json;
+using json = attn::ConfigJson;
 
 namespace {
 
-// Validation of the defaults with one key changed; returns the error message ("" if none).
-std::string error_with(const std::string& assignment) {
+// Validation of the defaults with some keys changed; returns the error message ("" if none).
+std::string error_with(const std::string& assignment, const std::string& also = "") {
   json j = to_json(Config{});
   try {
     apply_override(j, assignment);
+    if (!also.empty()) apply_override(j, also);
     validate(config_from_json(j));
   } catch (const ConfigError& e) {
     return e.what();
@@ -32,6 +33,7 @@ TEST_CASE("the default config is valid and survives a JSON round trip", "[config
   CHECK(to_json(config_from_json(j)) == j);
   CHECK(j["train"]["lr"] == 1e-3);
   CHECK(j["model"]["d_model"] == 32);
+  CHECK(j["data"]["kind"] == "retrieval");  // the embedded default run: the key-value store
   // Every key listed by config_keys is in the JSON, and nothing else.
   size_t leaves = 0;
   for (const auto& key : config_keys()) {
@@ -89,7 +91,8 @@ TEST_CASE("every range and choice is checked, naming the path, the value and wha
   CHECK(error_with("train.schedule=inverse_sqrt") ==
         "train.warmup_steps: the inverse_sqrt schedule needs warmup_steps > 0; got 0");
   CHECK(error_with("train.betas=[0.9]") == "train.betas: must be two numbers in [0, 1); got [0.9]");
-  CHECK(error_with("model.max_positions=100") ==
+  CHECK(error_with("model.max_positions=100").empty());  // no positions: no table to outgrow
+  CHECK(error_with("model.max_positions=100", "model.positions=sinusoidal") ==
         "model.max_positions: must be at least data.max_len (200); got 100");
   CHECK(error_with("model.dropout=1") == "model.dropout: must be in [0, 1); got 1");
   CHECK(error_with("train.grad_accum=0") == "train.grad_accum: must be at least 1; got 0");

@@ -1,18 +1,106 @@
-// attn: the command line. The foundation ships the library and this entry point; the train,
-// eval, predict, inspect and config subcommands come with the trainer.
+// attn: the command line. Each subcommand parses its arguments here and calls the library.
+// Exit codes: 0 success, 2 usage, config or input-data errors, 1 run-time failures.
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "attn/config/config.h"
+#include "attn/data/text_files.h"
+#include "attn/train/checkpoint.h"
+#include "attn/train/runtime.h"
+#include "attn/train/trainer.h"
+#include "cli/commands.h"
+
 int main(int argc, char** argv) {
-  CLI::App app{"attn: a trainer for the Transformer of Canziani's attention lecture"};
-  bool version = false;
-  app.add_flag("--version", version, "Print the versions of attn and LibTorch");
-  CLI11_PARSE(app, argc, argv);
-  if (version || argc == 1) {
-    std::cout << "attn " << ATTN_VERSION << " (LibTorch " << TORCH_VERSION << ", "
-              << (torch::cuda::is_available() ? "CUDA available" : "CPU only") << ")\n";
+  using namespace attn;
+  CLI::App app{"attn: train, evaluate and use the Transformer of Canziani's attention lecture\n"
+               "(sets in, sets or one vector out; self/cross and hard/soft attention)"};
+  app.set_version_flag("--version", versions());
+  app.require_subcommand(1);
+  app.option_defaults()->always_capture_default();
+
+  TrainRequest train_req;
+  auto* train_cmd = app.add_subcommand("train", "Train a model from a JSON config (default: the built-in set task)");
+  train_cmd->add_option("config", train_req.config_path, "Config file (see `attn config defaults`)")
+      ->check(CLI::ExistingFile);
+  train_cmd->add_option("--set", train_req.overrides, "Override a config key: key.path=value (repeatable)");
+  train_cmd->add_option("--out", train_req.out_dir, "Run directory (default: runs/<config name>)");
+  train_cmd->add_flag("--resume", train_req.resume, "Continue the run in --out from its newest checkpoint");
+  train_cmd->add_flag("--force", train_req.force, "Move an existing run directory aside (to DIR.bak-TIME) and start anew");
+
+  EvalRequest eval_req;
+  auto* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint: loss, accuracy, per-class precision/recall, confusion matrix");
+  eval_cmd->add_option("checkpoint", eval_req.target, "Run directory (uses checkpoints/best.pt) or .pt file")->required();
+  eval_cmd->add_option("--data", eval_req.data_path, "Data path instead of the one in the checkpoint's config");
+  eval_cmd->add_option("--split", eval_req.split, "Split to evaluate")->check(CLI::IsMember({"valid", "test"}));
+  eval_cmd->add_option("--attention", eval_req.attention, "Evaluate with soft or hard attention (default: as trained)")
+      ->check(CLI::IsMember({"soft", "hard"}));
+  eval_cmd->add_option("--device", eval_req.device, "Device (default: the checkpoint's)");
+  eval_cmd->add_flag("--json", eval_req.json, "Print one JSON object");
+
+  PredictRequest predict_req;
+  auto* predict_cmd = app.add_subcommand("predict", "Classify one text per line: label and class probabilities");
+  predict_cmd->add_option("checkpoint", predict_req.target, "Run directory or .pt file")->required();
+  predict_cmd->add_option("input", predict_req.input, "Text file, one input per line; - for standard input");
+  predict_cmd->add_option("--attention", predict_req.attention, "soft or hard (default: as trained)")
+      ->check(CLI::IsMember({"soft", "hard"}));
+  predict_cmd->add_option("--device", predict_req.device, "Device (default: the checkpoint's)");
+  predict_cmd->add_flag("--json", predict_req.json, "JSON lines instead of TSV");
+
+  InspectRequest inspect_req;
+  auto* inspect_cmd = app.add_subcommand("inspect", "Show a checkpoint: config, sizes, step, metrics, versions");
+  inspect_cmd->add_option("checkpoint", inspect_req.target, "Run directory or .pt file")->required();
+  inspect_cmd->add_flag("--json", inspect_req.json, "Print one JSON object");
+
+  auto* config_cmd = app.add_subcommand("config", "Print the default config, or validate a config file");
+  config_cmd->require_subcommand(1);
+  config_cmd->add_subcommand("defaults", "Print the complete default config (the built-in default run)");
+  std::string validate_path;
+  std::vector<std::string> validate_overrides;
+  auto* validate_cmd = config_cmd->add_subcommand("validate", "Check a config file and its overrides");
+  validate_cmd->add_option("config", validate_path, "Config file")->required();
+  validate_cmd->add_option("--set", validate_overrides, "Override a config key: key.path=value (repeatable)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*train_cmd) return run_train(train_req);
+    if (*eval_cmd) return run_eval(eval_req);
+    if (*predict_cmd) return run_predict(predict_req);
+    if (*inspect_cmd) return run_inspect(inspect_req);
+    if (config_cmd->got_subcommand("defaults")) {
+      std::cout << to_json(Config{}).dump(2) << "\n";
+      return 0;
+    }
+    if (*validate_cmd) {
+      load_config(validate_path, validate_overrides);
+      std::cout << validate_path << ": ok\n";
+      return 0;
+    }
+  } catch (const ConfigError& e) {
+    std::cerr << "attn: config error: " << e.what() << "\n";
+    return 2;
+  } catch (const DataError& e) {
+    std::cerr << "attn: data error: " << e.what() << "\n";
+    return 2;
+  } catch (const UsageError& e) {
+    std::cerr << "attn: " << e.what() << "\n";
+    return 2;
+  } catch (const CheckpointError& e) {
+    std::cerr << "attn: checkpoint error: " << e.what() << "\n";
+    return 2;
+  } catch (const c10::Error& e) {
+    std::cerr << "attn: error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "attn: error: " << e.what() << "\n";
+    return 1;
   }
   return 0;
 }

@@ -6,7 +6,7 @@
 
 namespace attn {
 
-using nlohmann::json;
+using json = ConfigJson;
 
 namespace {
 

@@ -1,0 +1,137 @@
+#include "attn/data/classification_data.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include "attn/data/set_tasks.h"
+
+namespace attn {
+
+bool is_set_task(const std::string& kind) { return kind == "majority" || kind == "retrieval"; }
+
+Tokenizer make_tokenizer(const DataConfig& data) {
+  if (is_set_task(data.kind)) return Tokenizer{TokenizerKind::Whitespace, false};
+  return Tokenizer{parse_tokenizer(data.tokenizer), data.lowercase};
+}
+
+RawSplits read_splits(const DataConfig& d, uint64_t seed) {
+  RawSplits s;
+  if (is_set_task(d.kind)) {
+    // Three independent streams from one seed.
+    std::seed_seq seq{seed, uint64_t{0x5e7a5c}};
+    std::vector<uint64_t> seeds(3);
+    seq.generate(seeds.begin(), seeds.end());
+    s.train = make_set_task(d.kind, d.train_size, d.set_size, d.symbols, seeds[0]);
+    s.valid = make_set_task(d.kind, d.valid_size, d.set_size, d.symbols, seeds[1]);
+    s.test = make_set_task(d.kind, d.test_size, d.set_size, d.symbols, seeds[2]);
+    return s;
+  }
+  if (d.kind == "imdb") {
+    s.train = read_imdb_split(d.path, "train");
+    s.test = read_imdb_split(d.path, "test");
+  } else {
+    s.train = read_labelled_file(d.kind, d.path);
+    if (!d.test_path.empty()) s.test = read_labelled_file(d.kind, d.test_path);
+  }
+  if (!d.valid_path.empty()) {
+    s.valid = read_labelled_file(d.kind == "imdb" ? "tsv" : d.kind, d.valid_path);
+    return s;
+  }
+  // The notebook: shuffle the training split, keep the first 90% for training.
+  std::vector<size_t> order(s.train.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  const auto cut = static_cast<size_t>(static_cast<double>(order.size()) * (1 - d.valid_fraction));
+  if (cut == 0 || cut == order.size())
+    throw DataError(d.path + ": " + std::to_string(order.size()) +
+                    " training examples are too few to cut a validation split of " +
+                    std::to_string(d.valid_fraction) + " (give data.valid_path)");
+  std::vector<TextExample> train, valid;
+  for (size_t i = 0; i < order.size(); ++i)
+    (i < cut ? train : valid).push_back(std::move(s.train[order[i]]));
+  s.train = std::move(train);
+  s.valid = std::move(valid);
+  return s;
+}
+
+namespace {
+
+// "v2" before "v10": runs of digits compare by value, everything else by bytes.
+bool natural_less(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      size_t i2 = i, j2 = j;
+      while (i2 < a.size() && digit(a[i2])) ++i2;
+      while (j2 < b.size() && digit(b[j2])) ++j2;
+      auto x = a.substr(i, i2 - i), y = b.substr(j, j2 - j);
+      x.erase(0, std::min(x.find_first_not_of('0'), x.size() - 1));
+      y.erase(0, std::min(y.find_first_not_of('0'), y.size() - 1));
+      if (x.size() != y.size()) return x.size() < y.size();
+      if (x != y) return x < y;
+      i = i2, j = j2;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i, ++j;
+    }
+  }
+  return a.size() - i < b.size() - j || (a.size() - i == b.size() - j && a < b);
+}
+
+}  // namespace
+
+std::vector<std::string> label_set(const std::vector<TextExample>& train) {
+  std::set<std::string> unique;
+  for (const auto& e : train) unique.insert(e.label);
+  std::vector<std::string> labels(unique.begin(), unique.end());
+  std::sort(labels.begin(), labels.end(), natural_less);
+  return labels;
+}
+
+std::vector<EncodedExample> encode(const std::vector<TextExample>& examples, const Tokenizer& tok,
+                                   const Vocab& vocab, const std::vector<std::string>& labels,
+                                   int64_t max_len) {
+  std::unordered_map<std::string, int64_t> label_id;
+  for (size_t i = 0; i < labels.size(); ++i) label_id[labels[i]] = static_cast<int64_t>(i);
+  std::vector<EncodedExample> out;
+  out.reserve(examples.size());
+  for (const auto& e : examples) {
+    auto it = label_id.find(e.label);
+    if (it == label_id.end()) {
+      std::string known;
+      for (const auto& l : labels) known += (known.empty() ? "" : ", ") + l;
+      throw DataError(e.where + ": label \"" + e.label + "\" is not in the training label set {" +
+                      known + "}");
+    }
+    auto ids = vocab.encode(tok(e.text));
+    if (static_cast<int64_t>(ids.size()) > max_len) ids.resize(static_cast<size_t>(max_len));
+    if (ids.empty()) ids.push_back(Vocab::kUnk);  // an empty text is one unknown token, not a crash
+    out.push_back({std::move(ids), it->second});
+  }
+  return out;
+}
+
+ClassificationData load_classification(const DataConfig& d, uint64_t seed) {
+  auto raw = read_splits(d, seed);
+  const auto tok = make_tokenizer(d);
+  std::unordered_map<std::string, int64_t> counts;
+  for (const auto& e : raw.train)
+    for (auto& t : tok(e.text)) ++counts[std::move(t)];
+  ClassificationData out;
+  out.vocab = Vocab::build(counts, d.vocab_size, d.min_freq);
+  out.labels = label_set(raw.train);
+  if (out.labels.size() < 2)
+    throw DataError(d.path + ": the training data has " + std::to_string(out.labels.size()) +
+                    " label(s); a classifier needs at least 2");
+  out.train = encode(raw.train, tok, out.vocab, out.labels, d.max_len);
+  out.valid = encode(raw.valid, tok, out.vocab, out.labels, d.max_len);
+  out.test = encode(raw.test, tok, out.vocab, out.labels, d.max_len);
+  return out;
+}
+
+}  // namespace attn

@@ -1,0 +1,27 @@
+// Text to tokens. `whitespace` is the notebook's: lower-case, split on whitespace. `words` also
+// drops IMDB's "<br />" tags and splits punctuation off words ("great!" -> "great", "!").
+// Torch-free, so that it compiles fast and can be fuzzed on its own.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace attn {
+
+enum class TokenizerKind { Whitespace, Words };
+
+/// "whitespace" | "words"; anything else throws std::invalid_argument naming the value.
+TokenizerKind parse_tokenizer(const std::string& name);
+
+struct Tokenizer {
+  TokenizerKind kind = TokenizerKind::Whitespace;
+  bool lowercase = true;  ///< ASCII lower-casing; other UTF-8 bytes are kept as they are
+  std::vector<std::string> operator()(std::string_view text) const;
+};
+
+/// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
+/// On failure `offset` receives the byte offset of the first bad sequence.
+bool valid_utf8(std::string_view text, size_t* offset = nullptr);
+
+}  // namespace attn

@@ -1,0 +1,33 @@
+#include "attn/model/build.h"
+
+namespace attn {
+
+LayerOptions layer_options(const ModelConfig& m) {
+  return LayerOptions(m.d_model, m.heads, m.ffn_hidden)
+      .activation(parse_activation(m.activation))
+      .attention(parse_attention_mode(m.attention))
+      .hard_gradient(m.hard_gradient == "none" ? HardGradient::None : HardGradient::StraightThrough)
+      .beta(m.beta > 0 ? std::optional<double>(m.beta) : std::nullopt)
+      .norm(parse_norm_placement(m.norm))
+      .dropout(m.dropout)
+      .attention_dropout(m.attention_dropout);
+}
+
+SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes) {
+  auto embeddings = EmbeddingsOptions(vocab_size, m.d_model)
+                        .positions(parse_positions(m.positions))
+                        .max_positions(m.max_positions)
+                        .dropout(m.dropout);
+  return SetClassifier(
+      SetClassifierOptions(EncoderOptions(embeddings, layer_options(m), m.layers), num_classes)
+          .pooling(parse_pooling(m.pooling)));
+}
+
+int64_t count_trainable(torch::nn::Module& model) {
+  int64_t n = 0;
+  for (const auto& p : model.parameters())
+    if (p.requires_grad()) n += p.numel();
+  return n;
+}
+
+}  // namespace attn

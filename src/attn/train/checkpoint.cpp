@@ -1,0 +1,215 @@
+#include "attn/train/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+namespace attn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+void fsync_path(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open to flush it to disk");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0 && !directory) throw std::runtime_error(path + ": fsync failed");
+}
+
+std::string parent_dir(const std::string& path) {
+  auto p = fs::path(path).parent_path();
+  return p.empty() ? "." : p.string();
+}
+
+// Renames tmp over path and makes both durable.
+void commit(const std::string& tmp, const std::string& path) {
+  fsync_path(tmp, false);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw std::runtime_error(path + ": cannot rename the new file into place");
+  }
+  fsync_path(parent_dir(path), true);
+}
+
+// Reads "a.b.c" from the archive nested as a -> b -> c (how Module::save writes submodules).
+bool read_nested(torch::serialize::InputArchive& node, const std::string& name, torch::Tensor& out,
+                 bool is_buffer) {
+  const auto dot = name.find('.');
+  if (dot == std::string::npos) return node.try_read(name, out, is_buffer);
+  torch::serialize::InputArchive child;
+  return node.try_read(name.substr(0, dot), child) &&
+         read_nested(child, name.substr(dot + 1), out, is_buffer);
+}
+
+std::string tmp_name(const std::string& path) {
+  return path + ".tmp." + std::to_string(::getpid());
+}
+
+nlohmann::json header_json(const CheckpointHeader& h) {
+  const auto& s = h.state;
+  return {{"format", "attn-checkpoint"},
+          {"format_version", h.format},
+          {"attn_version", h.attn_version},
+          {"torch_version", h.torch_version},
+          {"config", to_json(h.config)},
+          {"vocab", h.vocab},
+          {"labels", h.labels},
+          {"state",
+           {{"step", s.step}, {"epoch", s.epoch}, {"batch", s.batch}, {"best", s.best},
+            {"best_step", s.best_step}, {"stale", s.stale}}},
+          {"metrics", h.metrics}};
+}
+
+CheckpointHeader parse_header(const nlohmann::json& j, const std::string& path) {
+  if (!j.is_object() || j.value("format", "") != "attn-checkpoint")
+    throw CheckpointError(path + ": not an attn checkpoint");
+  CheckpointHeader h;
+  h.format = j.at("format_version").get<int>();
+  if (h.format > kCheckpointFormat)
+    throw CheckpointError(path + ": written by a newer attn (checkpoint format " +
+                          std::to_string(h.format) + ", this attn reads up to " +
+                          std::to_string(kCheckpointFormat) + "); upgrade attn to read it");
+  h.attn_version = j.at("attn_version").get<std::string>();
+  h.torch_version = j.at("torch_version").get<std::string>();
+  h.config = config_from_json(ConfigJson(j.at("config")));
+  h.vocab = j.at("vocab").get<std::vector<std::string>>();
+  h.labels = j.at("labels").get<std::vector<std::string>>();
+  const auto& s = j.at("state");
+  h.state = {s.at("step").get<int64_t>(), s.at("epoch").get<int64_t>(), s.at("batch").get<int64_t>(),
+             s.at("best").get<double>(),  s.at("best_step").get<int64_t>(), s.at("stale").get<int64_t>()};
+  h.metrics = j.at("metrics");
+  return h;
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  const auto tmp = tmp_name(path);
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << bytes;
+    out.flush();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw std::runtime_error(path + ": cannot write (disk full or read-only?)");
+    }
+  }
+  commit(tmp, path);
+}
+
+void save_checkpoint(const std::string& path, const CheckpointHeader& header, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer) {
+  torch::serialize::OutputArchive archive;
+  archive.write("header", c10::IValue(header_json(header).dump()));
+  torch::serialize::OutputArchive weights;
+  model.save(weights);
+  archive.write("model", weights);
+  if (optimizer) {
+    torch::serialize::OutputArchive opt;
+    optimizer->save(opt);
+    archive.write("optimizer", opt);
+  }
+  archive.write("rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(path, bytes.str());
+}
+
+CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    throw CheckpointError(path + ": no such checkpoint file");
+  try {
+    archive_.load_from(path);
+  } catch (const c10::Error&) {
+    throw CheckpointError(path + ": not a readable checkpoint (damaged, truncated or not ours)");
+  }
+  c10::IValue text;
+  if (!archive_.try_read("header", text) || !text.isString())
+    throw CheckpointError(path + ": not an attn checkpoint (no header)");
+  try {
+    header_ = parse_header(nlohmann::json::parse(text.toStringRef()), path);  // NOLINT
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CheckpointError(path + ": damaged checkpoint header (" + e.what() + ")");
+  }
+}
+
+void CheckpointReader::load_model(torch::nn::Module& model) {
+  // Module::load would silently resize a parameter of another shape (it uses Tensor::set_), so
+  // every tensor is found, checked and copied here; the model keeps its storage and device.
+  torch::serialize::InputArchive weights;
+  if (!archive_.try_read("model", weights)) throw CheckpointError(path_ + ": holds no model weights");
+  auto fill = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
+    torch::Tensor saved;
+    if (!read_nested(weights, name, saved, is_buffer))
+      throw CheckpointError(path_ + ": its weights do not fit the model its config describes (no " + name + ")");
+    if (saved.sizes() != target.sizes()) {
+      std::ostringstream msg;
+      msg << path_ << ": its weights do not fit the model its config describes (" << name << " is "
+          << saved.sizes() << " in the file, " << target.sizes() << " in the model)";
+      throw CheckpointError(msg.str());
+    }
+    torch::NoGradGuard no_grad;
+    target.copy_(saved);
+  };
+  try {
+    for (auto& p : model.named_parameters(/*recurse=*/true)) fill(p.key(), p.value(), false);
+    for (auto& b : model.named_buffers(/*recurse=*/true)) fill(b.key(), b.value(), true);
+  } catch (const c10::Error&) {
+    throw CheckpointError(path_ + ": damaged model weights");
+  }
+}
+
+void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive opt;
+  if (!archive_.try_read("optimizer", opt))
+    throw CheckpointError(path_ + ": holds no optimizer state (a weights-only file cannot resume)");
+  try {
+    optimizer.load(opt);
+  } catch (const c10::Error&) {
+    throw CheckpointError(path_ + ": its optimizer state does not fit this optimizer");
+  }
+}
+
+void CheckpointReader::restore_rng() {
+  torch::Tensor state;
+  if (archive_.try_read("rng", state))
+  {
+    auto generator = torch::globalContext().defaultGenerator(torch::kCPU);  // a handle: shares state
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+  }
+}
+
+std::string step_checkpoint_name(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step_%08lld.pt", static_cast<long long>(step));
+  return name;
+}
+
+std::vector<std::string> list_step_checkpoints(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("step_", 0) == 0 && e.path().extension() == ".pt") out.push_back(e.path().string());
+  }
+  std::sort(out.rbegin(), out.rend());  // zero-padded step numbers: newest first
+  return out;
+}
+
+}  // namespace attn

@@ -1,0 +1,75 @@
+// Checkpoints: one .pt file (LibTorch's zip archive) holding the model weights, the optimizer
+// state, the CPU random generator, and a JSON header with everything else a run needs: the
+// resolved config, the vocabulary and labels, step / epoch / position in the data order, the best
+// metric so far, and the format and library versions. Written to a temporary name, flushed to
+// disk, then renamed, so that a crash never leaves a half-written file under a real name.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "attn/config/config.h"
+
+namespace attn {
+
+constexpr int kCheckpointFormat = 1;
+
+/// A file that is not a readable attn checkpoint (damaged, foreign, or from a newer attn).
+struct CheckpointError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct TrainState {
+  int64_t step = 0;        ///< optimizer steps taken
+  int64_t epoch = 0;       ///< the epoch in progress
+  int64_t batch = 0;       ///< the next batch of that epoch
+  double best = 0;         ///< best validation value of train.metric so far
+  int64_t best_step = -1;  ///< -1: no validation yet
+  int64_t stale = 0;       ///< validations since the best (early stopping)
+};
+
+struct CheckpointHeader {
+  Config config;
+  std::vector<std::string> vocab;
+  std::vector<std::string> labels;
+  TrainState state;
+  nlohmann::json metrics;  ///< the validation metrics at this step (may be null)
+  std::string attn_version, torch_version;
+  int format = kCheckpointFormat;
+};
+
+/// Writes atomically; `optimizer` may be null (a weights-only file).
+void save_checkpoint(const std::string& path, const CheckpointHeader& header, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer);
+
+class CheckpointReader {
+ public:
+  /// Opens and checks the file; throws CheckpointError naming it.
+  explicit CheckpointReader(const std::string& path);
+  const CheckpointHeader& header() const { return header_; }
+  void load_model(torch::nn::Module& model);
+  void load_optimizer(torch::optim::Optimizer& optimizer);
+  /// Restores the CPU generator, so dropout continues as in an uninterrupted run.
+  void restore_rng();
+
+ private:
+  std::string path_;
+  torch::serialize::InputArchive archive_;
+  CheckpointHeader header_;
+};
+
+/// checkpoints/step_00001234.pt
+std::string step_checkpoint_name(int64_t step);
+
+/// The step checkpoints in `dir`, newest first.
+std::vector<std::string> list_step_checkpoints(const std::string& dir);
+
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+}  // namespace attn

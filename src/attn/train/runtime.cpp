@@ -1,0 +1,35 @@
+#include "attn/train/runtime.h"
+
+#include <stdexcept>
+#include <thread>
+
+namespace attn {
+
+torch::Device select_device(const std::string& name) {
+  const bool cuda = torch::cuda::is_available();
+  if (name == "auto") return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (!cuda)
+    throw std::runtime_error("device \"" + name + "\": CUDA is not available in this LibTorch (" +
+                             std::string(TORCH_VERSION) +
+                             ") or on this machine; use --set device=cpu or device=auto");
+  torch::Device device(name);
+  if (device.index() >= static_cast<int64_t>(torch::cuda::device_count()))
+    throw std::runtime_error("device \"" + name + "\": only " +
+                             std::to_string(torch::cuda::device_count()) + " CUDA device(s) here");
+  return device;
+}
+
+int set_threads(int64_t threads) {
+  const int n = threads > 0 ? static_cast<int>(threads)
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(n);
+  return n;
+}
+
+std::string versions() {
+  return std::string("attn ") + ATTN_VERSION + ", LibTorch " + TORCH_VERSION + ", " +
+         (torch::cuda::is_available() ? "CUDA available" : "CPU only");
+}
+
+}  // namespace attn

@@ -1,0 +1,19 @@
+// Where a run executes: the device from the config, the thread count, and the versions to log.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace attn {
+
+/// "auto" | "cpu" | "cuda" | "cuda:N". CUDA asked for but absent is a std::runtime_error.
+torch::Device select_device(const std::string& name);
+
+/// 0 = every core. Returns the count set (LibTorch defaults to 1 here).
+int set_threads(int64_t threads);
+
+/// "attn 0.1.0, LibTorch 1.13.0, CPU" and the like.
+std::string versions();
+
+}  // namespace attn

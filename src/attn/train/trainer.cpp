@@ -1,0 +1,361 @@
+#include "attn/train/trainer.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "attn/data/batcher.h"
+#include "attn/data/classification_data.h"
+#include "attn/infer/evaluate.h"
+#include "attn/model/build.h"
+#include "attn/train/checkpoint.h"
+#include "attn/train/lr_schedule.h"
+#include "attn/train/runtime.h"
+
+namespace attn {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+Config resolve_config(const std::string& config_path, const std::vector<std::string>& overrides) {
+  if (!config_path.empty()) return load_config(config_path, overrides);
+  ConfigJson j = to_json(Config{});
+  for (const auto& o : overrides) apply_override(j, o);
+  Config c = config_from_json(j);
+  validate(c);
+  return c;
+}
+
+namespace {
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string default_out_dir(const std::string& config_path) {
+  const std::string stem = config_path.empty() ? "default" : fs::path(config_path).stem().string();
+  return (fs::path("runs") / stem).string();
+}
+
+// Keys that a resumed run may change: how to train, not what is trained or on which data.
+bool may_change_on_resume(const std::string& pointer) {
+  return pointer.rfind("/train/", 0) == 0 || pointer == "/device" || pointer == "/threads";
+}
+
+// "train.lr (0.001 -> 0.0003)" for each leaf where the two configs differ.
+std::vector<std::pair<std::string, std::string>> config_changes(const Config& from, const Config& to) {
+  auto a = to_json(from).flatten(), b = to_json(to).flatten();
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto it = b.begin(); it != b.end(); ++it) {
+    auto old = a.find(it.key());
+    if (old != a.end() && *old == it.value()) continue;
+    std::string key = it.key().substr(1);
+    std::replace(key.begin(), key.end(), '/', '.');
+    out.emplace_back(it.key(), key + " (" + (old == a.end() ? "unset" : old->dump()) + " -> " +
+                                   it.value().dump() + ")");
+  }
+  return out;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& log_path) {
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_path);
+  auto logger = std::make_shared<spdlog::logger>("attn", spdlog::sinks_init_list{console, file});
+  logger->set_pattern("%Y-%m-%d %H:%M:%S %v");
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& t,
+                                                        std::vector<torch::Tensor> params) {
+  if (t.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+  return std::make_unique<torch::optim::AdamW>(
+      params, torch::optim::AdamWOptions(t.lr)
+                  .betas({t.betas[0], t.betas[1]})
+                  .weight_decay(t.weight_decay));
+}
+
+bool better(const TrainConfig& t, double value, double best, bool have_best) {
+  if (!have_best) return true;
+  return t.metric == "loss" ? value < best : value > best;
+}
+
+std::string format_duration(double seconds) {
+  char buf[32];
+  const auto s = static_cast<long long>(seconds);
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, s / 60 % 60);
+  else std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+  return buf;
+}
+
+}  // namespace
+
+TrainResult train(const TrainRequest& req) {
+  const auto run_start = Clock::now();
+  TrainResult result;
+  result.out_dir = req.out_dir.empty() ? default_out_dir(req.config_path) : req.out_dir;
+  const std::string out = result.out_dir, ckpt_dir = (fs::path(out) / "checkpoints").string();
+  if (req.resume && req.force) throw UsageError("--resume and --force exclude each other");
+
+  // 1. Config, and on resume the checkpoint it continues. Nothing is written yet.
+  std::unique_ptr<CheckpointReader> resume_from;
+  std::string resume_path;
+  Config cfg;
+  std::vector<std::string> changed;
+  if (req.resume) {
+    const auto found = list_step_checkpoints(ckpt_dir);
+    if (found.empty())
+      throw UsageError(out + ": nothing to resume (no checkpoints/step_*.pt); drop --resume to start");
+    resume_path = found.front();
+    resume_from = std::make_unique<CheckpointReader>(resume_path);
+    const Config& saved = resume_from->header().config;
+    if (req.config_path.empty()) {
+      ConfigJson j = to_json(saved);
+      for (const auto& o : req.overrides) apply_override(j, o);
+      cfg = config_from_json(j);
+      validate(cfg);
+    } else {
+      cfg = load_config(req.config_path, req.overrides);
+    }
+    for (const auto& [pointer, text] : config_changes(saved, cfg)) {
+      if (!may_change_on_resume(pointer))
+        throw ConfigError("--resume: the config changes " + text +
+                          "; the architecture, data and seed come from the checkpoint " +
+                          resume_path + " (only train.*, device and threads may change)");
+      changed.push_back(text);
+    }
+  } else {
+    cfg = resolve_config(req.config_path, req.overrides);
+    std::error_code ec;
+    if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !req.force)
+      throw UsageError(out + ": the run directory exists; use --resume to continue it, --force to "
+                       "move it aside, or --out for another directory");
+  }
+
+  // 2. Where and how to run.
+  const auto device = select_device(cfg.device);
+  const int threads = set_threads(cfg.threads);
+  torch::manual_seed(cfg.seed);
+
+  // 3. Data: read and checked before anything is written.
+  const auto t_data = Clock::now();
+  auto raw = read_splits(cfg.data, cfg.seed);
+  const auto tok = make_tokenizer(cfg.data);
+  ClassificationData data;
+  if (resume_from) {
+    data.vocab = Vocab::from_tokens(resume_from->header().vocab);
+    data.labels = resume_from->header().labels;
+  } else {
+    auto built = load_classification(cfg.data, cfg.seed);
+    data.vocab = std::move(built.vocab);
+    data.labels = std::move(built.labels);
+  }
+  data.train = encode(raw.train, tok, data.vocab, data.labels, cfg.data.max_len);
+  data.valid = encode(raw.valid, tok, data.vocab, data.labels, cfg.data.max_len);
+  data.test = encode(raw.test, tok, data.vocab, data.labels, cfg.data.max_len);
+  const double data_seconds = seconds_since(t_data);
+  const auto num_classes = static_cast<int64_t>(data.labels.size());
+
+  // 4. Model and optimizer.
+  auto model = build_classifier(cfg.model, data.vocab.size(), num_classes);
+  model->to(device);
+  std::vector<torch::Tensor> params;
+  for (auto& p : model->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  auto optimizer = make_optimizer(cfg.train, params);
+  TrainState state;
+  if (resume_from) {
+    resume_from->load_model(*model);
+    resume_from->load_optimizer(*optimizer);
+    resume_from->restore_rng();
+    state = resume_from->header().state;
+  }
+
+  // 5. The run directory: created only now that the inputs are known to be good.
+  if (req.force && fs::exists(out)) {
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    const std::string aside = out + ".bak-" + stamp;
+    fs::rename(out, aside);
+    std::fprintf(stderr, "[run] --force: moved the existing %s to %s\n", out.c_str(), aside.c_str());
+  }
+  fs::create_directories(ckpt_dir);
+  write_file_atomically((fs::path(out) / "config.json").string(), to_json(cfg).dump(2) + "\n");
+  auto log = make_logger((fs::path(out) / "train.log").string());
+  std::ofstream metrics((fs::path(out) / "metrics.jsonl").string(), std::ios::app);
+  auto record = [&](json j) {
+    j["time"] = seconds_since(run_start);
+    metrics << j.dump() << "\n";
+    metrics.flush();
+  };
+
+  const auto config_hash = std::hash<std::string>{}(to_json(cfg).dump());
+  log->info("[run] {} | device {} | {} threads | seed {} | config hash {:016x} | out {}", versions(),
+            device.str(), threads, cfg.seed, config_hash, out);
+  if (resume_from) {
+    log->info("[run] resuming from {} at step {} (epoch {}, batch {})", resume_path, state.step,
+              state.epoch + 1, state.batch);
+    for (const auto& c : changed) log->info("[run] changed on resume: {}", c);
+  }
+  log->info("[data] {}: {} train, {} valid, {} test | vocab {} | {} classes | {:.1f}s", cfg.data.kind,
+            data.train.size(), data.valid.size(), data.test.size(), data.vocab.size(), num_classes,
+            data_seconds);
+  log->info("[model] set classifier: d_model {}, {} heads, ffn {}, {} layer(s), {} attention, "
+            "positions {}, pooling {} | {} trainable parameters",
+            cfg.model.d_model, cfg.model.heads, cfg.model.ffn_hidden, cfg.model.layers,
+            cfg.model.attention, cfg.model.positions, cfg.model.pooling, count_trainable(*model));
+
+  // 6. The loop.
+  const auto& t = cfg.train;
+  const auto batches_per_epoch = static_cast<int64_t>((data.train.size() + t.batch_size - 1) / t.batch_size);
+  const int64_t steps_per_epoch = (batches_per_epoch + t.grad_accum - 1) / t.grad_accum;
+  int64_t total_steps = t.epochs * steps_per_epoch;
+  if (t.max_steps > 0) total_steps = std::min(total_steps, t.max_steps);
+  const bool tty = ::isatty(::fileno(stderr));
+  const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(t.label_smoothing);
+
+  auto header = [&](const json& valid_metrics) {
+    CheckpointHeader h;
+    h.config = cfg;
+    h.vocab = data.vocab.tokens();
+    h.labels = data.labels;
+    h.state = state;
+    h.metrics = valid_metrics;
+    h.attn_version = ATTN_VERSION;
+    h.torch_version = TORCH_VERSION;
+    return h;
+  };
+  // Validates, writes step_N.pt (and best.pt when it improves), prunes old step files.
+  auto validate_and_save = [&]() {
+    auto r = evaluate(model, data.valid, cfg.data, t.batch_size, device, num_classes);
+    const double value = t.metric == "loss" ? r.loss : r.accuracy;
+    const bool improved = better(t, value, state.best, state.best_step >= 0);
+    if (improved) state.best = value, state.best_step = state.step, state.stale = 0;
+    else ++state.stale;
+    auto vj = r.to_json(data.labels);
+    const double epoch_pos = double(state.epoch) + double(state.batch) / double(batches_per_epoch);
+    record({{"kind", "valid"}, {"step", state.step}, {"epoch", epoch_pos}, {"loss", r.loss},
+            {"accuracy", r.accuracy}, {"best", improved}});
+    log->info("[valid] step {} epoch {:.2f} | loss {:.4f} | accuracy {:.4f}{} | {:.1f}s", state.step,
+              epoch_pos, r.loss, r.accuracy, improved ? " | best" : "", r.seconds);
+    const auto path = (fs::path(ckpt_dir) / step_checkpoint_name(state.step)).string();
+    save_checkpoint(path, header(vj), *model, optimizer.get());
+    if (improved) {
+      std::ifstream in(path, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      write_file_atomically((fs::path(ckpt_dir) / "best.pt").string(), bytes);
+      result.best_valid = vj;
+    }
+    const auto all = list_step_checkpoints(ckpt_dir);
+    for (size_t i = static_cast<size_t>(t.keep_last); i < all.size(); ++i) fs::remove(all[i]);
+  };
+
+  model->train();
+  auto window_start = Clock::now();
+  double window_loss = 0, window_correct = 0, window_examples = 0;
+  int64_t window_batches = 0;
+  bool stop = state.step >= total_steps;
+  const int64_t start_step = state.step;
+  const auto loop_start = Clock::now();
+  while (!stop && state.epoch < t.epochs) {
+    const auto batches = epoch_batches(data.train, t.batch_size, cfg.seed, state.epoch, true, cfg.data.bucket);
+    for (; state.batch < batches_per_epoch && !stop;) {
+      // One optimizer step over grad_accum batches (fewer at the end of an epoch).
+      const int64_t first = state.batch;
+      const int64_t last = std::min(batches_per_epoch, first + t.grad_accum);
+      int64_t examples = 0;
+      for (int64_t b = first; b < last; ++b) examples += static_cast<int64_t>(batches[b].size());
+      for (int64_t b = first; b < last; ++b) {
+        auto batch = make_batch(data.train, batches[b], cfg.data, device);
+        auto logits = model(batch.ids, batch.padding);                     // (B, C)
+        auto loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
+        const double share = double(batches[b].size()) / double(examples);
+        (loss * share).backward();
+        window_loss += loss.item<double>() * double(batches[b].size());
+        window_correct += (logits.argmax(1) == batch.labels).sum().item<double>();
+      }
+      window_examples += double(examples);
+      window_batches += last - first;
+      if (t.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, t.clip_grad_norm);
+      const double lr = learning_rate(t, state.step, total_steps);
+      for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+      optimizer->step();
+      optimizer->zero_grad();
+      ++state.step;
+      state.batch = last;
+      if (state.batch >= batches_per_epoch) state.batch = 0, ++state.epoch;
+      stop = state.step >= total_steps;
+
+      if (state.step % t.log_every == 0 || stop || tty) {
+        const double dt = seconds_since(window_start);
+        const double rate = window_examples / std::max(dt, 1e-9);
+        const double steps_done = double(state.step - start_step);
+        const double eta = seconds_since(loop_start) / std::max(steps_done, 1.0) * double(total_steps - state.step);
+        const double epoch_pos = state.epoch + double(state.batch) / double(batches_per_epoch);
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "[train] step %lld/%lld epoch %.2f | loss %.4f | accuracy %.4f | lr %.2e | "
+                      "%.0f samples/s | ETA %s",
+                      static_cast<long long>(state.step), static_cast<long long>(total_steps), epoch_pos,
+                      window_loss / window_examples, window_correct / window_examples, lr, rate,
+                      format_duration(eta).c_str());
+        if (state.step % t.log_every == 0 || stop) {
+          if (tty) std::fprintf(stderr, "\r\033[K");
+          log->info("{}", line);
+          record({{"kind", "train"}, {"step", state.step}, {"epoch", epoch_pos},
+                  {"loss", window_loss / window_examples}, {"accuracy", window_correct / window_examples},
+                  {"lr", lr}, {"samples_per_sec", rate}});
+          window_start = Clock::now();
+          window_loss = window_correct = window_examples = 0;
+          window_batches = 0;
+        } else {
+          std::fprintf(stderr, "\r\033[K%s", line);
+        }
+      }
+      const bool epoch_end = state.batch == 0;
+      if ((t.eval_every > 0 && state.step % t.eval_every == 0) || (t.eval_every == 0 && epoch_end) || stop) {
+        validate_and_save();
+        if (t.patience > 0 && state.stale >= t.patience) {
+          log->info("[train] early stop: no better validation {} in {} evaluations", t.metric, state.stale);
+          stop = true;
+        }
+        model->train();
+      }
+      if (epoch_end) break;
+    }
+  }
+  result.steps = state.step;
+
+  // 7. The best checkpoint on the test split.
+  result.best_checkpoint = (fs::path(ckpt_dir) / "best.pt").string();
+  if (!fs::exists(result.best_checkpoint)) validate_and_save();
+  CheckpointReader best(result.best_checkpoint);
+  if (result.best_valid.is_null()) result.best_valid = best.header().metrics;
+  if (!data.test.empty()) {
+    best.load_model(*model);
+    auto r = evaluate(model, data.test, cfg.data, t.batch_size, device, num_classes);
+    result.test = r.to_json(data.labels);
+    record({{"kind", "test"}, {"step", best.header().state.step}, {"loss", r.loss}, {"accuracy", r.accuracy}});
+    log->info("[test] best checkpoint (step {}) | loss {:.4f} | accuracy {:.4f} | {} examples",
+              best.header().state.step, r.loss, r.accuracy, r.count);
+  }
+  result.seconds = seconds_since(run_start);
+  log->info("[run] done in {} | best {} {:.4f} at step {} | {}", format_duration(result.seconds),
+            t.metric, best.header().state.best, best.header().state.best_step, result.best_checkpoint);
+  return result;
+}
+
+}  // namespace attn

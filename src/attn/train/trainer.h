@@ -1,0 +1,47 @@
+// `attn train`: a config-driven training run of the set classifier, with validation, metrics,
+// checkpoints, exact resume, and a final test evaluation of the best checkpoint.
+//
+// A run directory holds config.json (the resolved config), train.log, metrics.jsonl (one JSON
+// record per log interval, validation and test), and checkpoints/ (the last N step_*.pt and
+// best.pt).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "attn/config/config.h"
+
+namespace attn {
+
+struct TrainRequest {
+  std::string config_path;             ///< empty: the embedded default run
+  std::vector<std::string> overrides;  ///< "key.path=value"
+  std::string out_dir;                 ///< empty: runs/<config file stem>
+  bool resume = false;                 ///< continue from the newest checkpoint in out_dir
+  bool force = false;                  ///< move an existing out_dir aside (never deleted)
+};
+
+struct TrainResult {
+  std::string out_dir;
+  std::string best_checkpoint;
+  nlohmann::json best_valid;  ///< validation metrics of the best checkpoint
+  nlohmann::json test;        ///< test metrics of the best checkpoint (null without a test split)
+  int64_t steps = 0;
+  double seconds = 0;
+};
+
+/// Bad usage that is not a config error (e.g. an existing run directory without --resume).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Reads the config (file or default) with overrides, validated.
+Config resolve_config(const std::string& config_path, const std::vector<std::string>& overrides);
+
+/// Throws ConfigError / DataError / UsageError for bad input before anything is written, and
+/// std::runtime_error (or c10::Error) for failures while running.
+TrainResult train(const TrainRequest& request);
+
+}  // namespace attn

@@ -1,0 +1,174 @@
+#include "cli/commands.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "attn/data/batcher.h"
+#include "attn/data/classification_data.h"
+#include "attn/infer/checkpoint_model.h"
+#include "attn/infer/evaluate.h"
+#include "attn/model/build.h"
+#include "attn/model/multi_head_attention.h"
+#include "attn/train/runtime.h"
+
+namespace attn {
+
+using nlohmann::json;
+
+namespace {
+
+CheckpointModel load_for_use(const std::string& target, const std::string& device,
+                             const std::string& attention) {
+  auto m = load_checkpoint_model(target, device);
+  set_threads(m.header.config.threads);
+  if (!attention.empty()) set_attention_mode(*m.model, parse_attention_mode(attention));
+  return m;
+}
+
+std::string attention_in_use(const CheckpointModel& m, const std::string& requested) {
+  return requested.empty() ? m.header.config.model.attention : requested;
+}
+
+}  // namespace
+
+int run_train(const TrainRequest& request) {
+  auto r = train(request);
+  json summary = {{"out", r.out_dir}, {"best_checkpoint", r.best_checkpoint}, {"steps", r.steps},
+                  {"seconds", r.seconds}, {"valid_accuracy", r.best_valid.value("accuracy", 0.0)}};
+  if (!r.test.is_null()) summary["test_accuracy"] = r.test["accuracy"];
+  std::cout << summary.dump() << "\n";
+  return 0;
+}
+
+int run_eval(const EvalRequest& req) {
+  auto m = load_for_use(req.target, req.device, req.attention);
+  DataConfig data = m.header.config.data;
+  if (!req.data_path.empty()) {
+    if (is_set_task(data.kind))
+      throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
+                       "\", which is generated, not read from files");
+    data.path = req.data_path;
+  }
+  auto raw = read_splits(data, m.header.config.seed);
+  const auto& split = req.split == "valid" ? raw.valid : raw.test;
+  if (split.empty())
+    throw UsageError("--split " + req.split + ": the data has no " + req.split +
+                     " split (set data.test_path in the config, or use --split valid)");
+  auto encoded = encode(split, make_tokenizer(data), m.vocab, m.header.labels, data.max_len);
+  const auto& labels = m.header.labels;
+  auto r = evaluate(m.model, encoded, data, m.header.config.train.batch_size, m.device,
+                    static_cast<int64_t>(labels.size()));
+  json j = r.to_json(labels);
+  j["checkpoint"] = m.path;
+  j["step"] = m.header.state.step;
+  j["split"] = req.split;
+  j["attention"] = attention_in_use(m, req.attention);
+  if (req.json) {
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  std::printf("checkpoint %s (step %lld) | split %s | %lld examples | %s attention\n", m.path.c_str(),
+              static_cast<long long>(m.header.state.step), req.split.c_str(),
+              static_cast<long long>(r.count), j["attention"].get<std::string>().c_str());
+  std::printf("loss %.4f | accuracy %.4f\n\n%-12s %9s %9s\n", r.loss, r.accuracy, "class", "precision", "recall");
+  for (size_t c = 0; c < labels.size(); ++c)
+    std::printf("%-12s %9.4f %9.4f\n", labels[c].c_str(), r.precision[c], r.recall[c]);
+  if (labels.size() <= 20) {
+    std::printf("\nconfusion (rows: true class, columns: predicted)\n%-12s", "");
+    for (const auto& l : labels) std::printf(" %8s", l.substr(0, 8).c_str());
+    std::printf("\n");
+    for (size_t c = 0; c < labels.size(); ++c) {
+      std::printf("%-12s", labels[c].c_str());
+      for (auto n : r.confusion[c]) std::printf(" %8lld", static_cast<long long>(n));
+      std::printf("\n");
+    }
+  }
+  return 0;
+}
+
+int run_predict(const PredictRequest& req) {
+  auto m = load_for_use(req.target, req.device, req.attention);
+  const auto& data = m.header.config.data;
+  const auto tok = make_tokenizer(data);
+  const auto& labels = m.header.labels;
+  std::ifstream file;
+  if (req.input != "-") {
+    file.open(req.input, std::ios::binary);
+    if (!file) throw DataError(req.input + ": cannot read the file (check it exists and is readable)");
+  }
+  std::istream& in = req.input == "-" ? std::cin : file;
+  const std::string source = req.input == "-" ? "stdin" : req.input;
+  torch::NoGradGuard no_grad;
+  std::vector<EncodedExample> pending;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    std::vector<size_t> index(pending.size());
+    for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+    auto batch = make_batch(pending, index, data, m.device);
+    auto probs = torch::softmax(m.model(batch.ids, batch.padding), 1).cpu();  // (B, C)
+    for (int64_t b = 0; b < probs.size(0); ++b) {
+      const auto best = probs[b].argmax().item<int64_t>();
+      if (req.json) {
+        json p = json::object();
+        for (size_t c = 0; c < labels.size(); ++c) p[labels[c]] = probs[b][c].item<double>();
+        std::cout << json{{"label", labels[best]}, {"probs", p}}.dump() << "\n";
+      } else {
+        std::cout << labels[best];
+        for (size_t c = 0; c < labels.size(); ++c) std::printf("\t%.6f", probs[b][c].item<double>()), std::fflush(stdout);
+        std::cout << "\n";
+      }
+    }
+    std::cout.flush();
+    pending.clear();
+  };
+  std::string line;
+  for (size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    size_t at = 0;
+    if (!valid_utf8(line, &at))
+      throw DataError(source + ":" + std::to_string(number) + ": invalid UTF-8 at byte " + std::to_string(at));
+    auto ids = m.vocab.encode(tok(line));
+    if (static_cast<int64_t>(ids.size()) > data.max_len) ids.resize(static_cast<size_t>(data.max_len));
+    if (ids.empty()) ids.push_back(Vocab::kUnk);
+    pending.push_back({std::move(ids), 0});
+    if (static_cast<int64_t>(pending.size()) >= m.header.config.train.batch_size) flush();
+  }
+  flush();
+  return 0;
+}
+
+int run_inspect(const InspectRequest& req) {
+  auto m = load_checkpoint_model(req.target, "cpu");
+  const auto& h = m.header;
+  json j = {{"checkpoint", m.path},
+            {"format_version", h.format},
+            {"attn_version", h.attn_version},
+            {"torch_version", h.torch_version},
+            {"step", h.state.step},
+            {"epoch", h.state.epoch},
+            {"best", {{"metric", h.config.train.metric}, {"value", h.state.best}, {"step", h.state.best_step}}},
+            {"metrics", h.metrics},
+            {"parameters", count_trainable(*m.model)},
+            {"vocab_size", m.vocab.size()},
+            {"labels", h.labels},
+            {"config", to_json(h.config)}};
+  if (req.json) {
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  std::printf("checkpoint   %s\nformat       %d (attn %s, LibTorch %s)\nstep         %lld (epoch %lld)\n",
+              m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(),
+              static_cast<long long>(h.state.step), static_cast<long long>(h.state.epoch));
+  std::printf("best         %s %.4f at step %lld\nparameters   %lld trainable\nvocabulary   %lld tokens\n",
+              h.config.train.metric.c_str(), h.state.best, static_cast<long long>(h.state.best_step),
+              static_cast<long long>(count_trainable(*m.model)), static_cast<long long>(m.vocab.size()));
+  std::string labels;
+  for (const auto& l : h.labels) labels += (labels.empty() ? "" : ", ") + l;
+  std::printf("labels       %s\nconfig\n%s\n", labels.c_str(), to_json(h.config).dump(2).c_str());
+  return 0;
+}
+
+}  // namespace attn

@@ -1,0 +1,112 @@
+// Checkpoints: what is written comes back, and damaged or foreign files give one clear error.
+#include "attn/train/checkpoint.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "attn/model/build.h"
+#include "support.h"
+
+using namespace attn;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+  fs::path dir = fs::temp_directory_path() / ("attn_ckpt_" + std::to_string(::getpid()));
+  Config cfg;
+  Fixture() {
+    fs::create_directories(dir);
+    cfg.model.d_model = 8, cfg.model.ffn_hidden = 16, cfg.model.layers = 1;
+  }
+  ~Fixture() { fs::remove_all(dir); }
+  CheckpointHeader header() const {
+    CheckpointHeader h;
+    h.config = cfg;
+    h.vocab = {"<unk>", "<pad>", "a", "b", "c"};
+    h.labels = {"x", "y", "z"};
+    h.state = {12, 1, 3, 0.75, 10, 1};
+    h.metrics = {{"accuracy", 0.75}};
+    h.attn_version = ATTN_VERSION;
+    h.torch_version = TORCH_VERSION;
+    return h;
+  }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+};
+
+std::string bytes_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("a checkpoint returns its header, weights, optimizer state and RNG", "[checkpoint]") {
+  attn::test::seed();
+  Fixture f;
+  auto model = build_classifier(f.cfg.model, 5, 3);
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  model(torch::randint(2, 5, {2, 4})).sum().backward();
+  opt.step();
+  const auto rng_before = torch::rand({3});
+  save_checkpoint(f.path("a.pt"), f.header(), *model, &opt);
+  const auto rng_next = torch::rand({3});
+
+  CheckpointReader reader(f.path("a.pt"));
+  const auto& h = reader.header();
+  CHECK(h.vocab == f.header().vocab);
+  CHECK(h.labels == f.header().labels);
+  CHECK(h.state.step == 12);
+  CHECK(h.state.batch == 3);
+  CHECK(h.state.best == 0.75);
+  CHECK(to_json(h.config) == to_json(f.cfg));
+  CHECK(h.metrics == f.header().metrics);
+  auto copy = build_classifier(h.config.model, 5, 3);
+  torch::optim::AdamW copy_opt(copy->parameters(), torch::optim::AdamWOptions(1e-3));
+  reader.load_model(*copy);
+  reader.load_optimizer(copy_opt);
+  auto a = model->named_parameters(), b = copy->named_parameters();
+  for (const auto& item : a) CHECK(torch::equal(item.value(), b[item.key()]));
+  reader.restore_rng();
+  CHECK(torch::equal(torch::rand({3}), rng_next));  // the generator continues where it was saved
+  (void)rng_before;
+  CHECK_FALSE(fs::exists(f.path("a.pt") + ".tmp." + std::to_string(::getpid())));
+}
+
+TEST_CASE("damaged, truncated, empty or foreign files give a one-line checkpoint error",
+          "[checkpoint][errors]") {
+  Fixture f;
+  auto model = build_classifier(f.cfg.model, 5, 3);
+  save_checkpoint(f.path("good.pt"), f.header(), *model, nullptr);
+  const auto good = bytes_of(f.path("good.pt"));
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(f.path(name), std::ios::binary) << bytes;
+    return f.path(name);
+  };
+  CHECK_THROWS_WITH(CheckpointReader(write("empty.pt", "")),
+                    Catch::Contains("not a readable checkpoint (damaged, truncated or not ours)"));
+  CHECK_THROWS_WITH(CheckpointReader(write("text.pt", "hello, world\n")),
+                    Catch::Contains("not a readable checkpoint"));
+  CHECK_THROWS_WITH(CheckpointReader(write("cut.pt", good.substr(0, good.size() / 2))),
+                    Catch::Contains("not a readable checkpoint"));
+  CHECK_THROWS_WITH(CheckpointReader(f.path("none.pt")), Catch::EndsWith("none.pt: no such checkpoint file"));
+  // A LibTorch archive that is not ours: a bare tensor.
+  torch::save(torch::ones({2}), f.path("tensor.pt"));
+  CHECK_THROWS_WITH(CheckpointReader(f.path("tensor.pt")), Catch::Contains("not an attn checkpoint"));
+  // Weights that do not fit the model the config describes.
+  auto other = build_classifier(f.cfg.model, 7, 3);
+  CheckpointReader reader(f.path("good.pt"));
+  CHECK_THROWS_WITH(reader.load_model(*other), Catch::Contains("its weights do not fit the model"));
+  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.1));
+  CHECK_THROWS_WITH(reader.load_optimizer(sgd), Catch::Contains("holds no optimizer state"));
+}
+
+TEST_CASE("a checkpoint from a newer format is refused with what to do", "[checkpoint][errors]") {
+  Fixture f;
+  auto model = build_classifier(f.cfg.model, 5, 3);
+  auto h = f.header();
+  h.format = kCheckpointFormat + 1;
+  save_checkpoint(f.path("future.pt"), h, *model, nullptr);
+  CHECK_THROWS_WITH(CheckpointReader(f.path("future.pt")),
+                    Catch::Contains("written by a newer attn (checkpoint format 2, this attn reads up to 1); upgrade attn"));
+}

@@ -1,0 +1,240 @@
+// The attn binary end to end: train -> checkpoint -> eval -> predict -> inspect, exact resume,
+// run directories never overwritten, and bad input answered with one message and exit code 2.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "attn/model/build.h"
+#include "attn/train/checkpoint.h"
+
+using namespace attn;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int rc;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A scratch directory with a small, fast config (the majority task, a few seconds to train).
+struct Sandbox {
+  fs::path dir = fs::temp_directory_path() / ("attn_cli_" + std::to_string(::getpid()) + "_" +
+                                              std::to_string(next()));
+  std::string config;
+  Sandbox() {
+    fs::create_directories(dir);
+    config = (dir / "small.json").string();
+    std::ofstream(config) << R"({
+      "data": {"kind": "majority", "set_size": 8, "symbols": 6, "train_size": 1200, "valid_size": 200,
+               "test_size": 300},
+      "model": {"d_model": 16, "heads": 2, "ffn_hidden": 32, "layers": 1, "pooling": "mean",
+                "dropout": 0.1},
+      "train": {"epochs": 3, "batch_size": 32, "log_every": 20},
+      "threads": 1, "seed": 3})";
+  }
+  ~Sandbox() { fs::remove_all(dir); }
+  static int next() {
+    static int n = 0;
+    return n++;
+  }
+  std::string path(const std::string& name) const { return (dir / name).string(); }
+
+  // Runs `attn ARGS` in the sandbox; stdin from `input` when given.
+  Run attn(const std::string& args, const std::string& input = "") const {
+    const auto out = dir / "stdout.txt", err = dir / "stderr.txt", in = dir / "stdin.txt";
+    std::ofstream(in, std::ios::binary) << input;
+    const std::string cmd = "cd '" + dir.string() + "' && '" + ATTN_BINARY + "' " + args + " <'" +
+                            in.string() + "' >'" + out.string() + "' 2>'" + err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  }
+};
+
+std::vector<json> read_jsonl(const fs::path& p) {
+  std::vector<json> out;
+  std::istringstream in(slurp(p));
+  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
+  return out;
+}
+
+// Weights of a checkpoint, by parameter name.
+std::map<std::string, torch::Tensor> weights(const std::string& path) {
+  CheckpointReader reader(path);
+  const auto& h = reader.header();
+  auto model = build_classifier(h.config.model, static_cast<int64_t>(h.vocab.size()),
+                                static_cast<int64_t>(h.labels.size()));
+  reader.load_model(*model);
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : model->named_parameters()) out[item.key()] = item.value();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("train -> checkpoint -> eval -> predict -> inspect through the binary", "[cli][roundtrip]") {
+  Sandbox s;
+  auto train = s.attn("train " + s.config + " --out run");
+  INFO(train.err);
+  REQUIRE(train.rc == 0);
+  for (const char* f : {"run/config.json", "run/train.log", "run/metrics.jsonl", "run/checkpoints/best.pt"})
+    CHECK(fs::exists(s.dir / f));
+  auto summary = json::parse(train.out);
+  CHECK(summary["test_accuracy"].get<double>() > 0.5);  // 6 classes: chance is 1/6
+
+  // eval of best.pt gives the same metrics as the test evaluation at the end of training.
+  json test_record;
+  for (const auto& r : read_jsonl(s.dir / "run/metrics.jsonl"))
+    if (r["kind"] == "test") test_record = r;
+  REQUIRE(!test_record.is_null());
+  auto eval = s.attn("eval run --json");
+  INFO(eval.err);
+  REQUIRE(eval.rc == 0);
+  auto metrics = json::parse(eval.out);
+  CHECK(metrics["accuracy"].get<double>() == test_record["accuracy"].get<double>());
+  CHECK(metrics["loss"].get<double>() == Approx(test_record["loss"].get<double>()).epsilon(1e-12));
+  CHECK(metrics["count"] == 300);
+  CHECK(metrics["confusion"].size() == 6);
+  CHECK(metrics["per_class"].contains("s0"));
+  // ... and on the validation split, the metrics stored in the checkpoint when it was written.
+  auto valid = json::parse(s.attn("eval run/checkpoints/best.pt --split valid --json").out);
+  auto stored = json::parse(s.attn("inspect run --json").out)["metrics"];
+  CHECK(valid["accuracy"].get<double>() == stored["accuracy"].get<double>());
+
+  // predict: one line in, the label and the class probabilities out.
+  auto tsv = s.attn("predict run", "s1 s1 s1 s1 s2 s3 s4 s5\ns0 s2 s2 s2 s2 s2 s1 s3\n");
+  INFO(tsv.err);
+  REQUIRE(tsv.rc == 0);
+  std::istringstream lines(tsv.out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    std::istringstream fields(line);
+    std::string label, p;
+    fields >> label;
+    double sum = 0;
+    while (fields >> p) sum += std::stod(p);
+    CHECK(sum == Approx(1.0).epsilon(1e-4));
+    CHECK(label == (n == 1 ? "s1" : "s2"));
+  }
+  CHECK(n == 2);
+  auto jl = s.attn("predict run --json", "s3 s3 s3 s3 s0 s1 s2 s4\n");
+  CHECK(json::parse(jl.out)["label"] == "s3");
+
+  auto inspect = json::parse(s.attn("inspect run --json").out);
+  CHECK(inspect["step"] == inspect["best"]["step"]);
+  CHECK(inspect["labels"].size() == 6);
+  CHECK(inspect["config"]["seed"] == 3);
+}
+
+TEST_CASE("a resumed run ends with the same weights, to the bit, as an uninterrupted one",
+          "[cli][resume]") {
+  Sandbox s;
+  REQUIRE(s.attn("train " + s.config + " --out whole").rc == 0);
+  // Stop mid-epoch (38 batches per epoch), then resume with the limit lifted.
+  REQUIRE(s.attn("train " + s.config + " --out parts --set train.max_steps=50").rc == 0);
+  auto resumed = s.attn("train " + s.config + " --out parts --resume --set train.max_steps=0");
+  INFO(resumed.err);
+  REQUIRE(resumed.rc == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("resuming from") && Catch::Contains("at step 50") &&
+                              Catch::Contains("changed on resume: train.max_steps (50 -> 0)"));
+  const auto last = list_step_checkpoints(s.path("whole/checkpoints")).front();
+  const auto last_resumed = list_step_checkpoints(s.path("parts/checkpoints")).front();
+  CHECK(fs::path(last).filename() == fs::path(last_resumed).filename());
+  auto a = weights(last), b = weights(last_resumed);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    INFO(name);
+    CHECK(torch::equal(t, b.at(name)));
+  }
+  // The architecture comes from the checkpoint: a config that changes it is refused.
+  auto changed = s.attn("train " + s.config + " --out parts --resume --set model.d_model=32");
+  CHECK(changed.rc == 2);
+  CHECK_THAT(changed.err, Catch::Contains("--resume: the config changes model.d_model (16 -> 32)"));
+}
+
+TEST_CASE("an existing run directory is never overwritten; --force moves it aside", "[cli][safety]") {
+  Sandbox s;
+  REQUIRE(s.attn("train " + s.config + " --out run --set train.epochs=1").rc == 0);
+  const auto before = slurp(s.dir / "run/checkpoints/best.pt");
+  auto again = s.attn("train " + s.config + " --out run --set train.epochs=1");
+  CHECK(again.rc == 2);
+  CHECK_THAT(again.err, Catch::Contains("run: the run directory exists; use --resume"));
+  CHECK(slurp(s.dir / "run/checkpoints/best.pt") == before);
+  REQUIRE(s.attn("train " + s.config + " --out run --force --set train.epochs=1 --set seed=4").rc == 0);
+  int asides = 0;
+  for (const auto& e : fs::directory_iterator(s.dir))
+    if (e.path().filename().string().rfind("run.bak-", 0) == 0) {
+      ++asides;
+      CHECK(slurp(e.path() / "checkpoints/best.pt") == before);
+    }
+  CHECK(asides == 1);
+}
+
+TEST_CASE("bad input gets one clear message, exit code 2, and no run directory", "[cli][errors]") {
+  Sandbox s;
+  auto missing = s.attn("train " + s.config + " --out run --set data.kind=imdb --set data.path=nowhere");
+  CHECK(missing.rc == 2);
+  CHECK_THAT(missing.err, Catch::Contains("nowhere/train/neg: no such directory"));
+  CHECK_FALSE(fs::exists(s.dir / "run"));
+
+  std::ofstream(s.path("bad.tsv")) << "pos\tfine\nneg\tbad \xc3\x28 byte\n";
+  auto utf8 = s.attn("train " + s.config + " --out run --set data.kind=tsv --set data.path=bad.tsv");
+  CHECK(utf8.rc == 2);
+  CHECK_THAT(utf8.err, Catch::Contains("bad.tsv:2: invalid UTF-8"));
+  CHECK_FALSE(fs::exists(s.dir / "run"));
+
+  auto key = s.attn("train " + s.config + " --set train.lr_schedule=cosine");
+  CHECK(key.rc == 2);
+  CHECK_THAT(key.err, Catch::Contains("--set train.lr_schedule: unknown key; did you mean train.schedule?"));
+
+  std::ofstream(s.path("foreign.pt")) << "PK\x03\x04 not really a zip";
+  auto ckpt = s.attn("eval foreign.pt");
+  CHECK(ckpt.rc == 2);
+  CHECK_THAT(ckpt.err, Catch::Contains("foreign.pt: not a readable checkpoint"));
+  CHECK(std::count(ckpt.err.begin(), ckpt.err.end(), '\n') == 1);  // one line
+
+  CHECK(s.attn("train --epochs 3").rc == 2);           // not an option
+  CHECK(s.attn("eval").rc == 2);                       // checkpoint missing
+  CHECK(s.attn("config validate small.json").rc == 0);
+  auto invalid = s.attn("config validate small.json --set model.heads=3");
+  CHECK(invalid.rc == 2);
+  CHECK_THAT(invalid.err, Catch::Contains("small.json: model.heads: must divide model.d_model (16); got 3"));
+}
+
+TEST_CASE("every subcommand has --help with defaults, and config defaults is a valid config",
+          "[cli][help]") {
+  Sandbox s;
+  for (const char* cmd : {"", "train", "eval", "predict", "inspect", "config", "config defaults"}) {
+    auto help = s.attn(std::string(cmd) + " --help");
+    INFO(cmd);
+    CHECK(help.rc == 0);
+    CHECK_THAT(help.out, Catch::Contains("Usage"));
+  }
+  CHECK_THAT(s.attn("eval --help").out, Catch::Contains("test"));  // the default split is shown
+  auto defaults = s.attn("config defaults");
+  REQUIRE(defaults.rc == 0);
+  std::ofstream(s.path("defaults.json")) << defaults.out;
+  CHECK(s.attn("config validate defaults.json").rc == 0);
+  CHECK(json::parse(defaults.out)["data"]["kind"] == "retrieval");
+  // configs/default.json is exactly that, and every config shipped in configs/ is valid.
+  CHECK(json::parse(slurp(fs::path(ATTN_SOURCE_DIR) / "configs/default.json")) == json::parse(defaults.out));
+  for (const auto& e : fs::directory_iterator(fs::path(ATTN_SOURCE_DIR) / "configs")) {
+    if (e.path().extension() != ".json") continue;
+    INFO(e.path());
+    CHECK(s.attn("config validate '" + e.path().string() + "'").rc == 0);
+  }
+}
