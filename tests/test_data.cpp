@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -175,18 +176,31 @@ TEST_CASE("the IMDB reader reads the aclImdb layout, neg before pos, in file-nam
 }
 
 TEST_CASE("the real IMDB data set has 12,500 reviews per class and split", "[data][imdb][real]") {
-  // Unpacked by the reference runs; skipped on a machine without it.
-  const char* candidates[] = {"../shared/data/aclImdb", "../../shared/data/aclImdb", "/tmp/attn-data/aclImdb"};
-  std::string root;
-  for (const char* c : candidates)
-    if (fs::is_directory(fs::path(c) / "train" / "pos")) root = c;
-  if (root.empty()) {
-    WARN("skipped: no unpacked aclImdb (tar -xzf ../shared/data/aclImdb_labeled.tar.gz -C /tmp/attn-data)");
-    return;
+  // ../shared/data holds the packed original; unpack it once to the temp dir when it is there.
+  const fs::path tarball = fs::path(ATTN_SOURCE_DIR) / "../shared/data/aclImdb_labeled.tar.gz";
+  const fs::path root = fs::temp_directory_path() / "attn-data" / "aclImdb";
+  if (!fs::is_directory(root / "test" / "pos")) {
+    if (!fs::exists(tarball)) {
+      WARN("skipped: " << tarball.string() << " is missing (see data/README.md)");
+      return;
+    }
+    fs::create_directories(root.parent_path());
+    const std::string cmd = "tar -xzf '" + tarball.string() + "' -C '" + root.parent_path().string() + "'";
+    REQUIRE(std::system(cmd.c_str()) == 0);
   }
-  auto test = read_imdb_split(root, "test");
+  auto test = read_imdb_split(root.string(), "test");
   CHECK(test.size() == 25000);
   CHECK(std::count_if(test.begin(), test.end(), [](const auto& e) { return e.label == "pos"; }) == 12500);
+  // The notebook's vocabulary: the 50,000 most frequent training words + <unk> + <pad>.
+  DataConfig d;
+  d.kind = "imdb";
+  d.path = root.string();
+  auto data = load_classification(d, 0);
+  CHECK(data.vocab.size() == 50002);
+  CHECK(data.train.size() == 22500);
+  CHECK(data.valid.size() == 2500);
+  CHECK(data.labels == Tokens{"neg", "pos"});
+  CHECK(data.vocab.token(2) == "the");
 }
 
 TEST_CASE("majority sets are labelled with their unique most frequent symbol", "[data][sets]") {

@@ -116,9 +116,13 @@ int run_predict(const PredictRequest& req) {
         for (size_t c = 0; c < labels.size(); ++c) p[labels[c]] = probs[b][c].item<double>();
         std::cout << json{{"label", labels[best]}, {"probs", p}}.dump() << "\n";
       } else {
-        std::cout << labels[best];
-        for (size_t c = 0; c < labels.size(); ++c) std::printf("\t%.6f", probs[b][c].item<double>()), std::fflush(stdout);
-        std::cout << "\n";
+        std::string row = labels[best];
+        char cell[32];
+        for (size_t c = 0; c < labels.size(); ++c) {
+          std::snprintf(cell, sizeof cell, "\t%.6f", probs[b][c].item<double>());
+          row += cell;
+        }
+        std::cout << row << "\n";
       }
     }
     std::cout.flush();

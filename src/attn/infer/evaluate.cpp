@@ -17,7 +17,11 @@ EvalResult evaluate(SetClassifier& model, const std::vector<EncodedExample>& dat
   const auto C = static_cast<size_t>(num_classes);
   r.confusion.assign(C, std::vector<int64_t>(C, 0));
   double loss_sum = 0;
-  for (const auto& index : epoch_batches(data, batch_size, 0, 0, /*shuffle=*/false, /*bucket=*/false)) {
+  // Batches of similar lengths: the metrics do not depend on the order, the cost of padding
+  // does. Unless padding is unmasked and variable (then a batch's outputs depend on its
+  // longest member, so the data order is kept).
+  const bool bucket = config.mask_padding || config.fixed_length;
+  for (const auto& index : epoch_batches(data, batch_size, 0, 0, /*shuffle=*/false, bucket)) {
     auto batch = make_batch(data, index, config, device);
     auto logits = model(batch.ids, batch.padding);                         // (B, C)
     loss_sum += torch::nn::functional::cross_entropy(

@@ -27,7 +27,8 @@ struct EvalResult {
   nlohmann::json to_json(const std::vector<std::string>& labels) const;
 };
 
-/// Runs the model in eval mode (no dropout, no gradient) over `data`, in data order.
+/// Runs the model in eval mode (no dropout, no gradient) over `data`, batched by length
+/// where padding is masked or fixed.
 EvalResult evaluate(SetClassifier& model, const std::vector<EncodedExample>& data,
                     const DataConfig& config, int64_t batch_size, const torch::Device& device,
                     int64_t num_classes);
