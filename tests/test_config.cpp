@@ -100,7 +100,7 @@ TEST_CASE("every range and choice is checked, naming the path, the value and wha
         "model.pooling: must be one of \"max\", \"mean\", \"attention\"; got \"sum\"");
 }
 
-TEST_CASE("--set overrides use the same paths and checks", "[config]") {
+TEST_CASE("overrides given with --set use the same paths and checks", "[config]") {
   json j = json::object();
   apply_override(j, "train.lr=3e-4");
   apply_override(j, "model.attention=hard");  // a bare word is a string

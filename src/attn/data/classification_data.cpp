@@ -116,15 +116,19 @@ std::vector<EncodedExample> encode(const std::vector<TextExample>& examples, con
   return out;
 }
 
-ClassificationData load_classification(const DataConfig& d, uint64_t seed) {
-  auto raw = read_splits(d, seed);
+ClassificationData prepare_classification(const RawSplits& raw, const DataConfig& d,
+                                          const Vocab* vocab, const std::vector<std::string>* labels) {
   const auto tok = make_tokenizer(d);
-  std::unordered_map<std::string, int64_t> counts;
-  for (const auto& e : raw.train)
-    for (auto& t : tok(e.text)) ++counts[std::move(t)];
   ClassificationData out;
-  out.vocab = Vocab::build(counts, d.vocab_size, d.min_freq);
-  out.labels = label_set(raw.train);
+  if (vocab) {
+    out.vocab = *vocab;
+  } else {
+    std::unordered_map<std::string, int64_t> counts;
+    for (const auto& e : raw.train)
+      for (auto& t : tok(e.text)) ++counts[std::move(t)];
+    out.vocab = Vocab::build(counts, d.vocab_size, d.min_freq);
+  }
+  out.labels = labels ? *labels : label_set(raw.train);
   if (out.labels.size() < 2)
     throw DataError(d.path + ": the training data has " + std::to_string(out.labels.size()) +
                     " label(s); a classifier needs at least 2");
@@ -132,6 +136,10 @@ ClassificationData load_classification(const DataConfig& d, uint64_t seed) {
   out.valid = encode(raw.valid, tok, out.vocab, out.labels, d.max_len);
   out.test = encode(raw.test, tok, out.vocab, out.labels, d.max_len);
   return out;
+}
+
+ClassificationData load_classification(const DataConfig& d, uint64_t seed) {
+  return prepare_classification(read_splits(d, seed), d);
 }
 
 }  // namespace attn

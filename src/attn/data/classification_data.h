@@ -43,6 +43,12 @@ struct ClassificationData {
   std::vector<EncodedExample> train, valid, test;
 };
 
+/// Encodes the splits. The vocabulary and labels are built on the training split, or taken as
+/// given (a resumed run or a checkpoint keeps its own). Fewer than 2 labels is a DataError.
+ClassificationData prepare_classification(const RawSplits& raw, const DataConfig& data,
+                                          const Vocab* vocab = nullptr,
+                                          const std::vector<std::string>* labels = nullptr);
+
 /// Everything a training run needs, from the config alone.
 ClassificationData load_classification(const DataConfig& data, uint64_t seed);
 

@@ -12,6 +12,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "attn/data/batcher.h"
 #include "attn/data/classification_data.h"
@@ -151,20 +152,11 @@ TrainResult train(const TrainRequest& req) {
 
   // 3. Data: read and checked before anything is written.
   const auto t_data = Clock::now();
-  auto raw = read_splits(cfg.data, cfg.seed);
-  const auto tok = make_tokenizer(cfg.data);
-  ClassificationData data;
-  if (resume_from) {
-    data.vocab = Vocab::from_tokens(resume_from->header().vocab);
-    data.labels = resume_from->header().labels;
-  } else {
-    auto built = load_classification(cfg.data, cfg.seed);
-    data.vocab = std::move(built.vocab);
-    data.labels = std::move(built.labels);
-  }
-  data.train = encode(raw.train, tok, data.vocab, data.labels, cfg.data.max_len);
-  data.valid = encode(raw.valid, tok, data.vocab, data.labels, cfg.data.max_len);
-  data.test = encode(raw.test, tok, data.vocab, data.labels, cfg.data.max_len);
+  std::optional<Vocab> saved_vocab;
+  if (resume_from) saved_vocab = Vocab::from_tokens(resume_from->header().vocab);
+  auto data = prepare_classification(read_splits(cfg.data, cfg.seed), cfg.data,
+                                     saved_vocab ? &*saved_vocab : nullptr,
+                                     resume_from ? &resume_from->header().labels : nullptr);
   const double data_seconds = seconds_since(t_data);
   const auto num_classes = static_cast<int64_t>(data.labels.size());
 
