@@ -258,7 +258,6 @@ TrainResult train(const TrainRequest& req) {
   model->train();
   auto window_start = Clock::now();
   double window_loss = 0, window_correct = 0, window_examples = 0;
-  int64_t window_batches = 0;
   bool stop = state.step >= total_steps;
   const int64_t start_step = state.step;
   const auto loop_start = Clock::now();
@@ -280,7 +279,6 @@ TrainResult train(const TrainRequest& req) {
         window_correct += (logits.argmax(1) == batch.labels).sum().item<double>();
       }
       window_examples += double(examples);
-      window_batches += last - first;
       if (t.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, t.clip_grad_norm);
       const double lr = learning_rate(t, state.step, total_steps);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
@@ -312,14 +310,15 @@ TrainResult train(const TrainRequest& req) {
                   {"lr", lr}, {"samples_per_sec", rate}});
           window_start = Clock::now();
           window_loss = window_correct = window_examples = 0;
-          window_batches = 0;
         } else {
           std::fprintf(stderr, "\r\033[K%s", line);
         }
       }
       const bool epoch_end = state.batch == 0;
       if ((t.eval_every > 0 && state.step % t.eval_every == 0) || (t.eval_every == 0 && epoch_end) || stop) {
+        const auto eval_start = Clock::now();
         validate_and_save();
+        window_start += Clock::now() - eval_start;  // samples/s counts training time only
         if (t.patience > 0 && state.stale >= t.patience) {
           log->info("[train] early stop: no better validation {} in {} evaluations", t.metric, state.stale);
           stop = true;
