@@ -108,8 +108,8 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   commit(tmp, path);
 }
 
-void save_checkpoint(const std::string& path, const CheckpointHeader& header, torch::nn::Module& model,
-                     torch::optim::Optimizer* optimizer) {
+std::string serialize_checkpoint(const CheckpointHeader& header, torch::nn::Module& model,
+                                 torch::optim::Optimizer* optimizer) {
   torch::serialize::OutputArchive archive;
   archive.write("header", c10::IValue(header_json(header).dump()));
   torch::serialize::OutputArchive weights;
@@ -123,7 +123,12 @@ void save_checkpoint(const std::string& path, const CheckpointHeader& header, to
   archive.write("rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_file_atomically(path, bytes.str());
+  return bytes.str();
+}
+
+void save_checkpoint(const std::string& path, const CheckpointHeader& header, torch::nn::Module& model,
+                     torch::optim::Optimizer* optimizer) {
+  write_file_atomically(path, serialize_checkpoint(header, model, optimizer));
 }
 
 CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {

@@ -43,7 +43,11 @@ struct CheckpointHeader {
   int format = kCheckpointFormat;
 };
 
-/// Writes atomically; `optimizer` may be null (a weights-only file).
+/// The bytes of a checkpoint file; `optimizer` may be null (a weights-only file).
+std::string serialize_checkpoint(const CheckpointHeader& header, torch::nn::Module& model,
+                                 torch::optim::Optimizer* optimizer);
+
+/// serialize_checkpoint, written atomically to `path`.
 void save_checkpoint(const std::string& path, const CheckpointHeader& header, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer);
 

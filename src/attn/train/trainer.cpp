@@ -244,10 +244,9 @@ TrainResult train(const TrainRequest& req) {
     log->info("[valid] step {} epoch {:.2f} | loss {:.4f} | accuracy {:.4f}{} | {:.1f}s", state.step,
               epoch_pos, r.loss, r.accuracy, improved ? " | best" : "", r.seconds);
     const auto path = (fs::path(ckpt_dir) / step_checkpoint_name(state.step)).string();
-    save_checkpoint(path, header(vj), *model, optimizer.get());
+    const auto bytes = serialize_checkpoint(header(vj), *model, optimizer.get());
+    write_file_atomically(path, bytes);
     if (improved) {
-      std::ifstream in(path, std::ios::binary);
-      std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       write_file_atomically((fs::path(ckpt_dir) / "best.pt").string(), bytes);
       result.best_valid = vj;
     }
