@@ -134,10 +134,7 @@ int run_predict(const PredictRequest& req) {
     size_t at = 0;
     if (!valid_utf8(line, &at))
       throw DataError(source + ":" + std::to_string(number) + ": invalid UTF-8 at byte " + std::to_string(at));
-    auto ids = m.vocab.encode(tok(line));
-    if (static_cast<int64_t>(ids.size()) > data.max_len) ids.resize(static_cast<size_t>(data.max_len));
-    if (ids.empty()) ids.push_back(Vocab::kUnk);
-    pending.push_back({std::move(ids), 0});
+    pending.push_back({encode_text(line, tok, m.vocab, data.max_len), 0});
     if (static_cast<int64_t>(pending.size()) >= m.header.config.train.batch_size) flush();
   }
   flush();

@@ -93,6 +93,14 @@ std::vector<std::string> label_set(const std::vector<TextExample>& train) {
   return labels;
 }
 
+std::vector<int64_t> encode_text(const std::string& text, const Tokenizer& tok, const Vocab& vocab,
+                                 int64_t max_len) {
+  auto ids = vocab.encode(tok(text));
+  if (static_cast<int64_t>(ids.size()) > max_len) ids.resize(static_cast<size_t>(max_len));
+  if (ids.empty()) ids.push_back(Vocab::kUnk);
+  return ids;
+}
+
 std::vector<EncodedExample> encode(const std::vector<TextExample>& examples, const Tokenizer& tok,
                                    const Vocab& vocab, const std::vector<std::string>& labels,
                                    int64_t max_len) {
@@ -108,10 +116,7 @@ std::vector<EncodedExample> encode(const std::vector<TextExample>& examples, con
       throw DataError(e.where + ": label \"" + e.label + "\" is not in the training label set {" +
                       known + "}");
     }
-    auto ids = vocab.encode(tok(e.text));
-    if (static_cast<int64_t>(ids.size()) > max_len) ids.resize(static_cast<size_t>(max_len));
-    if (ids.empty()) ids.push_back(Vocab::kUnk);  // an empty text is one unknown token, not a crash
-    out.push_back({std::move(ids), it->second});
+    out.push_back({encode_text(e.text, tok, vocab, max_len), it->second});
   }
   return out;
 }

@@ -32,6 +32,10 @@ Tokenizer make_tokenizer(const DataConfig& data);
 /// The set of training labels in natural order ("v2" before "v10").
 std::vector<std::string> label_set(const std::vector<TextExample>& train);
 
+/// The token ids of one text, cut to max_len; an empty text is one <unk>, not an empty set.
+std::vector<int64_t> encode_text(const std::string& text, const Tokenizer& tok, const Vocab& vocab,
+                                 int64_t max_len);
+
 /// Token ids and label indices; a label outside `labels` is a DataError naming the example.
 std::vector<EncodedExample> encode(const std::vector<TextExample>& examples, const Tokenizer& tok,
                                    const Vocab& vocab, const std::vector<std::string>& labels,
