@@ -12,6 +12,17 @@
 #include "attn/train/trainer.h"
 #include "cli/commands.h"
 
+namespace {
+
+// The options of every subcommand that runs a checkpoint's model (eval, predict).
+void add_model_options(CLI::App* cmd, std::string& attention, std::string& device) {
+  cmd->add_option("--attention", attention, "Run with soft or hard attention (default: as trained)")
+      ->check(CLI::IsMember({"soft", "hard"}));
+  cmd->add_option("--device", device, "Device (default: the checkpoint's)");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace attn;
   CLI::App app{"attn: train, evaluate and use the Transformer of Canziani's attention lecture\n"
@@ -34,18 +45,14 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("checkpoint", eval_req.target, "Run directory (uses checkpoints/best.pt) or .pt file")->required();
   eval_cmd->add_option("--data", eval_req.data_path, "Data path instead of the one in the checkpoint's config");
   eval_cmd->add_option("--split", eval_req.split, "Split to evaluate")->check(CLI::IsMember({"valid", "test"}));
-  eval_cmd->add_option("--attention", eval_req.attention, "Evaluate with soft or hard attention (default: as trained)")
-      ->check(CLI::IsMember({"soft", "hard"}));
-  eval_cmd->add_option("--device", eval_req.device, "Device (default: the checkpoint's)");
+  add_model_options(eval_cmd, eval_req.attention, eval_req.device);
   eval_cmd->add_flag("--json", eval_req.json, "Print one JSON object");
 
   PredictRequest predict_req;
   auto* predict_cmd = app.add_subcommand("predict", "Classify one text per line: label and class probabilities");
   predict_cmd->add_option("checkpoint", predict_req.target, "Run directory or .pt file")->required();
   predict_cmd->add_option("input", predict_req.input, "Text file, one input per line; - for standard input");
-  predict_cmd->add_option("--attention", predict_req.attention, "soft or hard (default: as trained)")
-      ->check(CLI::IsMember({"soft", "hard"}));
-  predict_cmd->add_option("--device", predict_req.device, "Device (default: the checkpoint's)");
+  add_model_options(predict_cmd, predict_req.attention, predict_req.device);
   predict_cmd->add_flag("--json", predict_req.json, "JSON lines instead of TSV");
 
   InspectRequest inspect_req;
