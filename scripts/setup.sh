@@ -9,6 +9,7 @@ packages=(
   libopenblas0-openmp   # fast BLAS at run time: the reference BLAS is ~35x slower here
   libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
   zlib1g-dev
+  libsentencepiece-dev  # subword vocabularies for translation (issue 4)
 )
 # Extra packages for benchmarks and tooling, on request: ATTN_SETUP_EXTRA="python3-torch ..."
 read -r -a extra <<<"${ATTN_SETUP_EXTRA:-}"

@@ -108,5 +108,5 @@ TEST_CASE("a checkpoint from a newer format is refused with what to do", "[check
   h.format = kCheckpointFormat + 1;
   save_checkpoint(f.path("future.pt"), h, *model, nullptr);
   CHECK_THROWS_WITH(CheckpointReader(f.path("future.pt")),
-                    Catch::Contains("written by a newer attn (checkpoint format 2, this attn reads up to 1); upgrade attn"));
+                    Catch::Contains("written by a newer attn (checkpoint format 3, this attn reads up to 2); upgrade attn"));
 }

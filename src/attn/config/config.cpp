@@ -13,9 +13,13 @@ namespace {
 // Every key of every section, listed once; the writers, readers and key lists below walk it.
 template <class V>
 void visit(DataConfig& c, V&& v) {
-  v("kind", c.kind), v("path", c.path), v("valid_path", c.valid_path), v("test_path", c.test_path);
-  v("valid_fraction", c.valid_fraction), v("tokenizer", c.tokenizer), v("lowercase", c.lowercase);
+  v("kind", c.kind), v("path", c.path), v("target_path", c.target_path);
+  v("valid_path", c.valid_path), v("valid_target_path", c.valid_target_path);
+  v("test_path", c.test_path), v("test_target_path", c.test_target_path);
+  v("valid_fraction", c.valid_fraction), v("tokenizer", c.tokenizer);
+  v("subword_model", c.subword_model), v("joint_vocab", c.joint_vocab), v("lowercase", c.lowercase);
   v("vocab_size", c.vocab_size), v("min_freq", c.min_freq), v("max_len", c.max_len);
+  v("max_target_len", c.max_target_len), v("valid_max_len", c.valid_max_len);
   v("mask_padding", c.mask_padding), v("fixed_length", c.fixed_length), v("bucket", c.bucket);
   v("set_size", c.set_size), v("symbols", c.symbols), v("train_size", c.train_size);
   v("valid_size", c.valid_size), v("test_size", c.test_size);
@@ -26,6 +30,8 @@ void visit(ModelConfig& c, V&& v) {
   v("d_model", c.d_model), v("heads", c.heads), v("ffn_hidden", c.ffn_hidden), v("layers", c.layers);
   v("attention", c.attention), v("hard_gradient", c.hard_gradient), v("beta", c.beta);
   v("positions", c.positions), v("max_positions", c.max_positions), v("pooling", c.pooling);
+  v("decoder_layers", c.decoder_layers), v("decoder_positions", c.decoder_positions);
+  v("tie_embeddings", c.tie_embeddings);
   v("norm", c.norm), v("activation", c.activation), v("dropout", c.dropout);
   v("attention_dropout", c.attention_dropout);
 }
@@ -42,11 +48,18 @@ void visit(TrainConfig& c, V&& v) {
 }
 
 template <class V>
+void visit(DecodeConfig& c, V&& v) {
+  v("beam_size", c.beam_size), v("length_penalty", c.length_penalty), v("max_len_a", c.max_len_a);
+  v("max_len_b", c.max_len_b), v("batch_size", c.batch_size);
+}
+
+template <class V>
 void visit(Config& c, V&& v) {
   v("task", c.task);
   v.section("data", c.data);
   v.section("model", c.model);
   v.section("train", c.train);
+  v.section("decode", c.decode);
   v("device", c.device), v("threads", c.threads), v("seed", c.seed);
 }
 
@@ -224,19 +237,31 @@ std::vector<std::string> config_keys() {
 }
 
 void validate(const Config& c) {
-  check_choice("task", c.task, {"classify"});
+  check_choice("task", c.task, {"classify", "seq2seq"});
+  const bool seq2seq = c.task == "seq2seq";
   const auto& d = c.data;
-  check_choice("data.kind", d.kind, {"majority", "retrieval", "imdb", "tsv", "jsonl"});
-  const bool file_data = d.kind == "imdb" || d.kind == "tsv" || d.kind == "jsonl";
+  if (seq2seq) check_choice("data.kind", d.kind, {"sort", "copy", "reverse", "parallel"});
+  else check_choice("data.kind", d.kind, {"majority", "retrieval", "imdb", "tsv", "jsonl"});
+  const bool file_data = d.kind == "imdb" || d.kind == "tsv" || d.kind == "jsonl" || d.kind == "parallel";
   if (file_data && d.path.empty())
     throw ConfigError("data.path: data.kind \"" + d.kind +
                       "\" reads files, so data.path must name them (e.g. --set data.path=DIR)");
   check(d.valid_fraction > 0 && d.valid_fraction < 1, "data.valid_fraction", d.valid_fraction,
         "in (0, 1)");
-  check_choice("data.tokenizer", d.tokenizer, {"whitespace", "words"});
+  if (seq2seq) check_choice("data.tokenizer", d.tokenizer, {"whitespace", "words", "sentencepiece"});
+  else check_choice("data.tokenizer", d.tokenizer, {"whitespace", "words"});
+  check_choice("data.subword_model", d.subword_model, {"unigram", "bpe"});
+  if (d.kind == "parallel") {
+    if (d.valid_path.empty() != d.valid_target_path.empty() && !d.target_path.empty())
+      throw ConfigError("data.valid_target_path: give both data.valid_path and data.valid_target_path, or neither");
+    if (!d.test_path.empty() && !d.target_path.empty() && d.test_target_path.empty())
+      throw ConfigError("data.test_target_path: data.test_path needs its target file too");
+  }
   check(d.vocab_size > 0, "data.vocab_size", d.vocab_size, "positive");
   check(d.min_freq >= 1, "data.min_freq", d.min_freq, "at least 1");
   check(d.max_len > 0, "data.max_len", d.max_len, "positive");
+  check(d.max_target_len > 0, "data.max_target_len", d.max_target_len, "positive");
+  check(d.valid_max_len >= 0, "data.valid_max_len", d.valid_max_len, "0 (keep all) or positive");
   check(d.set_size >= 2, "data.set_size", d.set_size, "at least 2");
   check(d.symbols >= 2, "data.symbols", d.symbols, "at least 2");
   check(d.train_size > 0, "data.train_size", d.train_size, "positive");
@@ -259,6 +284,8 @@ void validate(const Config& c) {
   if (m.positions != "none" && m.max_positions < d.max_len)
     throw ConfigError("model.max_positions: must be at least data.max_len (" +
                       std::to_string(d.max_len) + "); got " + std::to_string(m.max_positions));
+  check(m.decoder_layers >= 0, "model.decoder_layers", m.decoder_layers, "0 (as the encoder) or positive");
+  check_choice("model.decoder_positions", m.decoder_positions, {"sinusoidal", "learned", "none"});
   check_choice("model.pooling", m.pooling, {"max", "mean", "attention"});
   check_choice("model.norm", m.norm, {"post", "pre"});
   check_choice("model.activation", m.activation, {"relu", "gelu"});
@@ -287,9 +314,17 @@ void validate(const Config& c) {
         "in [0, 1)");
   check(t.eval_every >= 0, "train.eval_every", t.eval_every, "0 (every epoch) or positive");
   check(t.log_every > 0, "train.log_every", t.log_every, "positive");
-  check_choice("train.metric", t.metric, {"accuracy", "loss"});
+  if (seq2seq) check_choice("train.metric", t.metric, {"accuracy", "loss", "bleu", "exact_match"});
+  else check_choice("train.metric", t.metric, {"accuracy", "loss"});
   check(t.patience >= 0, "train.patience", t.patience, "0 (off) or positive");
   check(t.keep_last >= 1, "train.keep_last", t.keep_last, "at least 1");
+
+  const auto& dc = c.decode;
+  check(dc.beam_size >= 1, "decode.beam_size", dc.beam_size, "at least 1 (1 = greedy)");
+  check(dc.length_penalty >= 0, "decode.length_penalty", dc.length_penalty, "at least 0");
+  check(dc.max_len_a >= 0, "decode.max_len_a", dc.max_len_a, "at least 0");
+  check(dc.max_len_b >= 1, "decode.max_len_b", dc.max_len_b, "at least 1");
+  check(dc.batch_size >= 1, "decode.batch_size", dc.batch_size, "at least 1");
 
   const bool device_ok = c.device == "auto" || c.device == "cpu" || c.device == "cuda" ||
                          (c.device.rfind("cuda:", 0) == 0 && c.device.size() > 5 &&

@@ -24,17 +24,26 @@ struct ConfigError : std::runtime_error {
 };
 
 struct DataConfig {
-  /// "retrieval" | "majority" (built-in set tasks) | "imdb" | "tsv" | "jsonl"
+  /// classify: "retrieval" | "majority" (built-in set tasks) | "imdb" | "tsv" | "jsonl";
+  /// seq2seq: "sort" | "copy" | "reverse" (built-in) | "parallel" (text files)
   std::string kind = "retrieval";
-  std::string path;             ///< IMDB root (holding train/ and test/) or the training file
+  std::string path;             ///< IMDB root (holding train/ and test/) or the training (source) file
+  std::string target_path;      ///< parallel: the training target file; empty: path is a TSV of pairs
   std::string valid_path;       ///< validation file; empty: take valid_fraction of training data
-  std::string test_path;        ///< test file (tsv/jsonl); IMDB uses path/test
+  std::string valid_target_path;
+  std::string test_path;        ///< test file (tsv/jsonl/parallel source); IMDB uses path/test
+  std::string test_target_path;
   double valid_fraction = 0.1;  ///< the notebook's 90/10
-  std::string tokenizer = "whitespace";  ///< "whitespace" (the notebook) | "words" (punctuation, <br />)
+  /// "whitespace" (the notebook) | "words" (punctuation, <br />) | "sentencepiece" (seq2seq)
+  std::string tokenizer = "whitespace";
+  std::string subword_model = "unigram";  ///< sentencepiece: "unigram" | "bpe"
+  bool joint_vocab = true;      ///< seq2seq: one vocabulary for source and target
   bool lowercase = true;
   int64_t vocab_size = 50000;   ///< most frequent training tokens, plus <unk> and <pad>
   int64_t min_freq = 1;
-  int64_t max_len = 200;        ///< longer inputs are cut
+  int64_t max_len = 200;        ///< longer inputs are cut (seq2seq: longer training pairs are dropped)
+  int64_t max_target_len = 200; ///< seq2seq: training pairs with a longer target are dropped
+  int64_t valid_max_len = 0;    ///< seq2seq: the same for validation, both sides; 0 = keep all
   bool mask_padding = true;     ///< false: the notebook (pads take part in attention and pooling)
   bool fixed_length = false;    ///< pad every batch to max_len (the notebook) instead of its longest
   bool bucket = false;          ///< group inputs of similar length into batches
@@ -55,6 +64,9 @@ struct ModelConfig {
   std::string hard_gradient = "straight_through";  ///< "straight_through" | "none"
   double beta = 0;                          ///< inverse temperature; 0 = 1/sqrt(d_k)
   std::string positions = "none";           ///< "sinusoidal" | "learned" | "none" (a true set)
+  int64_t decoder_layers = 0;               ///< seq2seq: 0 = as many as the encoder's
+  std::string decoder_positions = "sinusoidal";  ///< seq2seq: the decoder emits a sequence
+  bool tie_embeddings = true;               ///< seq2seq: output projection = target embedding
   int64_t max_positions = 10000;
   std::string pooling = "attention";        ///< "max" | "mean" | "attention"
   std::string norm = "post";                ///< "post" | "pre"
@@ -80,18 +92,28 @@ struct TrainConfig {
   double label_smoothing = 0;
   int64_t eval_every = 0;           ///< steps between validations; 0 = every epoch
   int64_t log_every = 50;           ///< steps between progress lines and metrics records
-  std::string metric = "accuracy";  ///< "accuracy" | "loss": selects the best checkpoint
+  std::string metric = "accuracy";  ///< "accuracy" | "loss" | seq2seq: "bleu" | "exact_match"
   int64_t patience = 0;             ///< stop after this many validations without improvement; 0 = off
   int64_t keep_last = 2;            ///< checkpoints kept besides best.pt
+};
+
+/// How seq2seq models translate: at test time, in `attn predict` and `attn eval`.
+struct DecodeConfig {
+  int64_t beam_size = 5;           ///< 1 = greedy
+  double length_penalty = 1.0;     ///< beam scores are log p / length^length_penalty
+  double max_len_a = 1.5;          ///< output at most a * source length + b tokens
+  int64_t max_len_b = 10;
+  int64_t batch_size = 64;         ///< sentences decoded together
 };
 
 /// The defaults are the embedded default run: the lecture's key-value store (data.kind
 /// "retrieval") learnt by a 2-layer set model; configs/ holds the notebook's IMDB run and others.
 struct Config {
-  std::string task = "classify";    ///< "classify" (set to vector)
+  std::string task = "classify";    ///< "classify" (set to vector) | "seq2seq" (set to set)
   DataConfig data;
   ModelConfig model;
   TrainConfig train;
+  DecodeConfig decode;
   std::string device = "auto";      ///< "auto" | "cpu" | "cuda" | "cuda:N"
   int64_t threads = 0;              ///< 0 = every core
   uint64_t seed = 0;

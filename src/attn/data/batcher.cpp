@@ -9,7 +9,14 @@ namespace attn {
 std::vector<std::vector<size_t>> epoch_batches(const std::vector<EncodedExample>& data,
                                                int64_t batch_size, uint64_t seed, int64_t epoch,
                                                bool shuffle, bool bucket) {
-  std::vector<size_t> order(data.size());
+  std::vector<size_t> lengths(data.size());
+  for (size_t i = 0; i < data.size(); ++i) lengths[i] = data[i].ids.size();
+  return epoch_batches(lengths, batch_size, seed, epoch, shuffle, bucket);
+}
+
+std::vector<std::vector<size_t>> epoch_batches(const std::vector<size_t>& lengths, int64_t batch_size,
+                                               uint64_t seed, int64_t epoch, bool shuffle, bool bucket) {
+  std::vector<size_t> order(lengths.size());
   std::iota(order.begin(), order.end(), 0);
   std::seed_seq seq{seed, static_cast<uint64_t>(epoch), uint64_t{0xba7c4}};
   std::mt19937_64 rng(seq);
@@ -21,7 +28,7 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<EncodedExample>
     for (size_t i = 0; i < order.size(); i += window) {
       auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), i + window));
       std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(i), end, [&](size_t a, size_t b) {
-        return data[a].ids.size() < data[b].ids.size();
+        return lengths[a] < lengths[b];
       });
     }
   }
@@ -56,6 +63,32 @@ Batch make_batch(const std::vector<EncodedExample>& data, const std::vector<size
   if (config.mask_padding)
     batch.padding = (torch::arange(T).unsqueeze(0) >= lengths.unsqueeze(1)).to(device);  // (B, T)
   return batch;
+}
+
+PairBatch make_pair_batch(const std::vector<EncodedPair>& data, const std::vector<size_t>& index,
+                          const torch::Device& device) {
+  const auto B = static_cast<int64_t>(index.size());
+  int64_t S = 1, T = 1;
+  for (size_t i : index) {
+    S = std::max<int64_t>(S, static_cast<int64_t>(data[i].source.size()));
+    T = std::max<int64_t>(T, static_cast<int64_t>(data[i].target.size()) + 1);
+  }
+  auto src = torch::full({B, S}, Vocab::kPad, torch::kLong);               // (B, S)
+  auto tin = torch::full({B, T}, Vocab::kPad, torch::kLong);               // (B, T)
+  auto tout = torch::full({B, T}, Vocab::kPad, torch::kLong);              // (B, T)
+  auto* s = src.data_ptr<int64_t>();
+  auto* ti = tin.data_ptr<int64_t>();
+  auto* to = tout.data_ptr<int64_t>();
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& p = data[index[static_cast<size_t>(b)]];
+    std::copy(p.source.begin(), p.source.end(), s + b * S);
+    ti[b * T] = TextCodec::kBos;
+    std::copy(p.target.begin(), p.target.end(), ti + b * T + 1);
+    std::copy(p.target.begin(), p.target.end(), to + b * T);
+    to[b * T + static_cast<int64_t>(p.target.size())] = TextCodec::kEos;
+  }
+  return {src.to(device), src.eq(Vocab::kPad).to(device), tin.to(device), tout.to(device),
+          tout.eq(Vocab::kPad).to(device)};
 }
 
 }  // namespace attn

@@ -10,6 +10,7 @@
 
 #include "attn/config/config.h"
 #include "attn/data/classification_data.h"
+#include "attn/data/seq2seq_data.h"
 
 namespace attn {
 
@@ -25,8 +26,25 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<EncodedExample>
                                                int64_t batch_size, uint64_t seed, int64_t epoch,
                                                bool shuffle, bool bucket);
 
+/// The same from the lengths alone (any kind of example): bucketing sorts by `lengths`.
+std::vector<std::vector<size_t>> epoch_batches(const std::vector<size_t>& lengths, int64_t batch_size,
+                                               uint64_t seed, int64_t epoch, bool shuffle, bool bucket);
+
 /// Stacks the examples `index` of `data` into a batch on `device`.
 Batch make_batch(const std::vector<EncodedExample>& data, const std::vector<size_t>& index,
                  const DataConfig& config, const torch::Device& device);
+
+/// Sentence pairs for teacher forcing. S longest source, T longest target + 1.
+struct PairBatch {
+  torch::Tensor source;          ///< (B, S) long, <pad> after each sentence
+  torch::Tensor source_padding;  ///< (B, S) bool, true = padding
+  torch::Tensor target_in;       ///< (B, T): <s> y1 .. yn, then <pad>
+  torch::Tensor target_out;      ///< (B, T): y1 .. yn </s>, then <pad>
+  torch::Tensor target_padding;  ///< (B, T) bool, true = padding
+};
+
+/// Stacks the pairs `index` of `data` into a batch on `device`.
+PairBatch make_pair_batch(const std::vector<EncodedPair>& data, const std::vector<size_t>& index,
+                          const torch::Device& device);
 
 }  // namespace attn

@@ -8,17 +8,19 @@ namespace attn {
 Vocab::Vocab() : itos_{"<unk>", "<pad>"}, stoi_{{"<unk>", kUnk}, {"<pad>", kPad}} {}
 
 Vocab Vocab::build(const std::unordered_map<std::string, int64_t>& counts, int64_t max_size,
-                   int64_t min_freq) {
+                   int64_t min_freq, const std::vector<std::string>& extra_specials) {
+  Vocab v;
+  for (const auto& s : extra_specials)
+    if (v.stoi_.emplace(s, v.size()).second) v.itos_.push_back(s);
   std::vector<std::pair<std::string, int64_t>> items;
   for (const auto& [tok, n] : counts)
-    if (n >= min_freq && tok != "<unk>" && tok != "<pad>") items.emplace_back(tok, n);
+    if (n >= min_freq && !v.stoi_.count(tok)) items.emplace_back(tok, n);
   auto more_frequent = [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   };
   const size_t keep = std::min(items.size(), static_cast<size_t>(std::max<int64_t>(max_size, 0)));
   std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(keep), items.end(),
                     more_frequent);
-  Vocab v;
   for (size_t i = 0; i < keep; ++i) {
     v.stoi_.emplace(items[i].first, v.size());
     v.itos_.push_back(std::move(items[i].first));

@@ -16,8 +16,9 @@ class Vocab {
 
   Vocab();  ///< just <unk> and <pad>
   /// From token counts: at most `max_size` tokens (specials not counted) seen at least `min_freq` times.
+  /// `extra_specials` follow <unk> and <pad> (set-to-set models add <s> and </s>).
   static Vocab build(const std::unordered_map<std::string, int64_t>& counts, int64_t max_size,
-                     int64_t min_freq);
+                     int64_t min_freq, const std::vector<std::string>& extra_specials = {});
   /// From a saved token list (as written by tokens()); the first two must be <unk> and <pad>.
   static Vocab from_tokens(std::vector<std::string> tokens);
 

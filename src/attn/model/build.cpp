@@ -23,6 +23,20 @@ SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t
           .pooling(parse_pooling(m.pooling)));
 }
 
+Seq2Seq build_seq2seq(const ModelConfig& m, int64_t source_vocab, int64_t target_vocab) {
+  auto embeddings = [&](int64_t vocab, const std::string& positions) {
+    return EmbeddingsOptions(vocab, m.d_model)
+        .positions(parse_positions(positions))
+        .max_positions(m.max_positions)
+        .dropout(m.dropout);
+  };
+  const int64_t decoder_layers = m.decoder_layers > 0 ? m.decoder_layers : m.layers;
+  return Seq2Seq(Seq2SeqOptions(EncoderOptions(embeddings(source_vocab, m.positions), layer_options(m), m.layers),
+                                DecoderOptions(embeddings(target_vocab, m.decoder_positions), layer_options(m),
+                                               decoder_layers))
+                     .tie_output_embeddings(m.tie_embeddings));
+}
+
 int64_t count_trainable(torch::nn::Module& model) {
   int64_t n = 0;
   for (const auto& p : model.parameters())

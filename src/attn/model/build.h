@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "attn/config/config.h"
+#include "attn/model/seq2seq.h"
 #include "attn/model/set_classifier.h"
 
 namespace attn {
@@ -15,6 +16,9 @@ LayerOptions layer_options(const ModelConfig& m);
 SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes);
 
 /// Parameters that train (the sinusoid table does not).
+/// The encoder-decoder a seq2seq config describes; decoder_layers 0 = as many as the encoder.
+Seq2Seq build_seq2seq(const ModelConfig& m, int64_t source_vocab, int64_t target_vocab);
+
 int64_t count_trainable(torch::nn::Module& model);
 
 }  // namespace attn

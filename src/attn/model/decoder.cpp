@@ -33,6 +33,26 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& y, const torch::Ten
                   [&](const torch::Tensor& x) { return cnn(x); });           // (B, T, D)
 }
 
+torch::Tensor DecoderLayerImpl::step(const torch::Tensor& y, DecoderLayerCache& cache,
+                                     const torch::Tensor& memory_padding) {
+  const auto where = options.norm();
+  const double p = options.dropout();
+  const bool train = is_training();
+  auto out1 = add_norm(y, layernorm1, where, p, train, [&](const torch::Tensor& x) {
+    cache.self.append(self_mha->project_kv(x, x));                         // (B, H, t + 1, Dk)
+    return self_mha->attend(x, cache.self);                                // (B, 1, D)
+  });
+  auto out2 = add_norm(out1, layernorm2, where, p, train, [&](const torch::Tensor& x) {
+    return cross_mha->attend(x, cache.cross, memory_padding);              // (B, 1, D)
+  });
+  return add_norm(out2, layernorm3, where, p, train,
+                  [&](const torch::Tensor& x) { return cnn(x); });           // (B, 1, D)
+}
+
+void DecoderCache::select(const torch::Tensor& index) {
+  for (auto& layer : layers) layer.self = layer.self.select(index), layer.cross = layer.cross.select(index);
+}
+
 DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_)) {
   validate(options, "Decoder");
   embedding = register_module("embedding", Embeddings(options.embeddings()));
@@ -54,6 +74,24 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& ids, const torch::Tensor
   for (const auto& layer : *layers)
     x = layer->as<DecoderLayerImpl>()->forward(x, memory, tgt_padding, memory_padding);
   return final_norm ? final_norm(x) : x;
+}
+
+DecoderCache DecoderImpl::start(const torch::Tensor& memory) {
+  DecoderCache cache;
+  for (const auto& layer : *layers) {
+    auto* l = layer->as<DecoderLayerImpl>();
+    cache.layers.push_back({KeyValues{}, l->cross_mha->project_kv(memory, memory)});
+  }
+  return cache;
+}
+
+torch::Tensor DecoderImpl::step(const torch::Tensor& ids, DecoderCache& cache,
+                                const torch::Tensor& memory_padding) {
+  auto x = embedding(ids, cache.length);                                   // (B, 1, D)
+  for (size_t i = 0; i < layers->size(); ++i)
+    x = layers[i]->as<DecoderLayerImpl>()->step(x, cache.layers[i], memory_padding);
+  ++cache.length;
+  return final_norm ? final_norm(x) : x;                                   // (B, 1, D)
 }
 
 }  // namespace attn

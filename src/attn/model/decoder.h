@@ -14,6 +14,20 @@
 
 namespace attn {
 
+/// What one decoder layer keeps between decoding steps: its self-attention's keys and values
+/// for every token so far, and the cross-attention's keys and values of the encoder output.
+struct DecoderLayerCache {
+  KeyValues self, cross;
+};
+
+/// Every layer's cache, and how many target tokens it holds.
+struct DecoderCache {
+  std::vector<DecoderLayerCache> layers;
+  int64_t length = 0;
+  /// Keeps the rows `index` of the batch (beam search).
+  void select(const torch::Tensor& index);
+};
+
 class DecoderLayerImpl : public torch::nn::Module {
  public:
   explicit DecoderLayerImpl(LayerOptions options);
@@ -22,6 +36,10 @@ class DecoderLayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& y, const torch::Tensor& memory,
                         const torch::Tensor& tgt_padding = {},
                         const torch::Tensor& memory_padding = {});
+  /// One decoding step: y (B, 1, D), the newest target position; appends its keys and values
+  /// to cache.self. cache.cross must hold the memory's (cross_mha->project_kv). -> (B, 1, D)
+  torch::Tensor step(const torch::Tensor& y, DecoderLayerCache& cache,
+                     const torch::Tensor& memory_padding = {});
 
   LayerOptions options;
   MultiHeadAttention self_mha{nullptr}, cross_mha{nullptr};
@@ -37,6 +55,12 @@ class DecoderImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& memory,
                         const torch::Tensor& tgt_padding = {},
                         const torch::Tensor& memory_padding = {});
+  /// A cache holding the cross-attention keys and values of `memory` (B, S, D), no tokens yet.
+  DecoderCache start(const torch::Tensor& memory);
+  /// ids (B, 1): the token at position cache.length. -> (B, 1, D), as forward() gives for the
+  /// last position of the whole prefix.
+  torch::Tensor step(const torch::Tensor& ids, DecoderCache& cache,
+                     const torch::Tensor& memory_padding = {});
 
   DecoderOptions options;
   Embeddings embedding{nullptr};

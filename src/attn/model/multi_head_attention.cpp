@@ -64,6 +64,38 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
   return {W_h(h), att.a};
 }
 
+void KeyValues::append(const KeyValues& more) {
+  k = k.defined() ? torch::cat({k, more.k}, 2) : more.k;                  // (B, H, Tk + T, Dk)
+  v = v.defined() ? torch::cat({v, more.v}, 2) : more.v;
+}
+
+KeyValues KeyValues::select(const torch::Tensor& index) const {
+  return {k.index_select(0, index), v.index_select(0, index)};             // (B', H, Tk, Dk)
+}
+
+KeyValues MultiHeadAttentionImpl::project_kv(const torch::Tensor& xk, const torch::Tensor& xv) {
+  const int64_t B = xk.size(0), Tk = xk.size(1), H = options.num_heads();
+  auto split = [&](const torch::Tensor& x) {
+    return x.view({B, Tk, H, d_k}).transpose(1, 2);                        // (B, H, Tk, Dk)
+  };
+  return {split(W_k(xk)), split(W_v(xv))};
+}
+
+torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyValues& kv,
+                                             const torch::Tensor& key_padding_mask) {
+  const int64_t B = xq.size(0), Tq = xq.size(1), H = options.num_heads();
+  auto q = W_q(xq).view({B, Tq, H, d_k}).transpose(1, 2);                  // (B, H, Tq, Dk)
+  auto att = scaled_dot_product_attention(
+      q, kv.k, kv.v, key_padding_mask,
+      AttentionOptions()
+          .mode(options.mode())
+          .beta(options.beta())
+          .hard_gradient(options.hard_gradient())
+          .dropout(is_training() ? options.dropout() : 0.0));
+  auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
+  return W_h(h);
+}
+
 int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode) {
   int64_t changed = 0;
   for (const auto& m : model.modules(/*include_self=*/true)) {

@@ -40,6 +40,15 @@ struct MultiHeadAttentionOutput {
   torch::Tensor weights;  ///< (B, H, Tq, Tk) when asked for, else undefined
 };
 
+/// Keys and values already projected and split into heads, for incremental decoding.
+struct KeyValues {
+  torch::Tensor k, v;  ///< (B, H, Tk, Dk) each
+  /// Appends `more` along the key axis (a decoder's self-attention, one token at a time).
+  void append(const KeyValues& more);
+  /// Keeps the rows `index` (B') of the batch (beam search reorders its hypotheses).
+  KeyValues select(const torch::Tensor& index) const;
+};
+
 class MultiHeadAttentionImpl : public torch::nn::Module {
  public:
   explicit MultiHeadAttentionImpl(MultiHeadAttentionOptions options);
@@ -50,6 +59,13 @@ class MultiHeadAttentionImpl : public torch::nn::Module {
                                    const torch::Tensor& xv,
                                    const torch::Tensor& key_padding_mask = {},
                                    bool causal = false, bool need_weights = false);
+
+  /// xk (B, Tk, d_key_in), xv (B, Tk, d_value_in) -> keys and values (B, H, Tk, Dk).
+  KeyValues project_kv(const torch::Tensor& xk, const torch::Tensor& xv);
+  /// The queries xq (B, Tq, d_query_in) over keys and values from project_kv; no causal mask
+  /// (a decoder's last token sees every key so far). -> (B, Tq, D), as forward() would give.
+  torch::Tensor attend(const torch::Tensor& xq, const KeyValues& kv,
+                       const torch::Tensor& key_padding_mask = {});
 
   MultiHeadAttentionOptions options;
   int64_t d_k;

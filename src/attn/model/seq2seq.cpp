@@ -1,5 +1,7 @@
 #include "attn/model/seq2seq.h"
 
+#include <cmath>
+
 namespace attn {
 
 Seq2SeqOptions::Seq2SeqOptions(EncoderOptions encoder, DecoderOptions decoder)
@@ -12,8 +14,15 @@ Seq2SeqImpl::Seq2SeqImpl(Seq2SeqOptions options_) : options(std::move(options_))
   encoder = register_module("encoder", Encoder(options.encoder()));
   decoder = register_module("decoder", Decoder(options.decoder()));
   const int64_t vocab = options.decoder().embeddings().vocab_size();
-  if (options.tie_output_embeddings())
+  if (options.tie_output_embeddings()) {
     generator_bias = register_parameter("generator_bias", torch::zeros({vocab}));
+    // The embedding is followed by a LayerNorm on the way in, so its scale only matters on the
+    // way out: N(0, 1/D) gives logits of unit scale at the start (N(0, 1) gives sqrt(D)).
+    torch::NoGradGuard no_grad;
+    auto& w = decoder->embedding->word_embeddings->weight;                 // (V, D)
+    w.normal_(0, 1.0 / std::sqrt(static_cast<double>(dd)));
+    w[options.decoder().embeddings().padding_idx()].zero_();
+  }
   else
     generator = register_module("generator", torch::nn::Linear(dd, vocab));
 }
@@ -32,6 +41,15 @@ torch::Tensor Seq2SeqImpl::decode(const torch::Tensor& tgt_in, const torch::Tens
                                   const torch::Tensor& src_padding,
                                   const torch::Tensor& tgt_padding) {
   return project(decoder(tgt_in, memory, tgt_padding, src_padding));      // (B, T, V)
+}
+
+DecoderCache Seq2SeqImpl::start_decoding(const torch::Tensor& memory) {
+  return decoder->start(memory);
+}
+
+torch::Tensor Seq2SeqImpl::decode_step(const torch::Tensor& ids, DecoderCache& cache,
+                                       const torch::Tensor& src_padding) {
+  return project(decoder->step(ids, cache, src_padding)).squeeze(1);      // (B, V)
 }
 
 torch::Tensor Seq2SeqImpl::forward(const torch::Tensor& src, const torch::Tensor& tgt_in,

@@ -36,6 +36,11 @@ class Seq2SeqImpl : public torch::nn::Module {
                        const torch::Tensor& tgt_padding = {});
   /// hidden (B, T, D) -> logits (B, T, V)
   torch::Tensor project(const torch::Tensor& hidden);
+  /// Incremental decoding: a cache over memory (B, S, D), then one token at a time.
+  DecoderCache start_decoding(const torch::Tensor& memory);
+  /// ids (B, 1), the token at position cache.length -> logits (B, V) for the next token.
+  torch::Tensor decode_step(const torch::Tensor& ids, DecoderCache& cache,
+                            const torch::Tensor& src_padding = {});
 
   Seq2SeqOptions options;
   Encoder encoder{nullptr};

@@ -64,6 +64,7 @@ nlohmann::json header_json(const CheckpointHeader& h) {
           {"config", to_json(h.config)},
           {"vocab", h.vocab},
           {"labels", h.labels},
+          {"codecs", h.codecs},
           {"state",
            {{"step", s.step}, {"epoch", s.epoch}, {"batch", s.batch}, {"best", s.best},
             {"best_step", s.best_step}, {"stale", s.stale}}},
@@ -84,6 +85,7 @@ CheckpointHeader parse_header(const nlohmann::json& j, const std::string& path) 
   h.config = config_from_json(ConfigJson(j.at("config")));
   h.vocab = j.at("vocab").get<std::vector<std::string>>();
   h.labels = j.at("labels").get<std::vector<std::string>>();
+  if (j.contains("codecs")) h.codecs = j.at("codecs");
   const auto& s = j.at("state");
   h.state = {s.at("step").get<int64_t>(), s.at("epoch").get<int64_t>(), s.at("batch").get<int64_t>(),
              s.at("best").get<double>(),  s.at("best_step").get<int64_t>(), s.at("stale").get<int64_t>()};

@@ -17,7 +17,8 @@
 
 namespace attn {
 
-constexpr int kCheckpointFormat = 1;
+/// 2: adds the text codecs of seq2seq models. Format 1 files (classifiers) still load.
+constexpr int kCheckpointFormat = 2;
 
 /// A file that is not a readable attn checkpoint (damaged, foreign, or from a newer attn).
 struct CheckpointError : std::runtime_error {
@@ -37,6 +38,7 @@ struct CheckpointHeader {
   Config config;
   std::vector<std::string> vocab;
   std::vector<std::string> labels;
+  nlohmann::json codecs;   ///< seq2seq: {"source": codec, "target": codec or null when joint}
   TrainState state;
   nlohmann::json metrics;  ///< the validation metrics at this step (may be null)
   std::string attn_version, torch_version;

@@ -14,13 +14,10 @@
 #include <fstream>
 #include <optional>
 
-#include "attn/data/batcher.h"
-#include "attn/data/classification_data.h"
-#include "attn/infer/evaluate.h"
-#include "attn/model/build.h"
 #include "attn/train/checkpoint.h"
 #include "attn/train/lr_schedule.h"
 #include "attn/train/runtime.h"
+#include "attn/train/task.h"
 
 namespace attn {
 
@@ -50,7 +47,8 @@ std::string default_out_dir(const std::string& config_path) {
 
 // Keys that a resumed run may change: how to train, not what is trained or on which data.
 bool may_change_on_resume(const std::string& pointer) {
-  return pointer.rfind("/train/", 0) == 0 || pointer == "/device" || pointer == "/threads";
+  return pointer.rfind("/train/", 0) == 0 || pointer.rfind("/decode/", 0) == 0 || pointer == "/device" ||
+         pointer == "/threads";
 }
 
 // "train.lr (0.001 -> 0.0003)" for each leaf where the two configs differ.
@@ -134,7 +132,7 @@ TrainResult train(const TrainRequest& req) {
       if (!may_change_on_resume(pointer))
         throw ConfigError("--resume: the config changes " + text +
                           "; the architecture, data and seed come from the checkpoint " +
-                          resume_path + " (only train.*, device and threads may change)");
+                          resume_path + " (only train.*, decode.*, device and threads may change)");
       changed.push_back(text);
     }
   } else {
@@ -150,32 +148,22 @@ TrainResult train(const TrainRequest& req) {
   const int threads = set_threads(cfg.threads);
   torch::manual_seed(cfg.seed);
 
-  // 3. Data: read and checked before anything is written.
-  const auto t_data = Clock::now();
-  std::optional<Vocab> saved_vocab;
-  if (resume_from) saved_vocab = Vocab::from_tokens(resume_from->header().vocab);
-  auto data = prepare_classification(read_splits(cfg.data, cfg.seed), cfg.data,
-                                     saved_vocab ? &*saved_vocab : nullptr,
-                                     resume_from ? &resume_from->header().labels : nullptr);
-  const double data_seconds = seconds_since(t_data);
-  const auto num_classes = static_cast<int64_t>(data.labels.size());
-
-  // 4. Model and optimizer.
-  auto model = build_classifier(cfg.model, data.vocab.size(), num_classes);
-  model->to(device);
+  // 3. Data and model: read, checked and built before anything is written.
+  auto task = make_task(cfg, device, resume_from ? &resume_from->header() : nullptr, threads);
+  auto& model = task->model();
   std::vector<torch::Tensor> params;
-  for (auto& p : model->parameters())
+  for (auto& p : model.parameters())
     if (p.requires_grad()) params.push_back(p);
   auto optimizer = make_optimizer(cfg.train, params);
   TrainState state;
   if (resume_from) {
-    resume_from->load_model(*model);
+    resume_from->load_model(model);
     resume_from->load_optimizer(*optimizer);
     resume_from->restore_rng();
     state = resume_from->header().state;
   }
 
-  // 5. The run directory: created only now that the inputs are known to be good.
+  // 4. The run directory: created only now that the inputs are known to be good.
   if (req.force && fs::exists(out)) {
     char stamp[32];
     const std::time_t now = std::time(nullptr);
@@ -202,28 +190,20 @@ TrainResult train(const TrainRequest& req) {
               state.epoch + 1, state.batch);
     for (const auto& c : changed) log->info("[run] changed on resume: {}", c);
   }
-  log->info("[data] {}: {} train, {} valid, {} test | vocab {} | {} classes | {:.1f}s", cfg.data.kind,
-            data.train.size(), data.valid.size(), data.test.size(), data.vocab.size(), num_classes,
-            data_seconds);
-  log->info("[model] set classifier: d_model {}, {} heads, ffn {}, {} layer(s), {} attention, "
-            "positions {}, pooling {} | {} trainable parameters",
-            cfg.model.d_model, cfg.model.heads, cfg.model.ffn_hidden, cfg.model.layers,
-            cfg.model.attention, cfg.model.positions, cfg.model.pooling, count_trainable(*model));
+  for (const auto& line : task->describe()) log->info("{}", line);
 
-  // 6. The loop.
+  // 5. The loop.
   const auto& t = cfg.train;
-  const auto batches_per_epoch = static_cast<int64_t>((data.train.size() + t.batch_size - 1) / t.batch_size);
+  const auto batches_per_epoch = static_cast<int64_t>(task->epoch_batches(0).size());
   const int64_t steps_per_epoch = (batches_per_epoch + t.grad_accum - 1) / t.grad_accum;
   int64_t total_steps = t.epochs * steps_per_epoch;
   if (t.max_steps > 0) total_steps = std::min(total_steps, t.max_steps);
   const bool tty = ::isatty(::fileno(stderr));
-  const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(t.label_smoothing);
 
   auto header = [&](const json& valid_metrics) {
     CheckpointHeader h;
     h.config = cfg;
-    h.vocab = data.vocab.tokens();
-    h.labels = data.labels;
+    task->fill_header(h);
     h.state = state;
     h.metrics = valid_metrics;
     h.attn_version = ATTN_VERSION;
@@ -232,19 +212,22 @@ TrainResult train(const TrainRequest& req) {
   };
   // Validates, writes step_N.pt (and best.pt when it improves), prunes old step files.
   auto validate_and_save = [&]() {
-    auto r = evaluate(model, data.valid, cfg.data, t.batch_size, device, num_classes);
-    const double value = t.metric == "loss" ? r.loss : r.accuracy;
+    std::string summary;
+    const auto vj = task->evaluate(Split::Valid, summary);
+    const double value = vj.at(t.metric).get<double>();
     const bool improved = better(t, value, state.best, state.best_step >= 0);
     if (improved) state.best = value, state.best_step = state.step, state.stale = 0;
     else ++state.stale;
-    auto vj = r.to_json(data.labels);
     const double epoch_pos = double(state.epoch) + double(state.batch) / double(batches_per_epoch);
-    record({{"kind", "valid"}, {"step", state.step}, {"epoch", epoch_pos}, {"loss", r.loss},
-            {"accuracy", r.accuracy}, {"best", improved}});
-    log->info("[valid] step {} epoch {:.2f} | loss {:.4f} | accuracy {:.4f}{} | {:.1f}s", state.step,
-              epoch_pos, r.loss, r.accuracy, improved ? " | best" : "", r.seconds);
+    json rec = {{"kind", "valid"}, {"step", state.step}, {"epoch", epoch_pos}};
+    for (const char* key : {"loss", "accuracy", "perplexity", "bleu", "bleu_lowercase", "exact_match"})
+      if (vj.contains(key)) rec[key] = vj[key];
+    rec["best"] = improved;
+    record(rec);
+    log->info("[valid] step {} epoch {:.2f} | {}{} | {:.1f}s", state.step, epoch_pos, summary,
+              improved ? " | best" : "", vj.value("seconds", 0.0));
     const auto path = (fs::path(ckpt_dir) / step_checkpoint_name(state.step)).string();
-    const auto bytes = serialize_checkpoint(header(vj), *model, optimizer.get());
+    const auto bytes = serialize_checkpoint(header(vj), model, optimizer.get());
     write_file_atomically(path, bytes);
     if (improved) {
       write_file_atomically((fs::path(ckpt_dir) / "best.pt").string(), bytes);
@@ -254,30 +237,29 @@ TrainResult train(const TrainRequest& req) {
     for (size_t i = static_cast<size_t>(t.keep_last); i < all.size(); ++i) fs::remove(all[i]);
   };
 
-  model->train();
+  model.train();
   auto window_start = Clock::now();
-  double window_loss = 0, window_correct = 0, window_examples = 0;
+  double window_loss = 0, window_correct = 0, window_units = 0, window_samples = 0;
   bool stop = state.step >= total_steps;
   const int64_t start_step = state.step;
   const auto loop_start = Clock::now();
   while (!stop && state.epoch < t.epochs) {
-    const auto batches = epoch_batches(data.train, t.batch_size, cfg.seed, state.epoch, true, cfg.data.bucket);
+    const auto batches = task->epoch_batches(state.epoch);
     for (; state.batch < batches_per_epoch && !stop;) {
-      // One optimizer step over grad_accum batches (fewer at the end of an epoch).
+      // One optimizer step over grad_accum batches (fewer at the end of an epoch), each weighed
+      // by its share of the step's units (examples, or target tokens).
       const int64_t first = state.batch;
       const int64_t last = std::min(batches_per_epoch, first + t.grad_accum);
-      int64_t examples = 0;
-      for (int64_t b = first; b < last; ++b) examples += static_cast<int64_t>(batches[b].size());
+      double units = 0;
+      for (int64_t b = first; b < last; ++b) units += task->units(batches[b]);
       for (int64_t b = first; b < last; ++b) {
-        auto batch = make_batch(data.train, batches[b], cfg.data, device);
-        auto logits = model(batch.ids, batch.padding);                     // (B, C)
-        auto loss = torch::nn::functional::cross_entropy(logits, batch.labels, loss_options);
-        const double share = double(batches[b].size()) / double(examples);
-        (loss * share).backward();
-        window_loss += loss.item<double>() * double(batches[b].size());
-        window_correct += (logits.argmax(1) == batch.labels).sum().item<double>();
+        auto r = task->forward(batches[b]);
+        (r.loss * (r.units / units)).backward();
+        window_loss += r.loss_sum;
+        window_correct += r.correct;
+        window_units += r.units;
+        window_samples += double(batches[b].size());
       }
-      window_examples += double(examples);
       if (t.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, t.clip_grad_norm);
       const double lr = learning_rate(t, state.step, total_steps);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
@@ -290,7 +272,7 @@ TrainResult train(const TrainRequest& req) {
 
       if (state.step % t.log_every == 0 || stop || tty) {
         const double dt = seconds_since(window_start);
-        const double rate = window_examples / std::max(dt, 1e-9);
+        const double rate = window_samples / std::max(dt, 1e-9);
         const double steps_done = double(state.step - start_step);
         const double eta = seconds_since(loop_start) / std::max(steps_done, 1.0) * double(total_steps - state.step);
         const double epoch_pos = state.epoch + double(state.batch) / double(batches_per_epoch);
@@ -299,16 +281,16 @@ TrainResult train(const TrainRequest& req) {
                       "[train] step %lld/%lld epoch %.2f | loss %.4f | accuracy %.4f | lr %.2e | "
                       "%.0f samples/s | ETA %s",
                       static_cast<long long>(state.step), static_cast<long long>(total_steps), epoch_pos,
-                      window_loss / window_examples, window_correct / window_examples, lr, rate,
+                      window_loss / window_units, window_correct / window_units, lr, rate,
                       format_duration(eta).c_str());
         if (state.step % t.log_every == 0 || stop) {
           if (tty) std::fprintf(stderr, "\r\033[K");
           log->info("{}", line);
           record({{"kind", "train"}, {"step", state.step}, {"epoch", epoch_pos},
-                  {"loss", window_loss / window_examples}, {"accuracy", window_correct / window_examples},
+                  {"loss", window_loss / window_units}, {"accuracy", window_correct / window_units},
                   {"lr", lr}, {"samples_per_sec", rate}});
           window_start = Clock::now();
-          window_loss = window_correct = window_examples = 0;
+          window_loss = window_correct = window_units = window_samples = 0;
         } else {
           std::fprintf(stderr, "\r\033[K%s", line);
         }
@@ -322,25 +304,28 @@ TrainResult train(const TrainRequest& req) {
           log->info("[train] early stop: no better validation {} in {} evaluations", t.metric, state.stale);
           stop = true;
         }
-        model->train();
+        model.train();
       }
       if (epoch_end) break;
     }
   }
   result.steps = state.step;
 
-  // 7. The best checkpoint on the test split.
+  // 6. The best checkpoint on the test split.
   result.best_checkpoint = (fs::path(ckpt_dir) / "best.pt").string();
   if (!fs::exists(result.best_checkpoint)) validate_and_save();
   CheckpointReader best(result.best_checkpoint);
   if (result.best_valid.is_null()) result.best_valid = best.header().metrics;
-  if (!data.test.empty()) {
-    best.load_model(*model);
-    auto r = evaluate(model, data.test, cfg.data, t.batch_size, device, num_classes);
-    result.test = r.to_json(data.labels);
-    record({{"kind", "test"}, {"step", best.header().state.step}, {"loss", r.loss}, {"accuracy", r.accuracy}});
-    log->info("[test] best checkpoint (step {}) | loss {:.4f} | accuracy {:.4f} | {} examples",
-              best.header().state.step, r.loss, r.accuracy, r.count);
+  if (task->has(Split::Test)) {
+    best.load_model(model);
+    std::string summary;
+    result.test = task->evaluate(Split::Test, summary);
+    json rec = {{"kind", "test"}, {"step", best.header().state.step}};
+    for (const char* key : {"loss", "accuracy", "perplexity", "bleu", "bleu_lowercase", "exact_match"})
+      if (result.test.contains(key)) rec[key] = result.test[key];
+    record(rec);
+    log->info("[test] best checkpoint (step {}) | {} | {} examples | {:.1f}s", best.header().state.step, summary,
+              result.test.value("count", 0), result.test.value("seconds", 0.0));
   }
   result.seconds = seconds_since(run_start);
   log->info("[run] done in {} | best {} {:.4f} at step {} | {}", format_duration(result.seconds),

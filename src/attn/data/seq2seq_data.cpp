@@ -1,0 +1,108 @@
+#include "attn/data/seq2seq_data.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "attn/data/seq2seq_tasks.h"
+
+namespace attn {
+
+DataConfig codec_config(const DataConfig& data) {
+  DataConfig c = data;
+  if (is_seq2seq_task(data.kind)) c.tokenizer = "whitespace", c.lowercase = false, c.min_freq = 1;
+  return c;
+}
+
+RawPairs read_pair_splits(const DataConfig& d, uint64_t seed) {
+  RawPairs s;
+  if (is_seq2seq_task(d.kind)) {
+    std::seed_seq seq{seed, uint64_t{0x5e25e9}};
+    std::vector<uint64_t> seeds(3);
+    seq.generate(seeds.begin(), seeds.end());
+    s.train = make_seq2seq_task(d.kind, d.train_size, d.set_size, d.symbols, seeds[0]);
+    s.valid = make_seq2seq_task(d.kind, d.valid_size, d.set_size, d.symbols, seeds[1]);
+    s.test = make_seq2seq_task(d.kind, d.test_size, d.set_size, d.symbols, seeds[2]);
+    return s;
+  }
+  auto read = [&](const std::string& src, const std::string& tgt, std::vector<TextPair>& out) {
+    auto p = read_parallel_files(src, tgt);
+    s.skipped_empty += p.skipped_empty;
+    out = std::move(p.pairs);
+  };
+  read(d.path, d.target_path, s.train);
+  if (!d.test_path.empty()) read(d.test_path, d.test_target_path, s.test);
+  if (!d.valid_path.empty()) {
+    read(d.valid_path, d.valid_target_path, s.valid);
+    return s;
+  }
+  std::vector<size_t> order(s.train.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  const auto cut = static_cast<size_t>(static_cast<double>(order.size()) * (1 - d.valid_fraction));
+  if (cut == 0 || cut == order.size())
+    throw DataError(d.path + ": " + std::to_string(order.size()) +
+                    " training pairs are too few to cut a validation split of " +
+                    std::to_string(d.valid_fraction) + " (give data.valid_path)");
+  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(cut));  // keep the file order
+  std::vector<TextPair> train, valid;
+  for (size_t i = 0; i < order.size(); ++i) (i < cut ? train : valid).push_back(std::move(s.train[order[i]]));
+  s.train = std::move(train);
+  s.valid = std::move(valid);
+  return s;
+}
+
+Seq2SeqData prepare_seq2seq(const RawPairs& raw, const DataConfig& data, std::shared_ptr<TextCodec> source_codec,
+                            std::shared_ptr<TextCodec> target_codec, int threads) {
+  Seq2SeqData out;
+  out.skipped_empty = raw.skipped_empty;
+  const DataConfig cc = codec_config(data);
+  if (!source_codec || !target_codec) {
+    std::vector<std::string> sources, targets;
+    for (const auto& p : raw.train) sources.push_back(p.source), targets.push_back(p.target);
+    if (data.joint_vocab) {
+      std::vector<std::string> both = sources;
+      both.insert(both.end(), targets.begin(), targets.end());
+      source_codec = target_codec = train_codec(cc, both, threads);
+    } else {
+      source_codec = train_codec(cc, sources, threads);
+      target_codec = train_codec(cc, targets, threads);
+    }
+  }
+  out.source_codec = source_codec;
+  out.target_codec = target_codec;
+  auto encode = [&](const TextPair& p) {
+    return EncodedPair{source_codec->encode(p.source), target_codec->encode(p.target)};
+  };
+  for (const auto& p : raw.train) {
+    auto e = encode(p);
+    // The target gets </s> appended: it must fit max_target_len with it.
+    if (static_cast<int64_t>(e.source.size()) > data.max_len ||
+        static_cast<int64_t>(e.target.size()) + 1 > data.max_target_len || e.source.empty()) {
+      ++out.dropped_train;
+      continue;
+    }
+    out.train.push_back(std::move(e));
+  }
+  if (out.train.empty())
+    throw DataError(data.path + ": every training pair is longer than data.max_len / data.max_target_len (" +
+                    std::to_string(data.max_len) + " / " + std::to_string(data.max_target_len) + " tokens)");
+  for (const auto& p : raw.valid) {
+    auto e = encode(p);
+    const int64_t limit = data.valid_max_len;
+    if (limit > 0 && (static_cast<int64_t>(e.source.size()) > limit || static_cast<int64_t>(e.target.size()) > limit)) {
+      ++out.dropped_valid;
+      continue;
+    }
+    out.valid.push_back(std::move(e));
+    out.valid_references.push_back(p.target);
+  }
+  for (const auto& p : raw.test) {
+    out.test.push_back(encode(p));
+    out.test_references.push_back(p.target);
+  }
+  return out;
+}
+
+}  // namespace attn
