@@ -44,6 +44,9 @@ int run_train(const TrainRequest& request) {
 }
 
 int run_eval(const EvalRequest& req) {
+  if (checkpoint_task(req.target) == "seq2seq") return run_eval_seq2seq(req);
+  if (!req.target_path.empty() || !req.hyps_path.empty())
+    throw UsageError("--target and --hyps are for seq2seq checkpoints; this one is a classifier");
   auto m = load_for_use(req.target, req.device, req.attention);
   DataConfig data = m.header.config.data;
   if (!req.data_path.empty()) {
@@ -90,6 +93,7 @@ int run_eval(const EvalRequest& req) {
 }
 
 int run_predict(const PredictRequest& req) {
+  if (checkpoint_task(req.target) == "seq2seq") return run_predict_seq2seq(req);
   auto m = load_for_use(req.target, req.device, req.attention);
   const auto& data = m.header.config.data;
   const auto tok = make_tokenizer(data);
@@ -142,6 +146,31 @@ int run_predict(const PredictRequest& req) {
 }
 
 int run_inspect(const InspectRequest& req) {
+  if (checkpoint_task(req.target) == "seq2seq") {
+    auto m = load_seq2seq_checkpoint(req.target, "cpu");
+    const auto& h = m.header;
+    const bool joint = m.source_codec == m.target_codec;
+    json j = {{"checkpoint", m.path}, {"format_version", h.format}, {"attn_version", h.attn_version},
+              {"torch_version", h.torch_version}, {"task", "seq2seq"}, {"step", h.state.step},
+              {"epoch", h.state.epoch},
+              {"best", {{"metric", h.config.train.metric}, {"value", h.state.best}, {"step", h.state.best_step}}},
+              {"metrics", h.metrics}, {"parameters", count_trainable(*m.model)},
+              {"source_vocab", m.source_codec->describe()},
+              {"target_vocab", joint ? "joint" : m.target_codec->describe()}, {"config", to_json(h.config)}};
+    if (req.json) {
+      std::cout << j.dump() << "\n";
+      return 0;
+    }
+    std::printf("checkpoint   %s\nformat       %d (attn %s, LibTorch %s)\ntask         seq2seq\nstep         %lld (epoch %lld)\n",
+                m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(),
+                static_cast<long long>(h.state.step), static_cast<long long>(h.state.epoch));
+    std::printf("best         %s %.4f at step %lld\nparameters   %lld trainable\nsource       %s\ntarget       %s\nconfig\n%s\n",
+                h.config.train.metric.c_str(), h.state.best, static_cast<long long>(h.state.best_step),
+                static_cast<long long>(count_trainable(*m.model)), m.source_codec->describe().c_str(),
+                joint ? "the source's (joint vocabulary)" : m.target_codec->describe().c_str(),
+                to_json(h.config).dump(2).c_str());
+    return 0;
+  }
   auto m = load_checkpoint_model(req.target, "cpu");
   const auto& h = m.header;
   json j = {{"checkpoint", m.path},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "attn/train/trainer.h"
 
@@ -10,9 +11,20 @@ namespace attn {
 
 int run_train(const TrainRequest& request);
 
+/// Decoding flags of eval and predict for seq2seq checkpoints; unset values keep the config's.
+struct DecodeFlags {
+  int64_t beam = 0;             ///< 0 = decode.beam_size
+  double length_penalty = -1;   ///< < 0 = decode.length_penalty
+  double max_len_a = -1;        ///< < 0 = decode.max_len_a
+  int64_t max_len_b = -1;       ///< < 0 = decode.max_len_b
+};
+
 struct EvalRequest {
   std::string target;
   std::string data_path;
+  std::string target_path;      ///< seq2seq: the reference file of --data
+  std::string hyps_path;        ///< seq2seq: write the translations here
+  DecodeFlags decode;
   std::string split = "test";
   std::string attention;
   std::string device;
@@ -23,11 +35,25 @@ int run_eval(const EvalRequest& request);
 struct PredictRequest {
   std::string target;
   std::string input = "-";
+  DecodeFlags decode;
   std::string attention;
   std::string device;
   bool json = false;
 };
 int run_predict(const PredictRequest& request);
+
+// Set to set (seq2seq_commands.cpp): eval and predict of encoder-decoder checkpoints.
+int run_eval_seq2seq(const EvalRequest& request);
+int run_predict_seq2seq(const PredictRequest& request);
+
+struct BleuRequest {
+  std::string hypotheses;
+  std::vector<std::string> references;  ///< one or more line-aligned reference files
+  bool lowercase = false;
+  bool json = false;
+};
+/// `attn bleu`: corpus BLEU of two (or more) line-aligned files, as the sacrebleu command.
+int run_bleu(const BleuRequest& request);
 
 struct InspectRequest {
   std::string target;

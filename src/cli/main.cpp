@@ -21,6 +21,18 @@ void add_model_options(CLI::App* cmd, std::string& attention, std::string& devic
   cmd->add_option("--device", device, "Device (default: the checkpoint's)");
 }
 
+// Decoding flags of seq2seq checkpoints (eval, predict); unset ones keep the config's decode.*.
+void add_decode_options(CLI::App* cmd, attn::DecodeFlags& f) {
+  cmd->add_option("--beam", f.beam, "seq2seq: beam size, 1 = greedy (default: decode.beam_size)")
+      ->check(CLI::PositiveNumber)->default_str("config");
+  cmd->add_option("--length-penalty", f.length_penalty, "seq2seq: score = log p / length^this (default: config)")
+      ->check(CLI::NonNegativeNumber)->default_str("config");
+  cmd->add_option("--max-len-a", f.max_len_a, "seq2seq: output at most a * source length + b tokens (default: config)")
+      ->check(CLI::NonNegativeNumber)->default_str("config");
+  cmd->add_option("--max-len-b", f.max_len_b, "seq2seq: see --max-len-a (default: config)")
+      ->check(CLI::PositiveNumber)->default_str("config");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -41,19 +53,36 @@ int main(int argc, char** argv) {
   train_cmd->add_flag("--force", train_req.force, "Move an existing run directory aside (to DIR.bak-TIME) and start anew");
 
   EvalRequest eval_req;
-  auto* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint: loss, accuracy, per-class precision/recall, confusion matrix");
+  auto* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint: loss, accuracy, per-class precision/recall and "
+                                      "confusion matrix (classifier); loss, perplexity, BLEU (seq2seq)");
   eval_cmd->add_option("checkpoint", eval_req.target, "Run directory (uses checkpoints/best.pt) or .pt file")->required();
-  eval_cmd->add_option("--data", eval_req.data_path, "Data path instead of the one in the checkpoint's config");
+  eval_cmd->add_option("--data", eval_req.data_path,
+                       "Data path instead of the one in the checkpoint's config (seq2seq: a source file to translate)");
+  eval_cmd->add_option("--target", eval_req.target_path, "seq2seq: the reference translations of --data");
+  eval_cmd->add_option("--hyps", eval_req.hyps_path, "seq2seq: write the translations to this file");
+  add_decode_options(eval_cmd, eval_req.decode);
   eval_cmd->add_option("--split", eval_req.split, "Split to evaluate")->check(CLI::IsMember({"valid", "test"}));
   add_model_options(eval_cmd, eval_req.attention, eval_req.device);
   eval_cmd->add_flag("--json", eval_req.json, "Print one JSON object");
 
   PredictRequest predict_req;
-  auto* predict_cmd = app.add_subcommand("predict", "Classify one text per line: label and class probabilities");
+  auto* predict_cmd = app.add_subcommand("predict", "One text per line: label and class probabilities (classifier), "
+                                         "or its translation (seq2seq)");
   predict_cmd->add_option("checkpoint", predict_req.target, "Run directory or .pt file")->required();
   predict_cmd->add_option("input", predict_req.input, "Text file, one input per line; - for standard input");
   add_model_options(predict_cmd, predict_req.attention, predict_req.device);
-  predict_cmd->add_flag("--json", predict_req.json, "JSON lines instead of TSV");
+  add_decode_options(predict_cmd, predict_req.decode);
+  predict_cmd->add_flag("--json", predict_req.json, "JSON lines instead of TSV (or plain text)");
+
+  BleuRequest bleu_req;
+  auto* bleu_cmd = app.add_subcommand("bleu", "Corpus BLEU of line-aligned files, as sacreBLEU's default "
+                                              "(13a tokenization, exp smoothing, case-sensitive)");
+  bleu_cmd->add_option("hypotheses", bleu_req.hypotheses, "System output, one sentence per line (.gz works; - = stdin)")
+      ->required();
+  bleu_cmd->add_option("references", bleu_req.references, "Reference file(s), line-aligned with the hypotheses")
+      ->required();
+  bleu_cmd->add_flag("--lowercase,-l", bleu_req.lowercase, "Lower-case both sides first (sacreBLEU -lc)");
+  bleu_cmd->add_flag("--json", bleu_req.json, "Print one JSON object");
 
   InspectRequest inspect_req;
   auto* inspect_cmd = app.add_subcommand("inspect", "Show a checkpoint: config, sizes, step, metrics, versions");
@@ -81,6 +110,7 @@ int main(int argc, char** argv) {
     if (*eval_cmd) return run_eval(eval_req);
     if (*predict_cmd) return run_predict(predict_req);
     if (*inspect_cmd) return run_inspect(inspect_req);
+    if (*bleu_cmd) return run_bleu(bleu_req);
     if (config_cmd->got_subcommand("defaults")) {
       std::cout << to_json(Config{}).dump(2) << "\n";
       return 0;

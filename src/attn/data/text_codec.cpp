@@ -1,11 +1,9 @@
 #include "attn/data/text_codec.h"
 
-#include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
-
 #include <stdexcept>
 #include <unordered_map>
 
+#include "attn/data/sentencepiece_model.h"
 #include "attn/data/tokenizer.h"
 #include "attn/data/utf8.h"
 #include "attn/data/vocab.h"
@@ -58,27 +56,19 @@ class WordCodec : public TextCodec {
 class SentencePieceCodec : public TextCodec {
  public:
   SentencePieceCodec(std::string model_proto, std::string type, bool lowercase)
-      : proto_(std::move(model_proto)), type_(std::move(type)), lowercase_(lowercase) {
-    const auto status = sp_.LoadFromSerializedProto(proto_);
-    if (!status.ok()) throw std::runtime_error("sentencepiece model: " + status.ToString());
+      : proto_(std::move(model_proto)), type_(std::move(type)), lowercase_(lowercase), sp_(proto_) {
     if (sp_.unk_id() != kUnk || sp_.pad_id() != kPad || sp_.bos_id() != kBos || sp_.eos_id() != kEos)
       throw std::runtime_error("sentencepiece model: special ids must be unk 0, pad 1, bos 2, eos 3");
   }
-  int64_t size() const override { return sp_.GetPieceSize(); }
+  int64_t size() const override { return sp_.size(); }
   std::vector<int64_t> encode(std::string_view text) const override {
-    std::vector<int> ids;
-    const auto status = lowercase_ ? sp_.Encode(utf8_lower(text), &ids) : sp_.Encode(text, &ids);
-    if (!status.ok()) throw std::runtime_error("sentencepiece: " + status.ToString());
-    return {ids.begin(), ids.end()};
+    return lowercase_ ? sp_.encode(utf8_lower(text)) : sp_.encode(text);
   }
   std::string decode(const std::vector<int64_t>& ids) const override {
     std::vector<int> keep;
     for (auto id : ids)
       if (id >= static_cast<int64_t>(kSpecials.size()) && id < size()) keep.push_back(static_cast<int>(id));
-    std::string out;
-    const auto status = sp_.Decode(keep, &out);
-    if (!status.ok()) throw std::runtime_error("sentencepiece: " + status.ToString());
-    return out;
+    return sp_.decode(keep);
   }
   json to_json() const override {
     return {{"kind", "sentencepiece"}, {"model_type", type_}, {"lowercase", lowercase_},
@@ -91,20 +81,7 @@ class SentencePieceCodec : public TextCodec {
  private:
   std::string proto_, type_;
   bool lowercase_;
-  sentencepiece::SentencePieceProcessor sp_;
-};
-
-class VectorIterator : public sentencepiece::SentenceIterator {
- public:
-  explicit VectorIterator(const std::vector<std::string>& texts) : texts_(texts) {}
-  bool done() const override { return i_ >= texts_.size(); }
-  void Next() override { ++i_; }
-  const std::string& value() const override { return texts_[i_]; }
-  sentencepiece::util::Status status() const override { return {}; }
-
- private:
-  const std::vector<std::string>& texts_;
-  size_t i_ = 0;
+  SentencePieceModel sp_;
 };
 
 std::shared_ptr<TextCodec> train_sentencepiece(const DataConfig& data, const std::vector<std::string>& texts,
@@ -114,7 +91,6 @@ std::shared_ptr<TextCodec> train_sentencepiece(const DataConfig& data, const std
     lowered.reserve(texts.size());
     for (const auto& t : texts) lowered.push_back(utf8_lower(t));
   }
-  VectorIterator it(data.lowercase ? lowered : texts);
   const std::unordered_map<std::string, std::string> args = {
       {"model_type", data.subword_model},
       {"vocab_size", std::to_string(data.vocab_size)},
@@ -125,11 +101,7 @@ std::shared_ptr<TextCodec> train_sentencepiece(const DataConfig& data, const std
       {"num_threads", std::to_string(std::max(threads, 1))},
       {"minloglevel", "1"},
   };
-  sentencepiece::SetRandomGeneratorSeed(1);
-  std::string proto;
-  const auto status = sentencepiece::SentencePieceTrainer::Train(args, &it, &proto);
-  if (!status.ok())
-    throw std::runtime_error("training the sentencepiece model failed: " + status.ToString());
+  auto proto = SentencePieceModel::train(data.lowercase ? lowered : texts, args);
   return std::make_shared<SentencePieceCodec>(std::move(proto), data.subword_model, data.lowercase);
 }
 

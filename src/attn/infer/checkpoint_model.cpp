@@ -7,19 +7,51 @@
 
 namespace attn {
 
-CheckpointModel load_checkpoint_model(const std::string& target, const std::string& device_name) {
+std::string resolve_checkpoint_path(const std::string& target) {
   namespace fs = std::filesystem;
-  std::string path = target;
   std::error_code ec;
-  if (fs::is_directory(target, ec)) {
-    path = (fs::path(target) / "checkpoints" / "best.pt").string();
-    if (!fs::exists(path, ec))
-      throw CheckpointError(target + ": a directory without checkpoints/best.pt (is it a run directory?)");
+  if (!fs::is_directory(target, ec)) return target;
+  const auto path = (fs::path(target) / "checkpoints" / "best.pt").string();
+  if (!fs::exists(path, ec))
+    throw CheckpointError(target + ": a directory without checkpoints/best.pt (is it a run directory?)");
+  return path;
+}
+
+std::string checkpoint_task(const std::string& target) {
+  return CheckpointReader(resolve_checkpoint_path(target)).header().config.task;
+}
+
+CheckpointSeq2Seq load_seq2seq_checkpoint(const std::string& target, const std::string& device_name) {
+  const auto path = resolve_checkpoint_path(target);
+  CheckpointReader reader(path);
+  CheckpointSeq2Seq m;
+  m.path = path;
+  m.header = reader.header();
+  if (m.header.config.task != "seq2seq")
+    throw CheckpointError(path + ": a " + m.header.config.task + " checkpoint, not a seq2seq one");
+  try {
+    m.source_codec = codec_from_json(m.header.codecs.at("source"));
+    const auto& t = m.header.codecs.at("target");
+    m.target_codec = t.is_null() ? m.source_codec : codec_from_json(t);
+  } catch (const std::exception& e) {
+    throw CheckpointError(path + ": damaged text codecs (" + e.what() + ")");
   }
+  m.device = select_device(device_name.empty() ? m.header.config.device : device_name);
+  m.model = build_seq2seq(m.header.config.model, m.source_codec->size(), m.target_codec->size());
+  reader.load_model(*m.model);
+  m.model->to(m.device);
+  m.model->eval();
+  return m;
+}
+
+CheckpointModel load_checkpoint_model(const std::string& target, const std::string& device_name) {
+  const auto path = resolve_checkpoint_path(target);
   CheckpointReader reader(path);
   CheckpointModel m;
   m.path = path;
   m.header = reader.header();
+  if (m.header.config.task != "classify")
+    throw CheckpointError(path + ": a " + m.header.config.task + " checkpoint, not a classifier");
   m.vocab = Vocab::from_tokens(m.header.vocab);
   m.device = select_device(device_name.empty() ? m.header.config.device : device_name);
   m.model = build_classifier(m.header.config.model, m.vocab.size(),

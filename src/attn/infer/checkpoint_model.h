@@ -6,7 +6,9 @@
 
 #include <string>
 
+#include "attn/data/text_codec.h"
 #include "attn/data/vocab.h"
+#include "attn/model/seq2seq.h"
 #include "attn/model/set_classifier.h"
 #include "attn/train/checkpoint.h"
 
@@ -19,6 +21,24 @@ struct CheckpointModel {
   SetClassifier model{nullptr};
   torch::Device device{torch::kCPU};
 };
+
+/// A trained encoder-decoder loaded from a checkpoint, with its text codecs.
+struct CheckpointSeq2Seq {
+  std::string path;
+  CheckpointHeader header;
+  std::shared_ptr<TextCodec> source_codec, target_codec;
+  Seq2Seq model{nullptr};
+  torch::Device device{torch::kCPU};
+};
+
+/// A run directory means its checkpoints/best.pt; a file is itself. Throws CheckpointError.
+std::string resolve_checkpoint_path(const std::string& run_dir_or_file);
+
+/// The task ("classify" | "seq2seq") of a checkpoint, from its header.
+std::string checkpoint_task(const std::string& run_dir_or_file);
+
+/// A seq2seq checkpoint, in eval mode on `device_name` ("" = the config's device).
+CheckpointSeq2Seq load_seq2seq_checkpoint(const std::string& run_dir_or_file, const std::string& device_name = "");
 
 /// A run directory means its checkpoints/best.pt. The model is in eval mode on `device_name`
 /// ("" = the checkpoint config's device).

@@ -2,13 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 namespace attn {
 
 namespace {
 
-constexpr int64_t kPad = 1, kBos = 2, kEos = 3;
+constexpr int64_t kPad = 1, kBos = 2, kEos = 3;  // <pad> and <s> are adjacent
+static_assert(kBos == kPad + 1);
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // Each sentence's longest output, </s> included: a * source length + b, at least 1.
@@ -38,7 +40,10 @@ class Stepper {
     torch::Tensor logits;
     if (cached_) logits = model_->decode_step(prefix.slice(1, prefix.size(1) - 1), cache_, src_padding_);
     else logits = model_->decode(prefix, memory_, src_padding_).select(1, prefix.size(1) - 1);  // (R, V)
-    return torch::log_softmax(logits.to(torch::kFloat), -1);                                 // (R, V)
+    auto logp = torch::log_softmax(logits.to(torch::kFloat), -1);                            // (R, V)
+    // <pad> and <s> are never outputs.
+    logp.narrow(1, kPad, 2).fill_(kNegInf);
+    return logp;
   }
   /// Keeps the rows `index` (beam search reorders and drops hypotheses).
   void select(const torch::Tensor& index) {
@@ -73,6 +78,17 @@ std::vector<int64_t> row_tokens(const torch::Tensor& prefix, int64_t row) {
 }
 
 }  // namespace
+
+SearchOptions search_options(const Config& cfg, int64_t beam_size) {
+  SearchOptions o;
+  o.beam_size = beam_size;
+  o.length_penalty = cfg.decode.length_penalty;
+  o.max_len_a = cfg.decode.max_len_a;
+  o.max_len_b = cfg.decode.max_len_b;
+  // The decoder's position table bounds the output length.
+  if (cfg.model.decoder_positions != "none") o.max_len_cap = cfg.model.max_positions;
+  return o;
+}
 
 std::vector<Hypothesis> greedy_search(Seq2Seq& model, const torch::Tensor& src,
                                       const torch::Tensor& src_padding, const SearchOptions& o) {
@@ -160,8 +176,19 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const torch::Tensor& src,
           next_scores[static_cast<size_t>(b * K + n)] = v;
           ++n;
         }
-        if (n == 0 || static_cast<int64_t>(finished[static_cast<size_t>(b)].size()) >= K)
-          done[static_cast<size_t>(b)] = true, --left;
+        // Done when no hypothesis is live, or K have ended and none of the live ones can beat
+        // the K-th best of them (the best live score, normalized at its present length).
+        auto& f = finished[static_cast<size_t>(b)];
+        bool stop = n == 0;
+        if (!stop && static_cast<int64_t>(f.size()) >= K) {
+          std::vector<double> norm;
+          for (const auto& x : f) norm.push_back(x.normalized);
+          std::nth_element(norm.begin(), norm.begin() + (K - 1), norm.end(), std::greater<double>());
+          const double best_live = double(next_scores[static_cast<size_t>(b * K)]) /
+                                   std::pow(double(t + 1), o.length_penalty);
+          stop = norm[static_cast<size_t>(K - 1)] >= best_live;
+        }
+        if (stop) done[static_cast<size_t>(b)] = true, --left;
       }
       for (; n < K; ++n) rows[static_cast<size_t>(b * K + n)] = b * K;  // idle rows
       if (done[static_cast<size_t>(b)])

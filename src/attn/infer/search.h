@@ -1,7 +1,7 @@
 // Translation with a trained Seq2Seq: greedy and beam search over a batch of source sets.
 // Decoding is incremental by default: each decoder layer caches its self-attention keys and
 // values and the encoder's cross-attention keys and values, so a step costs one token's work;
-// `use_cache = false` recomputes the whole prefix at every step (the reference in tests and the
+// <pad> and <s> are never produced; <unk> may be. `use_cache = false` recomputes the whole prefix at every step (the reference in tests and the
 // baseline of the benchmark).
 //
 // Shapes: B sentences, S source length, K beam size, V target vocabulary.
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "attn/config/config.h"
 #include "attn/model/seq2seq.h"
 
 namespace attn {
@@ -29,6 +30,9 @@ struct Hypothesis {
   std::vector<int64_t> tokens;  ///< without <s> and </s>
   double score = 0;             ///< sum of log-probabilities, </s> included
 };
+
+/// The search a config's decode section describes, with another beam size.
+SearchOptions search_options(const Config& config, int64_t beam_size);
 
 /// src (B, S) long on the model's device; src_padding (B, S) bool, true = padding (or undefined).
 /// The model must be in eval mode. Returns the best hypothesis of each sentence, in order.

@@ -13,16 +13,6 @@
 
 namespace attn {
 
-SearchOptions search_options(const Config& cfg, int64_t beam_size) {
-  SearchOptions o;
-  o.beam_size = beam_size;
-  o.length_penalty = cfg.decode.length_penalty;
-  o.max_len_a = cfg.decode.max_len_a;
-  o.max_len_b = cfg.decode.max_len_b;
-  if (cfg.model.decoder_positions != "none") o.max_len_cap = cfg.model.max_positions;
-  return o;
-}
-
 namespace {
 
 class Seq2SeqTask : public Task {

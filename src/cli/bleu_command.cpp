@@ -1,0 +1,45 @@
+// `attn bleu HYPS REFS... [--lowercase] [--json]`: corpus BLEU of line-aligned files, as the
+// sacrebleu command computes it by default. Torch-free.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "attn/data/parallel_text.h"
+#include "attn/metrics/bleu.h"
+#include "attn/train/trainer.h"
+#include "cli/commands.h"
+
+namespace attn {
+
+int run_bleu(const BleuRequest& req) {
+  const auto hyps = read_lines(req.hypotheses);
+  std::vector<std::vector<std::string>> refs;
+  for (const auto& path : req.references) {
+    refs.push_back(read_lines(path));
+    if (refs.back().size() != hyps.size())
+      throw DataError(req.hypotheses + " has " + std::to_string(hyps.size()) + " lines but " + path + " has " +
+                      std::to_string(refs.back().size()) + "; the files must be line-aligned");
+  }
+  const auto s = corpus_bleu(hyps, refs, BleuOptions{req.lowercase});
+  if (req.json) {
+    std::cout << nlohmann::json{{"name", "BLEU"},
+                                {"score", s.score},
+                                {"precisions", s.precisions},
+                                {"brevity_penalty", s.brevity_penalty},
+                                {"ratio", s.ref_len ? double(s.hyp_len) / double(s.ref_len) : 0.0},
+                                {"hyp_len", s.hyp_len},
+                                {"ref_len", s.ref_len},
+                                {"lowercase", req.lowercase},
+                                {"tokenize", "13a"},
+                                {"smooth", "exp"},
+                                {"text", s.to_string()}}
+                     .dump()
+              << "\n";
+  } else {
+    std::cout << s.to_string() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace attn

@@ -1,0 +1,150 @@
+// eval and predict for encoder-decoder checkpoints: translation with greedy or beam search.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "attn/data/batcher.h"
+#include "attn/data/seq2seq_data.h"
+#include "attn/data/seq2seq_tasks.h"
+#include "attn/data/tokenizer.h"
+#include "attn/infer/checkpoint_model.h"
+#include "attn/infer/evaluate_seq2seq.h"
+#include "attn/model/multi_head_attention.h"
+#include "attn/train/runtime.h"
+#include "attn/train/trainer.h"
+#include "cli/commands.h"
+
+namespace attn {
+
+using nlohmann::json;
+
+namespace {
+
+CheckpointSeq2Seq load_for_use(const std::string& target, const std::string& device, const std::string& attention) {
+  auto m = load_seq2seq_checkpoint(target, device);
+  set_threads(m.header.config.threads);
+  if (!attention.empty()) set_attention_mode(*m.model, parse_attention_mode(attention));
+  return m;
+}
+
+SearchOptions search_from(const Config& cfg, const DecodeFlags& f) {
+  auto o = search_options(cfg, f.beam > 0 ? f.beam : cfg.decode.beam_size);
+  if (f.length_penalty >= 0) o.length_penalty = f.length_penalty;
+  if (f.max_len_a >= 0) o.max_len_a = f.max_len_a;
+  if (f.max_len_b >= 0) o.max_len_b = f.max_len_b;
+  return o;
+}
+
+void write_lines(const std::string& path, const std::vector<std::string>& lines) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  for (const auto& l : lines) out << l << "\n";
+  out.flush();
+  if (!out) throw std::runtime_error(path + ": cannot write the translations");
+}
+
+}  // namespace
+
+int run_eval_seq2seq(const EvalRequest& req) {
+  auto m = load_for_use(req.target, req.device, req.attention);
+  const Config& cfg = m.header.config;
+  DataConfig data = cfg.data;
+  std::string split = req.split;
+  if (!req.data_path.empty()) {
+    if (is_seq2seq_task(data.kind))
+      throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
+                       "\", which is generated, not read from files");
+    if (req.target_path.empty()) throw UsageError("--data needs --target, the file of reference translations");
+    data.test_path = req.data_path, data.test_target_path = req.target_path, split = "test";
+  } else if (!req.target_path.empty()) {
+    throw UsageError("--target goes with --data (the source file)");
+  }
+  auto raw = read_pair_splits(data, cfg.seed);
+  auto prepared = prepare_seq2seq(raw, data, m.source_codec, m.target_codec);
+  const bool valid = split == "valid";
+  const auto& pairs = valid ? prepared.valid : prepared.test;
+  if (pairs.empty())
+    throw UsageError("--split " + split + ": the data has no " + split +
+                     " split (give --data SOURCE --target REFERENCES, or use --split valid)");
+  const auto search = search_from(cfg, req.decode);
+  auto r = evaluate_seq2seq(m.model, pairs, valid ? prepared.valid_references : prepared.test_references,
+                            *m.target_codec, cfg.decode.batch_size, m.device, /*decode=*/true, search);
+  if (!req.hyps_path.empty()) write_lines(req.hyps_path, r.hypotheses);
+  json j = r.to_json();
+  j["checkpoint"] = m.path;
+  j["step"] = m.header.state.step;
+  j["split"] = split;
+  j["beam_size"] = search.beam_size;
+  j["attention"] = req.attention.empty() ? cfg.model.attention : req.attention;
+  if (req.json) {
+    std::cout << j.dump() << "\n";
+    return 0;
+  }
+  std::printf("checkpoint %s (step %lld) | split %s | %lld sentence pairs | %s attention | beam %lld\n",
+              m.path.c_str(), static_cast<long long>(m.header.state.step), split.c_str(),
+              static_cast<long long>(r.count), j["attention"].get<std::string>().c_str(),
+              static_cast<long long>(search.beam_size));
+  std::printf("loss %.4f | perplexity %.2f | token accuracy %.4f | exact match %.4f\n", r.loss, r.perplexity,
+              r.accuracy, r.exact_match);
+  std::printf("%s\n%s (lower-cased)\n", r.bleu.to_string().c_str(), r.bleu_lowercase.to_string().c_str());
+  std::printf("decoding took %.1f s\n", r.decode_seconds);
+  if (!req.hyps_path.empty()) std::printf("translations written to %s\n", req.hyps_path.c_str());
+  return 0;
+}
+
+int run_predict_seq2seq(const PredictRequest& req) {
+  auto m = load_for_use(req.target, req.device, req.attention);
+  const Config& cfg = m.header.config;
+  const auto search = search_from(cfg, req.decode);
+  std::ifstream file;
+  if (req.input != "-") {
+    file.open(req.input, std::ios::binary);
+    if (!file) throw DataError(req.input + ": cannot read the file (check it exists and is readable)");
+  }
+  std::istream& in = req.input == "-" ? std::cin : file;
+  const std::string source = req.input == "-" ? "stdin" : req.input;
+  // The encoder's position table bounds what it can read.
+  const int64_t max_source = cfg.model.positions == "none" ? 0 : cfg.model.max_positions;
+  std::vector<std::vector<int64_t>> pending;
+  auto flush = [&] {
+    if (pending.empty()) return;
+    std::vector<EncodedPair> pairs;
+    for (auto& ids : pending) pairs.push_back({std::move(ids), {}});
+    std::vector<size_t> index(pairs.size());
+    for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+    auto batch = make_pair_batch(pairs, index, m.device);
+    auto hyps = translate(m.model, batch.source, batch.source_padding, search);
+    for (size_t i = 0; i < hyps.size(); ++i) {
+      const bool empty_line = pairs[i].source.empty();
+      const auto text = empty_line ? std::string() : m.target_codec->decode(hyps[i].tokens);
+      if (req.json)
+        std::cout << json{{"translation", text}, {"score", empty_line ? 0.0 : hyps[i].score},
+                          {"tokens", empty_line ? 0 : hyps[i].tokens.size()}}.dump() << "\n";
+      else
+        std::cout << text << "\n";
+    }
+    std::cout.flush();
+    pending.clear();
+  };
+  torch::NoGradGuard no_grad;
+  std::string line;
+  for (size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::string where = source + ":" + std::to_string(number);
+    size_t at = 0;
+    if (!valid_utf8(line, &at)) throw DataError(where + ": invalid UTF-8 at byte " + std::to_string(at));
+    auto ids = line.find_first_not_of(" \t") == std::string::npos ? std::vector<int64_t>{}
+                                                                    : m.source_codec->encode(line);
+    if (max_source > 0 && static_cast<int64_t>(ids.size()) > max_source)
+      throw DataError(where + ": " + std::to_string(ids.size()) + " tokens, more than the " +
+                      std::to_string(max_source) + " positions this model was built for (model.max_positions); "
+                      "split the line");
+    pending.push_back(std::move(ids));
+    if (static_cast<int64_t>(pending.size()) >= cfg.decode.batch_size) flush();
+  }
+  flush();
+  return 0;
+}
+
+}  // namespace attn
