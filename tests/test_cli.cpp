@@ -238,3 +238,89 @@ TEST_CASE("every subcommand has --help with defaults, and config defaults is a v
     CHECK(s.attn("config validate '" + e.path().string() + "'").rc == 0);
   }
 }
+
+TEST_CASE("seq2seq: train -> translate -> eval (BLEU) -> bleu through the binary", "[cli][seq2seq]") {
+  Sandbox s;
+  // Reverse short sequences of 6 symbols: learnt well enough in a few seconds to translate.
+  const auto config = s.path("reverse.json");
+  std::ofstream(config) << R"({
+    "task": "seq2seq",
+    "data": {"kind": "reverse", "set_size": 5, "symbols": 6, "train_size": 3000, "valid_size": 200,
+             "test_size": 100, "max_len": 10, "max_target_len": 11},
+    "model": {"d_model": 32, "heads": 2, "ffn_hidden": 64, "layers": 1, "positions": "sinusoidal"},
+    "train": {"epochs": 6, "batch_size": 32, "lr": 0.003, "warmup_steps": 50, "schedule": "cosine",
+              "metric": "bleu"},
+    "decode": {"beam_size": 3},
+    "threads": 1, "seed": 5})";
+  auto train = s.attn("train " + config + " --out run");
+  INFO(train.err);
+  REQUIRE(train.rc == 0);
+  json test_record;
+  for (const auto& r : read_jsonl(s.dir / "run/metrics.jsonl"))
+    if (r["kind"] == "test") test_record = r;
+  REQUIRE(test_record.contains("bleu"));
+  CHECK(test_record["bleu"].get<double>() > 50);
+
+  // eval on the test split (beam 3 from the config) repeats the figures of the end of training,
+  // writes the translations, and `attn bleu` scores that file against the references the same.
+  auto eval = s.attn("eval run --json --hyps hyps.txt");
+  INFO(eval.err);
+  REQUIRE(eval.rc == 0);
+  auto m = json::parse(eval.out);
+  for (const char* key : {"loss", "perplexity", "bleu", "bleu_lowercase", "exact_match"}) CHECK(m.contains(key));
+  CHECK(m["bleu"].get<double>() == Approx(test_record["bleu"].get<double>()).epsilon(1e-12));
+  CHECK(m["beam_size"] == 3);
+  CHECK(m["perplexity"].get<double>() == Approx(std::exp(m["loss"].get<double>())));
+  REQUIRE(fs::exists(s.dir / "hyps.txt"));
+  // The bleu command: a file scored against itself gives 100.
+  auto self = s.attn("bleu hyps.txt hyps.txt --json");
+  INFO(self.err);
+  REQUIRE(self.rc == 0);
+  CHECK(json::parse(self.out)["score"].get<double>() == Approx(100.0));
+  auto text = s.attn("bleu hyps.txt hyps.txt");
+  CHECK_THAT(text.out, Catch::StartsWith("BLEU = 100.00 100.0/100.0/100.0/100.0 (BP = 1.000"));
+
+  // predict translates line by line, keeps empty lines as empty outputs, and takes beam flags.
+  auto out = s.attn("predict run --beam 1", "0 1 2 3 4\n\n5 4 3\n");
+  INFO(out.err);
+  REQUIRE(out.rc == 0);
+  std::istringstream lines(out.out);
+  std::vector<std::string> got;
+  for (std::string line; std::getline(lines, line);) got.push_back(line);
+  REQUIRE(got.size() == 3);
+  CHECK(got[0] == "4 3 2 1 0");
+  CHECK(got[1].empty());
+  CHECK(got[2] == "3 4 5");
+  auto jl = s.attn("predict run --json --beam 2", "1 2 3\n");
+  CHECK(json::parse(jl.out)["translation"] == "3 2 1");
+  // A symbol never seen in training maps to <unk>, not to a crash.
+  CHECK(s.attn("predict run", "1 2 x 3\n").rc == 0);
+
+  auto inspect = json::parse(s.attn("inspect run --json").out);
+  CHECK(inspect["task"] == "seq2seq");
+  CHECK(inspect["best"]["metric"] == "bleu");
+}
+
+TEST_CASE("bleu and seq2seq commands refuse bad input with one message and exit code 2", "[cli][seq2seq][errors]") {
+  Sandbox s;
+  std::ofstream(s.path("a.txt")) << "one line\ntwo lines\n";
+  std::ofstream(s.path("b.txt")) << "one line\n";
+  auto r = s.attn("bleu a.txt b.txt");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("a.txt has 2 lines but b.txt has 1"));
+  r = s.attn("bleu a.txt missing.txt");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("missing.txt: cannot read the file"));
+  // A parallel config whose files differ in length: refused before anything is written.
+  std::ofstream(s.path("p.json")) << R"({"task": "seq2seq", "data": {"kind": "parallel", "path": "a.txt",
+                                          "target_path": "b.txt"}})";
+  r = s.attn("train p.json --out run");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("a.txt has 2 lines but b.txt has 1"));
+  CHECK_FALSE(fs::exists(s.dir / "run"));
+  // A classifier-only key value in a seq2seq config names the choices.
+  std::ofstream(s.path("q.json")) << R"({"task": "seq2seq", "data": {"kind": "imdb"}})";
+  r = s.attn("config validate q.json");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("data.kind: must be one of \"sort\", \"copy\", \"reverse\", \"parallel\""));
+}
