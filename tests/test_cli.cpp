@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "attn/data/text_codec.h"
 #include "attn/model/build.h"
 #include "attn/train/checkpoint.h"
 
@@ -74,8 +75,16 @@ std::vector<json> read_jsonl(const fs::path& p) {
 std::map<std::string, torch::Tensor> weights(const std::string& path) {
   CheckpointReader reader(path);
   const auto& h = reader.header();
-  auto model = build_classifier(h.config.model, static_cast<int64_t>(h.vocab.size()),
-                                static_cast<int64_t>(h.labels.size()));
+  std::shared_ptr<torch::nn::Module> model;
+  if (h.config.task == "seq2seq") {
+    auto src = codec_from_json(h.codecs["source"]);
+    auto tgt = h.codecs["target"].is_null() ? src : codec_from_json(h.codecs["target"]);
+    model = build_seq2seq(h.config.model, src->size(), tgt->size()).ptr();
+  } else {
+    model = build_classifier(h.config.model, static_cast<int64_t>(h.vocab.size()),
+                             static_cast<int64_t>(h.labels.size()))
+                .ptr();
+  }
   reader.load_model(*model);
   std::map<std::string, torch::Tensor> out;
   for (const auto& item : model->named_parameters()) out[item.key()] = item.value();
@@ -218,7 +227,7 @@ TEST_CASE("bad input gets one clear message, exit code 2, and no run directory",
 TEST_CASE("every subcommand has --help with defaults, and config defaults is a valid config",
           "[cli][help]") {
   Sandbox s;
-  for (const char* cmd : {"", "train", "eval", "predict", "inspect", "bleu", "config", "config defaults"}) {
+  for (const char* cmd : {"", "train", "eval", "predict", "inspect", "bleu", "bench decode", "config", "config defaults"}) {
     auto help = s.attn(std::string(cmd) + " --help");
     INFO(cmd);
     CHECK(help.rc == 0);
@@ -323,4 +332,67 @@ TEST_CASE("bleu and seq2seq commands refuse bad input with one message and exit 
   r = s.attn("config validate q.json");
   CHECK(r.rc == 2);
   CHECK_THAT(r.err, Catch::Contains("data.kind: must be one of \"sort\", \"copy\", \"reverse\", \"parallel\""));
+}
+
+TEST_CASE("bench decode times cached and uncached decoding of a config's model", "[cli][seq2seq][bench]") {
+  Sandbox s;
+  const std::string config = (fs::path(ATTN_SOURCE_DIR) / "configs/sort.json").string();
+  auto r = s.attn("bench decode --config '" + config + "' --lengths 3,5 --batch 2 --threads 1 --repeats 1 --json");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  auto j = json::parse(r.out);
+  REQUIRE(j["rows"].size() == 2);
+  CHECK(j["rows"][1]["length"] == 5);
+  CHECK(j["rows"][1]["cached_sec"].get<double>() > 0);
+  CHECK(j["rows"][1]["uncached_sec"].get<double>() > 0);
+  CHECK(s.attn("bench decode --config " + s.config).rc == 2);  // a classifier config: refused
+}
+
+TEST_CASE("seq2seq with sentencepiece: a resumed run ends bit-identical, its codec from the checkpoint",
+          "[cli][seq2seq][resume]") {
+  Sandbox s;
+  // A small parallel TSV: German-like words to English-like ones, reordered.
+  const char* de[] = {"der", "hund", "die", "katze", "sieht", "den", "ball", "im", "garten", "rot"};
+  const char* en[] = {"the", "dog", "the", "cat", "sees", "the", "ball", "in-the", "garden", "red"};
+  {
+    std::ofstream tsv(s.path("pairs.tsv"));
+    for (int i = 0; i < 400; ++i) {
+      const int a = i % 10, b = (i * 3 + 1) % 10, c = (i * 7 + 2) % 10;
+      tsv << de[a] << " " << de[b] << " " << de[c] << "\t" << en[c] << " " << en[b] << " " << en[a] << "\n";
+    }
+  }
+  const auto config = s.path("spm.json");
+  std::ofstream(config) << R"({
+    "task": "seq2seq",
+    "data": {"kind": "parallel", "path": "pairs.tsv", "tokenizer": "sentencepiece", "subword_model": "bpe",
+             "vocab_size": 60, "lowercase": false, "max_len": 30, "max_target_len": 30},
+    "model": {"d_model": 16, "heads": 2, "ffn_hidden": 32, "layers": 1, "positions": "sinusoidal",
+              "dropout": 0.1},
+    "train": {"epochs": 2, "batch_size": 32, "lr": 0.003, "label_smoothing": 0.1},
+    "decode": {"beam_size": 2},
+    "threads": 1, "seed": 4})";
+  auto whole = s.attn("train " + config + " --out whole");
+  INFO(whole.err);
+  REQUIRE(whole.rc == 0);
+  CHECK_THAT(whole.err, Catch::Contains("sentencepiece bpe"));
+  REQUIRE(s.attn("train " + config + " --out parts --set train.max_steps=15").rc == 0);
+  auto resumed = s.attn("train " + config + " --out parts --resume --set train.max_steps=0");
+  INFO(resumed.err);
+  REQUIRE(resumed.rc == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("at step 15"));
+  const auto last = list_step_checkpoints(s.path("whole/checkpoints")).front();
+  const auto last_resumed = list_step_checkpoints(s.path("parts/checkpoints")).front();
+  CHECK(fs::path(last).filename() == fs::path(last_resumed).filename());
+  auto a = weights(last), b = weights(last_resumed);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    INFO(name);
+    CHECK(torch::equal(t, b.at(name)));
+  }
+  // The checkpoint is self-contained: its sentencepiece model translates without the data.
+  fs::remove(s.path("pairs.tsv"));
+  auto out = s.attn("predict whole", "der hund sieht\n");
+  INFO(out.err);
+  CHECK(out.rc == 0);
+  CHECK_FALSE(out.out.empty());
 }

@@ -52,6 +52,18 @@ struct BleuRequest {
   bool lowercase = false;
   bool json = false;
 };
+struct BenchDecodeRequest {
+  std::string config_path;
+  std::vector<int64_t> lengths = {16, 32, 64, 128};
+  int64_t batch = 16;
+  int64_t beam = 1;
+  int64_t repeats = 3;
+  int64_t threads = 0;
+  bool json = false;
+};
+/// `attn bench decode`: cached against uncached decoding at several output lengths.
+int run_bench_decode(const BenchDecodeRequest& request);
+
 /// `attn bleu`: corpus BLEU of two (or more) line-aligned files, as the sacrebleu command.
 int run_bleu(const BleuRequest& request);
 

@@ -89,6 +89,21 @@ int main(int argc, char** argv) {
   inspect_cmd->add_option("checkpoint", inspect_req.target, "Run directory or .pt file")->required();
   inspect_cmd->add_flag("--json", inspect_req.json, "Print one JSON object");
 
+  auto* bench_cmd = app.add_subcommand("bench", "Benchmarks");
+  bench_cmd->require_subcommand(1);
+  BenchDecodeRequest bench_decode_req;
+  auto* bench_decode_cmd = bench_cmd->add_subcommand(
+      "decode", "Time decoding with the key/value cache against recomputing the prefix, per output length");
+  bench_decode_cmd->add_option("--config", bench_decode_req.config_path, "A seq2seq config (its model is built with random weights)")
+      ->required()->check(CLI::ExistingFile);
+  bench_decode_cmd->add_option("--lengths", bench_decode_req.lengths, "Output lengths")->delimiter(',');
+  bench_decode_cmd->add_option("--batch", bench_decode_req.batch, "Sentences decoded together")->check(CLI::PositiveNumber);
+  bench_decode_cmd->add_option("--beam", bench_decode_req.beam, "Beam size (1 = greedy)")->check(CLI::PositiveNumber);
+  bench_decode_cmd->add_option("--repeats", bench_decode_req.repeats, "Timings per point (the fastest is kept)")
+      ->check(CLI::PositiveNumber);
+  bench_decode_cmd->add_option("--threads", bench_decode_req.threads, "Threads (0 = every core)");
+  bench_decode_cmd->add_flag("--json", bench_decode_req.json, "Print one JSON object");
+
   auto* config_cmd = app.add_subcommand("config", "Print the default config, or validate a config file");
   config_cmd->require_subcommand(1);
   config_cmd->add_subcommand("defaults", "Print the complete default config (the built-in default run)");
@@ -111,6 +126,7 @@ int main(int argc, char** argv) {
     if (*predict_cmd) return run_predict(predict_req);
     if (*inspect_cmd) return run_inspect(inspect_req);
     if (*bleu_cmd) return run_bleu(bleu_req);
+    if (*bench_decode_cmd) return run_bench_decode(bench_decode_req);
     if (config_cmd->got_subcommand("defaults")) {
       std::cout << to_json(Config{}).dump(2) << "\n";
       return 0;

@@ -1,0 +1,67 @@
+// `attn bench decode`: how much the key/value cache saves. Builds the model a config describes
+// (random weights: speed does not depend on them), forbids </s> so that every output runs to
+// the asked length, and times greedy (or beam) decoding with the cache and with recomputing
+// the whole prefix at every step, at several output lengths.
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "attn/infer/search.h"
+#include "attn/model/build.h"
+#include "attn/train/runtime.h"
+#include "attn/train/trainer.h"
+#include "cli/commands.h"
+
+namespace attn {
+
+int run_bench_decode(const BenchDecodeRequest& req) {
+  const Config cfg = resolve_config(req.config_path, {});
+  if (cfg.task != "seq2seq") throw UsageError(req.config_path + ": bench decode needs a seq2seq config");
+  const int threads = set_threads(req.threads);
+  torch::manual_seed(0);
+  const int64_t vocab = cfg.data.vocab_size;
+  auto model = build_seq2seq(cfg.model, vocab, vocab);
+  model->eval();
+  {
+    torch::NoGradGuard no_grad;
+    if (model->generator) model->generator->bias[3].fill_(-1e9);  // no </s>: full-length outputs
+    else model->generator_bias[3].fill_(-1e9);
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  if (!req.json)
+    std::printf("model %s | %lld parameters | batch %lld | beam %lld | %d threads\n%8s %12s %12s %9s\n",
+                req.config_path.c_str(), static_cast<long long>(count_trainable(*model)),
+                static_cast<long long>(req.batch), static_cast<long long>(req.beam), threads, "length",
+                "cached s", "uncached s", "speed-up");
+  for (int64_t length : req.lengths) {
+    auto src = torch::randint(4, vocab, {req.batch, length});              // (B, S = length)
+    SearchOptions o;
+    o.beam_size = req.beam;
+    o.max_len_a = 0, o.max_len_b = length + 1;                              // length tokens + </s>
+    auto time = [&](bool cache) {
+      o.use_cache = cache;
+      double best = 1e30;
+      for (int rep = 0; rep < req.repeats; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        auto out = translate(model, src, torch::Tensor(), o);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        TORCH_CHECK(static_cast<int64_t>(out[0].tokens.size()) == length, "bench: output of the wrong length");
+      }
+      return best;
+    };
+    const double cached = time(true), uncached = time(false);
+    rows.push_back({{"length", length}, {"cached_sec", cached}, {"uncached_sec", uncached},
+                    {"speedup", uncached / cached}});
+    if (!req.json) std::printf("%8lld %12.3f %12.3f %8.1fx\n", static_cast<long long>(length), cached, uncached,
+                               uncached / cached);
+  }
+  if (req.json)
+    std::cout << nlohmann::json{{"config", req.config_path}, {"batch", req.batch}, {"beam", req.beam},
+                                {"threads", threads}, {"rows", rows}}.dump()
+              << "\n";
+  return 0;
+}
+
+}  // namespace attn
