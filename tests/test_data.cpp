@@ -290,3 +290,10 @@ TEST_CASE("learning-rate schedules: warmup, cosine, linear, inverse square root"
   CHECK(learning_rate(t, 39, 100) == Approx(0.5));   // sqrt(10 / 40)
   CHECK(learning_rate(t, 4, 100) == Approx(0.5));    // warming up
 }
+
+TEST_CASE("ngrams 2 adds each pair of neighbouring words after its second word", "[data][tokenizer]") {
+  Tokenizer tok{TokenizerKind::Words, true, 2};
+  CHECK(tok("Not good. Bad!") == Tokens{"not", "good", "not_good", ".", "good_.", "bad", "._bad", "!", "bad_!"});
+  CHECK(tok("one") == Tokens{"one"});
+  CHECK(tok("") == Tokens{});
+}

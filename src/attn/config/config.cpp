@@ -18,6 +18,7 @@ void visit(DataConfig& c, V&& v) {
   v("test_path", c.test_path), v("test_target_path", c.test_target_path);
   v("valid_fraction", c.valid_fraction), v("tokenizer", c.tokenizer);
   v("subword_model", c.subword_model), v("joint_vocab", c.joint_vocab), v("lowercase", c.lowercase);
+  v("ngrams", c.ngrams);
   v("vocab_size", c.vocab_size), v("min_freq", c.min_freq), v("max_len", c.max_len);
   v("max_target_len", c.max_target_len), v("valid_max_len", c.valid_max_len);
   v("mask_padding", c.mask_padding), v("fixed_length", c.fixed_length), v("bucket", c.bucket);
@@ -259,6 +260,9 @@ void validate(const Config& c) {
   }
   check(d.vocab_size > 0, "data.vocab_size", d.vocab_size, "positive");
   check(d.min_freq >= 1, "data.min_freq", d.min_freq, "at least 1");
+  check(d.ngrams == 1 || d.ngrams == 2, "data.ngrams", d.ngrams, "1 (words) or 2 (words and bigrams)");
+  if (seq2seq && d.ngrams != 1)
+    throw ConfigError("data.ngrams: bigram tokens are for classifiers; seq2seq needs 1, got " + std::to_string(d.ngrams));
   check(d.max_len > 0, "data.max_len", d.max_len, "positive");
   check(d.max_target_len > 0, "data.max_target_len", d.max_target_len, "positive");
   check(d.valid_max_len >= 0, "data.valid_max_len", d.valid_max_len, "0 (keep all) or positive");

@@ -39,6 +39,7 @@ struct DataConfig {
   std::string subword_model = "unigram";  ///< sentencepiece: "unigram" | "bpe"
   bool joint_vocab = true;      ///< seq2seq: one vocabulary for source and target
   bool lowercase = true;
+  int64_t ngrams = 1;           ///< classify: 2 adds each pair of neighbouring words as a token
   int64_t vocab_size = 50000;   ///< most frequent training tokens, plus <unk> and <pad>
   int64_t min_freq = 1;
   int64_t max_len = 200;        ///< longer inputs are cut (seq2seq: longer training pairs are dropped)

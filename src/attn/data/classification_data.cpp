@@ -14,7 +14,7 @@ bool is_set_task(const std::string& kind) { return kind == "majority" || kind ==
 
 Tokenizer make_tokenizer(const DataConfig& data) {
   if (is_set_task(data.kind)) return Tokenizer{TokenizerKind::Whitespace, false};
-  return Tokenizer{parse_tokenizer(data.tokenizer), data.lowercase};
+  return Tokenizer{parse_tokenizer(data.tokenizer), data.lowercase, static_cast<int>(data.ngrams)};
 }
 
 RawSplits read_splits(const DataConfig& d, uint64_t seed) {

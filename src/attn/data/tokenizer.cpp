@@ -56,7 +56,15 @@ std::vector<std::string> Tokenizer::operator()(std::string_view text) const {
         size_t b = t.find_first_not_of('\''), e = t.find_last_not_of('\'');
         t = b == std::string::npos ? std::string("'") : t.substr(b, e - b + 1);
       }
-  return out;
+  if (ngrams < 2 || out.size() < 2) return out;
+  // w1 w2 w1_w2 w3 w2_w3 ...: a prefix of the result (cut to max_len) keeps whole bigrams.
+  std::vector<std::string> with_pairs;
+  with_pairs.reserve(out.size() * 2);
+  for (size_t i = 0; i < out.size(); ++i) {
+    with_pairs.push_back(out[i]);
+    if (i > 0) with_pairs.push_back(out[i - 1] + "_" + out[i]);
+  }
+  return with_pairs;
 }
 
 bool valid_utf8(std::string_view s, size_t* offset) {

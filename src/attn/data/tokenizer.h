@@ -17,6 +17,9 @@ TokenizerKind parse_tokenizer(const std::string& name);
 struct Tokenizer {
   TokenizerKind kind = TokenizerKind::Whitespace;
   bool lowercase = true;  ///< ASCII lower-casing; other UTF-8 bytes are kept as they are
+  /// 2: after each word from the second on, also the pair "previous_word" (a bigram), so that the
+  /// set holds local word order; 1: words only.
+  int ngrams = 1;
   std::vector<std::string> operator()(std::string_view text) const;
 };
 
