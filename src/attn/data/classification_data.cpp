@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "attn/data/set_tasks.h"
+#include "attn/data/validation_split.h"
 
 namespace attn {
 
@@ -41,20 +42,7 @@ RawSplits read_splits(const DataConfig& d, uint64_t seed) {
     return s;
   }
   // The notebook: shuffle the training split, keep the first 90% for training.
-  std::vector<size_t> order(s.train.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(seed);
-  std::shuffle(order.begin(), order.end(), rng);
-  const auto cut = static_cast<size_t>(static_cast<double>(order.size()) * (1 - d.valid_fraction));
-  if (cut == 0 || cut == order.size())
-    throw DataError(d.path + ": " + std::to_string(order.size()) +
-                    " training examples are too few to cut a validation split of " +
-                    std::to_string(d.valid_fraction) + " (give data.valid_path)");
-  std::vector<TextExample> train, valid;
-  for (size_t i = 0; i < order.size(); ++i)
-    (i < cut ? train : valid).push_back(std::move(s.train[order[i]]));
-  s.train = std::move(train);
-  s.valid = std::move(valid);
+  s.valid = cut_validation(s.train, d.valid_fraction, seed, d.path);
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "attn/data/seq2seq_tasks.h"
+#include "attn/data/validation_split.h"
 
 namespace attn {
 
@@ -36,20 +37,7 @@ RawPairs read_pair_splits(const DataConfig& d, uint64_t seed) {
     read(d.valid_path, d.valid_target_path, s.valid);
     return s;
   }
-  std::vector<size_t> order(s.train.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(seed);
-  std::shuffle(order.begin(), order.end(), rng);
-  const auto cut = static_cast<size_t>(static_cast<double>(order.size()) * (1 - d.valid_fraction));
-  if (cut == 0 || cut == order.size())
-    throw DataError(d.path + ": " + std::to_string(order.size()) +
-                    " training pairs are too few to cut a validation split of " +
-                    std::to_string(d.valid_fraction) + " (give data.valid_path)");
-  std::sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(cut));  // keep the file order
-  std::vector<TextPair> train, valid;
-  for (size_t i = 0; i < order.size(); ++i) (i < cut ? train : valid).push_back(std::move(s.train[order[i]]));
-  s.train = std::move(train);
-  s.valid = std::move(valid);
+  s.valid = cut_validation(s.train, d.valid_fraction, seed, d.path);
   return s;
 }
 
