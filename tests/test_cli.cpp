@@ -91,6 +91,16 @@ std::map<std::string, torch::Tensor> weights(const std::string& path) {
   return out;
 }
 
+// Every parameter of two checkpoints equal, to the bit.
+void check_same_weights(const std::string& a_path, const std::string& b_path) {
+  auto a = weights(a_path), b = weights(b_path);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    INFO(name);
+    CHECK(torch::equal(t, b.at(name)));
+  }
+}
+
 }  // namespace
 
 TEST_CASE("train -> checkpoint -> eval -> predict -> inspect through the binary", "[cli][roundtrip]") {
@@ -163,12 +173,7 @@ TEST_CASE("a resumed run ends with the same weights, to the bit, as an uninterru
   const auto last = list_step_checkpoints(s.path("whole/checkpoints")).front();
   const auto last_resumed = list_step_checkpoints(s.path("parts/checkpoints")).front();
   CHECK(fs::path(last).filename() == fs::path(last_resumed).filename());
-  auto a = weights(last), b = weights(last_resumed);
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO(name);
-    CHECK(torch::equal(t, b.at(name)));
-  }
+  check_same_weights(last, last_resumed);
   // The architecture comes from the checkpoint: a config that changes it is refused.
   auto changed = s.attn("train " + s.config + " --out parts --resume --set model.d_model=32");
   CHECK(changed.rc == 2);
@@ -383,12 +388,7 @@ TEST_CASE("seq2seq with sentencepiece: a resumed run ends bit-identical, its cod
   const auto last = list_step_checkpoints(s.path("whole/checkpoints")).front();
   const auto last_resumed = list_step_checkpoints(s.path("parts/checkpoints")).front();
   CHECK(fs::path(last).filename() == fs::path(last_resumed).filename());
-  auto a = weights(last), b = weights(last_resumed);
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO(name);
-    CHECK(torch::equal(t, b.at(name)));
-  }
+  check_same_weights(last, last_resumed);
   // The checkpoint is self-contained: its sentencepiece model translates without the data.
   fs::remove(s.path("pairs.tsv"));
   auto out = s.attn("predict whole", "der hund sieht\n");

@@ -34,6 +34,25 @@ std::string attention_in_use(const CheckpointModel& m, const std::string& reques
 
 }  // namespace
 
+void for_each_input_line(const std::string& input,
+                         const std::function<void(const std::string& line, const std::string& where)>& f) {
+  std::ifstream file;
+  if (input != "-") {
+    file.open(input, std::ios::binary);
+    if (!file) throw DataError(input + ": cannot read the file (check it exists and is readable)");
+  }
+  std::istream& in = input == "-" ? std::cin : file;
+  const std::string source = input == "-" ? "stdin" : input;
+  std::string line;
+  for (size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const std::string where = source + ":" + std::to_string(number);
+    size_t at = 0;
+    if (!valid_utf8(line, &at)) throw DataError(where + ": invalid UTF-8 at byte " + std::to_string(at));
+    f(line, where);
+  }
+}
+
 int run_train(const TrainRequest& request) {
   auto r = train(request);
   json summary = {{"out", r.out_dir}, {"best_checkpoint", r.best_checkpoint}, {"steps", r.steps},
@@ -98,13 +117,6 @@ int run_predict(const PredictRequest& req) {
   const auto& data = m.header.config.data;
   const auto tok = make_tokenizer(data);
   const auto& labels = m.header.labels;
-  std::ifstream file;
-  if (req.input != "-") {
-    file.open(req.input, std::ios::binary);
-    if (!file) throw DataError(req.input + ": cannot read the file (check it exists and is readable)");
-  }
-  std::istream& in = req.input == "-" ? std::cin : file;
-  const std::string source = req.input == "-" ? "stdin" : req.input;
   torch::NoGradGuard no_grad;
   std::vector<EncodedExample> pending;
   auto flush = [&] {
@@ -132,15 +144,10 @@ int run_predict(const PredictRequest& req) {
     std::cout.flush();
     pending.clear();
   };
-  std::string line;
-  for (size_t number = 1; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    size_t at = 0;
-    if (!valid_utf8(line, &at))
-      throw DataError(source + ":" + std::to_string(number) + ": invalid UTF-8 at byte " + std::to_string(at));
+  for_each_input_line(req.input, [&](const std::string& line, const std::string&) {
     pending.push_back({encode_text(line, tok, m.vocab, data.max_len), 0});
     if (static_cast<int64_t>(pending.size()) >= m.header.config.train.batch_size) flush();
-  }
+  });
   flush();
   return 0;
 }

@@ -2,6 +2,7 @@
 // library's errors (ConfigError, DataError, UsageError, CheckpointError, ...) for main to report.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,11 @@
 namespace attn {
 
 int run_train(const TrainRequest& request);
+
+/// Calls f(line, "FILE:N") for every line of `input` (a file, or "-" for standard input), with
+/// '\r' stripped; a missing file or invalid UTF-8 is a DataError naming the file (and line).
+void for_each_input_line(const std::string& input,
+                         const std::function<void(const std::string& line, const std::string& where)>& f);
 
 /// Decoding flags of eval and predict for seq2seq checkpoints; unset values keep the config's.
 struct DecodeFlags {

@@ -97,13 +97,6 @@ int run_predict_seq2seq(const PredictRequest& req) {
   auto m = load_for_use(req.target, req.device, req.attention);
   const Config& cfg = m.header.config;
   const auto search = search_from(cfg, req.decode);
-  std::ifstream file;
-  if (req.input != "-") {
-    file.open(req.input, std::ios::binary);
-    if (!file) throw DataError(req.input + ": cannot read the file (check it exists and is readable)");
-  }
-  std::istream& in = req.input == "-" ? std::cin : file;
-  const std::string source = req.input == "-" ? "stdin" : req.input;
   // The encoder's position table bounds what it can read.
   const int64_t max_source = cfg.model.positions == "none" ? 0 : cfg.model.max_positions;
   std::vector<std::vector<int64_t>> pending;
@@ -128,12 +121,7 @@ int run_predict_seq2seq(const PredictRequest& req) {
     pending.clear();
   };
   torch::NoGradGuard no_grad;
-  std::string line;
-  for (size_t number = 1; std::getline(in, line); ++number) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const std::string where = source + ":" + std::to_string(number);
-    size_t at = 0;
-    if (!valid_utf8(line, &at)) throw DataError(where + ": invalid UTF-8 at byte " + std::to_string(at));
+  for_each_input_line(req.input, [&](const std::string& line, const std::string& where) {
     auto ids = line.find_first_not_of(" \t") == std::string::npos ? std::vector<int64_t>{}
                                                                     : m.source_codec->encode(line);
     if (max_source > 0 && static_cast<int64_t>(ids.size()) > max_source)
@@ -142,7 +130,7 @@ int run_predict_seq2seq(const PredictRequest& req) {
                       "split the line");
     pending.push_back(std::move(ids));
     if (static_cast<int64_t>(pending.size()) >= cfg.decode.batch_size) flush();
-  }
+  });
   flush();
   return 0;
 }
