@@ -309,6 +309,12 @@ TEST_CASE("seq2seq: train -> translate -> eval (BLEU) -> bleu through the binary
   CHECK(json::parse(jl.out)["translation"] == "3 2 1");
   // A symbol never seen in training maps to <unk>, not to a crash.
   CHECK(s.attn("predict run", "1 2 x 3\n").rc == 0);
+  // A line longer than the encoder's position table (model.max_positions, 10000) is refused by line.
+  std::string long_line;
+  for (int i = 0; i < 10001; ++i) long_line += "1 ";
+  auto too_long = s.attn("predict run", "1 2\n" + long_line + "\n");
+  CHECK(too_long.rc == 2);
+  CHECK_THAT(too_long.err, Catch::Contains("stdin:2: 10001 tokens, more than the 10000 positions"));
 
   auto inspect = json::parse(s.attn("inspect run --json").out);
   CHECK(inspect["task"] == "seq2seq");
