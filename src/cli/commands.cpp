@@ -20,9 +20,9 @@ using nlohmann::json;
 
 namespace {
 
-CheckpointModel load_for_use(const std::string& target, const std::string& device,
+CheckpointModel load_for_use(CheckpointReader& reader, const std::string& device,
                              const std::string& attention) {
-  auto m = load_checkpoint_model(target, device);
+  auto m = load_checkpoint_model(reader, device);
   set_threads(m.header.config.threads);
   if (!attention.empty()) set_attention_mode(*m.model, parse_attention_mode(attention));
   return m;
@@ -63,10 +63,11 @@ int run_train(const TrainRequest& request) {
 }
 
 int run_eval(const EvalRequest& req) {
-  if (checkpoint_task(req.target) == "seq2seq") return run_eval_seq2seq(req);
+  CheckpointReader reader(resolve_checkpoint_path(req.target));
+  if (reader.header().config.task == "seq2seq") return run_eval_seq2seq(req, reader);
   if (!req.target_path.empty() || !req.hyps_path.empty())
     throw UsageError("--target and --hyps are for seq2seq checkpoints; this one is a classifier");
-  auto m = load_for_use(req.target, req.device, req.attention);
+  auto m = load_for_use(reader, req.device, req.attention);
   DataConfig data = m.header.config.data;
   if (!req.data_path.empty()) {
     if (is_set_task(data.kind))
@@ -112,8 +113,9 @@ int run_eval(const EvalRequest& req) {
 }
 
 int run_predict(const PredictRequest& req) {
-  if (checkpoint_task(req.target) == "seq2seq") return run_predict_seq2seq(req);
-  auto m = load_for_use(req.target, req.device, req.attention);
+  CheckpointReader reader(resolve_checkpoint_path(req.target));
+  if (reader.header().config.task == "seq2seq") return run_predict_seq2seq(req, reader);
+  auto m = load_for_use(reader, req.device, req.attention);
   const auto& data = m.header.config.data;
   const auto tok = make_tokenizer(data);
   const auto& labels = m.header.labels;
@@ -153,8 +155,9 @@ int run_predict(const PredictRequest& req) {
 }
 
 int run_inspect(const InspectRequest& req) {
-  if (checkpoint_task(req.target) == "seq2seq") {
-    auto m = load_seq2seq_checkpoint(req.target, "cpu");
+  CheckpointReader reader(resolve_checkpoint_path(req.target));
+  if (reader.header().config.task == "seq2seq") {
+    auto m = load_seq2seq_checkpoint(reader, "cpu");
     const auto& h = m.header;
     const bool joint = m.source_codec == m.target_codec;
     json j = {{"checkpoint", m.path}, {"format_version", h.format}, {"attn_version", h.attn_version},
@@ -178,7 +181,7 @@ int run_inspect(const InspectRequest& req) {
                 to_json(h.config).dump(2).c_str());
     return 0;
   }
-  auto m = load_checkpoint_model(req.target, "cpu");
+  auto m = load_checkpoint_model(reader, "cpu");
   const auto& h = m.header;
   json j = {{"checkpoint", m.path},
             {"format_version", h.format},

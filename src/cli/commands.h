@@ -10,6 +10,8 @@
 
 namespace attn {
 
+class CheckpointReader;
+
 int run_train(const TrainRequest& request);
 
 /// Calls f(line, "FILE:N") for every line of `input` (a file, or "-" for standard input), with
@@ -48,9 +50,10 @@ struct PredictRequest {
 };
 int run_predict(const PredictRequest& request);
 
-// Set to set (seq2seq_commands.cpp): eval and predict of encoder-decoder checkpoints.
-int run_eval_seq2seq(const EvalRequest& request);
-int run_predict_seq2seq(const PredictRequest& request);
+// Set to set (seq2seq_commands.cpp): eval and predict of encoder-decoder checkpoints, opened
+// once by run_eval / run_predict.
+int run_eval_seq2seq(const EvalRequest& request, CheckpointReader& checkpoint);
+int run_predict_seq2seq(const PredictRequest& request, CheckpointReader& checkpoint);
 
 struct BleuRequest {
   std::string hypotheses;

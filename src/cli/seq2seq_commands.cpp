@@ -22,8 +22,8 @@ using nlohmann::json;
 
 namespace {
 
-CheckpointSeq2Seq load_for_use(const std::string& target, const std::string& device, const std::string& attention) {
-  auto m = load_seq2seq_checkpoint(target, device);
+CheckpointSeq2Seq load_for_use(CheckpointReader& reader, const std::string& device, const std::string& attention) {
+  auto m = load_seq2seq_checkpoint(reader, device);
   set_threads(m.header.config.threads);
   if (!attention.empty()) set_attention_mode(*m.model, parse_attention_mode(attention));
   return m;
@@ -46,8 +46,8 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
 
 }  // namespace
 
-int run_eval_seq2seq(const EvalRequest& req) {
-  auto m = load_for_use(req.target, req.device, req.attention);
+int run_eval_seq2seq(const EvalRequest& req, CheckpointReader& checkpoint) {
+  auto m = load_for_use(checkpoint, req.device, req.attention);
   const Config& cfg = m.header.config;
   DataConfig data = cfg.data;
   std::string split = req.split;
@@ -93,8 +93,8 @@ int run_eval_seq2seq(const EvalRequest& req) {
   return 0;
 }
 
-int run_predict_seq2seq(const PredictRequest& req) {
-  auto m = load_for_use(req.target, req.device, req.attention);
+int run_predict_seq2seq(const PredictRequest& req, CheckpointReader& checkpoint) {
+  auto m = load_for_use(checkpoint, req.device, req.attention);
   const Config& cfg = m.header.config;
   const auto search = search_from(cfg, req.decode);
   // The encoder's position table bounds what it can read.

@@ -17,13 +17,8 @@ std::string resolve_checkpoint_path(const std::string& target) {
   return path;
 }
 
-std::string checkpoint_task(const std::string& target) {
-  return CheckpointReader(resolve_checkpoint_path(target)).header().config.task;
-}
-
-CheckpointSeq2Seq load_seq2seq_checkpoint(const std::string& target, const std::string& device_name) {
-  const auto path = resolve_checkpoint_path(target);
-  CheckpointReader reader(path);
+CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::string& device_name) {
+  const auto& path = reader.path();
   CheckpointSeq2Seq m;
   m.path = path;
   m.header = reader.header();
@@ -45,8 +40,12 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(const std::string& target, const std::
 }
 
 CheckpointModel load_checkpoint_model(const std::string& target, const std::string& device_name) {
-  const auto path = resolve_checkpoint_path(target);
-  CheckpointReader reader(path);
+  CheckpointReader reader(resolve_checkpoint_path(target));
+  return load_checkpoint_model(reader, device_name);
+}
+
+CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::string& device_name) {
+  const auto& path = reader.path();
   CheckpointModel m;
   m.path = path;
   m.header = reader.header();

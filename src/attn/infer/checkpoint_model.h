@@ -34,11 +34,13 @@ struct CheckpointSeq2Seq {
 /// A run directory means its checkpoints/best.pt; a file is itself. Throws CheckpointError.
 std::string resolve_checkpoint_path(const std::string& run_dir_or_file);
 
-/// The task ("classify" | "seq2seq") of a checkpoint, from its header.
-std::string checkpoint_task(const std::string& run_dir_or_file);
+/// The seq2seq model of an opened checkpoint, in eval mode on `device_name` ("" = the config's
+/// device). Callers open the file once (a CheckpointReader reads all of it) and dispatch on
+/// reader.header().config.task.
+CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::string& device_name = "");
 
-/// A seq2seq checkpoint, in eval mode on `device_name` ("" = the config's device).
-CheckpointSeq2Seq load_seq2seq_checkpoint(const std::string& run_dir_or_file, const std::string& device_name = "");
+/// The classifier of an opened checkpoint, as load_seq2seq_checkpoint.
+CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::string& device_name = "");
 
 /// A run directory means its checkpoints/best.pt. The model is in eval mode on `device_name`
 /// ("" = the checkpoint config's device).

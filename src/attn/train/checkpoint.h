@@ -57,6 +57,7 @@ class CheckpointReader {
  public:
   /// Opens and checks the file; throws CheckpointError naming it.
   explicit CheckpointReader(const std::string& path);
+  const std::string& path() const { return path_; }
   const CheckpointHeader& header() const { return header_; }
   void load_model(torch::nn::Module& model);
   void load_optimizer(torch::optim::Optimizer& optimizer);
