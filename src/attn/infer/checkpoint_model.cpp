@@ -39,11 +39,6 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
   return m;
 }
 
-CheckpointModel load_checkpoint_model(const std::string& target, const std::string& device_name) {
-  CheckpointReader reader(resolve_checkpoint_path(target));
-  return load_checkpoint_model(reader, device_name);
-}
-
 CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::string& device_name) {
   const auto& path = reader.path();
   CheckpointModel m;

@@ -42,8 +42,4 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
 /// The classifier of an opened checkpoint, as load_seq2seq_checkpoint.
 CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::string& device_name = "");
 
-/// A run directory means its checkpoints/best.pt. The model is in eval mode on `device_name`
-/// ("" = the checkpoint config's device).
-CheckpointModel load_checkpoint_model(const std::string& run_dir_or_file, const std::string& device_name = "");
-
 }  // namespace attn
