@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev          # LibTorch 1.13.1 (CPU)
   libopenblas0-openmp   # fast BLAS at run time: the reference BLAS is ~35x slower here
+  libblas-dev           # links the attention kernels to the BLAS LibTorch uses (libblas.so.3)
   libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
   zlib1g-dev
   libsentencepiece-dev  # subword vocabularies for translation (issue 4)

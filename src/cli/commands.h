@@ -73,6 +73,43 @@ struct BenchDecodeRequest {
 /// `attn bench decode`: cached against uncached decoding at several output lengths.
 int run_bench_decode(const BenchDecodeRequest& request);
 
+struct BenchStepRequest {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  bool train = true;      ///< false: the forward pass of evaluation
+  int64_t steps = 20;
+  int64_t warmup = 3;
+  int64_t threads = 0;    ///< 0 = the config's
+  std::string device;     ///< empty = the config's
+  bool json = false;
+};
+/// `attn bench train` / `attn bench eval`: time a config's training step or forward pass.
+int run_bench_step(const BenchStepRequest& request);
+
+struct BenchAttentionRequest {
+  int64_t length = 1024;
+  int64_t batch = 1;
+  int64_t d_model = 32;
+  int64_t heads = 2;
+  bool causal = false;
+  std::string kernel = "fused";
+  int64_t repeats = 3;
+  int64_t warmup = 1;
+  int64_t threads = 0;
+  bool json = false;
+};
+/// `attn bench attention`: one multi-head self-attention, forward + backward, with peak memory.
+int run_bench_attention(const BenchAttentionRequest& request);
+
+struct BenchMatmulRequest {
+  int64_t size = 2048;
+  int64_t repeats = 5;
+  int64_t threads = 0;
+  bool json = false;
+};
+/// `attn bench matmul`: the machine's float32 matrix product rate, the yardstick for GFLOP/s.
+int run_bench_matmul(const BenchMatmulRequest& request);
+
 /// `attn bleu`: corpus BLEU of two (or more) line-aligned files, as the sacrebleu command.
 int run_bleu(const BleuRequest& request);
 

@@ -104,6 +104,47 @@ int main(int argc, char** argv) {
   bench_decode_cmd->add_option("--threads", bench_decode_req.threads, "Threads (0 = every core)");
   bench_decode_cmd->add_flag("--json", bench_decode_req.json, "Print one JSON object");
 
+  BenchStepRequest bench_train_req, bench_eval_req;
+  bench_eval_req.train = false;
+  auto add_step_bench = [&](const char* name, const char* what, BenchStepRequest& r) {
+    auto* cmd = bench_cmd->add_subcommand(name, what);
+    cmd->add_option("--config", r.config_path, "Config whose model, optimizer and batch shape are timed")
+        ->required()->check(CLI::ExistingFile);
+    cmd->add_option("--set", r.overrides, "Override a config key: key.path=value (repeatable)");
+    cmd->add_option("--steps", r.steps, "Timed steps (after the warm-up)")->check(CLI::PositiveNumber);
+    cmd->add_option("--warmup", r.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--threads", r.threads, "Threads (0 = the config's)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--device", r.device, "cpu | cuda | cuda:N | auto (default: the config's)");
+    cmd->add_flag("--json", r.json, "Print one JSON object (samples_per_sec, sec_per_step, ...)");
+    return cmd;
+  };
+  auto* bench_train_cmd = add_step_bench(
+      "train", "Time training steps (forward, backward, optimizer) of a config on random batches", bench_train_req);
+  auto* bench_eval_cmd =
+      add_step_bench("eval", "Time the forward pass of a config's model on random batches", bench_eval_req);
+
+  BenchAttentionRequest bench_att_req;
+  auto* bench_att_cmd = bench_cmd->add_subcommand(
+      "attention", "Time one multi-head self-attention forward + backward over a random set; peak memory");
+  bench_att_cmd->add_option("--length", bench_att_req.length, "Set size t")->check(CLI::PositiveNumber);
+  bench_att_cmd->add_option("--batch", bench_att_req.batch, "Sets per call")->check(CLI::PositiveNumber);
+  bench_att_cmd->add_option("--d-model", bench_att_req.d_model, "Model width")->check(CLI::PositiveNumber);
+  bench_att_cmd->add_option("--heads", bench_att_req.heads, "Heads")->check(CLI::PositiveNumber);
+  bench_att_cmd->add_flag("--causal", bench_att_req.causal, "Causal mask (a decoder's self-attention)");
+  bench_att_cmd->add_option("--kernel", bench_att_req.kernel, "fused | reference");
+  bench_att_cmd->add_option("--repeats", bench_att_req.repeats, "Timed calls (the median is kept)")
+      ->check(CLI::PositiveNumber);
+  bench_att_cmd->add_option("--warmup", bench_att_req.warmup, "Untimed calls first")->check(CLI::NonNegativeNumber);
+  bench_att_cmd->add_option("--threads", bench_att_req.threads, "Threads (0 = every core)");
+  bench_att_cmd->add_flag("--json", bench_att_req.json, "Print one JSON object");
+
+  BenchMatmulRequest bench_mm_req;
+  auto* bench_mm_cmd = bench_cmd->add_subcommand("matmul", "The machine's float32 matrix product rate (GFLOP/s)");
+  bench_mm_cmd->add_option("--size", bench_mm_req.size, "Matrix size n (n x n times n x n)")->check(CLI::PositiveNumber);
+  bench_mm_cmd->add_option("--repeats", bench_mm_req.repeats, "Timed products")->check(CLI::PositiveNumber);
+  bench_mm_cmd->add_option("--threads", bench_mm_req.threads, "Threads (0 = every core)");
+  bench_mm_cmd->add_flag("--json", bench_mm_req.json, "Print one JSON object");
+
   auto* config_cmd = app.add_subcommand("config", "Print the default config, or validate a config file");
   config_cmd->require_subcommand(1);
   config_cmd->add_subcommand("defaults", "Print the complete default config (the built-in default run)");
@@ -127,6 +168,10 @@ int main(int argc, char** argv) {
     if (*inspect_cmd) return run_inspect(inspect_req);
     if (*bleu_cmd) return run_bleu(bleu_req);
     if (*bench_decode_cmd) return run_bench_decode(bench_decode_req);
+    if (*bench_train_cmd) return run_bench_step(bench_train_req);
+    if (*bench_eval_cmd) return run_bench_step(bench_eval_req);
+    if (*bench_att_cmd) return run_bench_attention(bench_att_req);
+    if (*bench_mm_cmd) return run_bench_matmul(bench_mm_req);
     if (config_cmd->got_subcommand("defaults")) {
       std::cout << to_json(Config{}).dump(2) << "\n";
       return 0;

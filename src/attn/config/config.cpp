@@ -34,7 +34,7 @@ void visit(ModelConfig& c, V&& v) {
   v("decoder_layers", c.decoder_layers), v("decoder_positions", c.decoder_positions);
   v("tie_embeddings", c.tie_embeddings);
   v("norm", c.norm), v("activation", c.activation), v("dropout", c.dropout);
-  v("attention_dropout", c.attention_dropout);
+  v("attention_dropout", c.attention_dropout), v("attention_kernel", c.attention_kernel);
 }
 
 template <class V>
@@ -296,6 +296,7 @@ void validate(const Config& c) {
   check(m.dropout >= 0 && m.dropout < 1, "model.dropout", m.dropout, "in [0, 1)");
   check(m.attention_dropout >= 0 && m.attention_dropout < 1, "model.attention_dropout",
         m.attention_dropout, "in [0, 1)");
+  check_choice("model.attention_kernel", m.attention_kernel, {"fused", "reference"});
 
   const auto& t = c.train;
   check(t.epochs > 0, "train.epochs", t.epochs, "positive");

@@ -74,6 +74,7 @@ struct ModelConfig {
   std::string activation = "relu";          ///< "relu" | "gelu"
   double dropout = 0;
   double attention_dropout = 0;
+  std::string attention_kernel = "fused";  ///< "fused" (tiled, O(t) memory) | "reference" (plain)
 };
 
 struct TrainConfig {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "attn/model/fused_attention.h"
+
 namespace attn {
 
 AttentionMode parse_attention_mode(const std::string& name) {
@@ -12,6 +14,14 @@ AttentionMode parse_attention_mode(const std::string& name) {
 }
 
 std::string to_string(AttentionMode mode) { return mode == AttentionMode::Hard ? "hard" : "soft"; }
+
+AttentionKernel parse_attention_kernel(const std::string& name) {
+  if (name == "fused") return AttentionKernel::Fused;
+  if (name == "reference") return AttentionKernel::Reference;
+  TORCH_CHECK(false, "attention kernel must be \"fused\" or \"reference\", got \"", name, "\"");
+}
+
+std::string to_string(AttentionKernel kernel) { return kernel == AttentionKernel::Fused ? "fused" : "reference"; }
 
 torch::Tensor one_hot_argmax(const torch::Tensor& scores) {
   // torch::argmax returns the first maximal index: that is the documented tie rule.
@@ -56,9 +66,6 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
   TORCH_CHECK(beta > 0 && std::isfinite(beta), "attention: beta must be positive and finite, got ",
               beta);
 
-  auto scores = torch::matmul(q * beta, k.transpose(-2, -1));             // (B, H, Tq, Tk)
-
-  torch::Tensor hidden;  // true where query i may not see key j; broadcasts to (B, H, Tq, Tk)
   if (key_padding_mask.defined()) {
     TORCH_CHECK(key_padding_mask.dim() == 2 && key_padding_mask.size(0) == B &&
                     key_padding_mask.size(1) == Tk,
@@ -67,8 +74,12 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
     TORCH_CHECK(key_padding_mask.scalar_type() == torch::kBool,
                 "attention: key_padding_mask must be bool (true = padding), got ",
                 key_padding_mask.scalar_type());
-    hidden = key_padding_mask.view({B, 1, 1, Tk});                        // (B, 1, 1, Tk)
   }
+  if (fused_attention_applies(q, options))
+    return {fused_attention(q, k, v, key_padding_mask, beta, options), torch::Tensor()};
+
+  torch::Tensor hidden;  // true where query i may not see key j; broadcasts to (B, H, Tq, Tk)
+  if (key_padding_mask.defined()) hidden = key_padding_mask.view({B, 1, 1, Tk});  // (B, 1, 1, Tk)
   if (options.causal()) {
     const auto idx = q.options().dtype(torch::kLong);
     auto i = torch::arange(Tq, idx).view({Tq, 1});                         // (Tq, 1)
@@ -77,9 +88,25 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
     hidden = hidden.defined() ? hidden.logical_or(future) : future;
   }
   torch::Tensor blind;  // queries that see no key at all: (B or 1, 1, Tq or 1, 1)
+  if (hidden.defined()) blind = hidden.all(-1, /*keepdim=*/true);
+
+#if TORCH_VERSION_MAJOR >= 2
+  // CUDA: LibTorch's flash / memory-efficient kernels. Their boolean mask is true where a key
+  // takes part, and their scale is 1/sqrt(D); a query that sees no key would come out NaN there,
+  // so such calls keep the reference path below.
+  if (options.kernel() == AttentionKernel::Fused && q.is_cuda() && options.mode() == AttentionMode::Soft &&
+      !options.need_weights() && !(blind.defined() && blind.any().item<bool>())) {
+    c10::optional<torch::Tensor> allowed;
+    if (hidden.defined()) allowed = hidden.logical_not();
+    auto h = at::scaled_dot_product_attention(q * (beta * std::sqrt(static_cast<double>(q.size(3)))), k, v,
+                                              allowed, options.dropout(), /*is_causal=*/false);
+    return {h, torch::Tensor()};                                           // (B, H, Tq, Dv)
+  }
+#endif
+
+  auto scores = torch::matmul(q * beta, k.transpose(-2, -1));             // (B, H, Tq, Tk)
   if (hidden.defined()) {
     scores = scores.masked_fill(hidden, -std::numeric_limits<double>::infinity());
-    blind = hidden.all(-1, /*keepdim=*/true);
     scores = scores.masked_fill(blind, 0.0);  // keeps softmax finite; zeroed again below
   }
 

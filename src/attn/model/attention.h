@@ -28,6 +28,15 @@ enum class HardGradient {
 AttentionMode parse_attention_mode(const std::string& name);
 std::string to_string(AttentionMode mode);
 
+/// How attention is computed: `Fused` = the tiled kernel (attn/model/fused_attention.h: O(t)
+/// memory, on the CPU; LibTorch's scaled_dot_product_attention on CUDA with LibTorch 2.x) where
+/// it applies, `Reference` = the plain computation below, always (the reference in tests).
+enum class AttentionKernel { Fused, Reference };
+
+/// "fused" | "reference"; anything else throws, naming the value and the choices.
+AttentionKernel parse_attention_kernel(const std::string& name);
+std::string to_string(AttentionKernel kernel);
+
 struct AttentionOptions {
   /// Soft (softargmax) or hard (one-hot argmax).
   TORCH_ARG(AttentionMode, mode) = AttentionMode::Soft;
@@ -41,6 +50,9 @@ struct AttentionOptions {
   TORCH_ARG(double, dropout) = 0.0;
   /// Return the weights A as well as H.
   TORCH_ARG(bool, need_weights) = false;
+  /// Fused where it applies (CPU float/double, no weights asked for, no dropout), else the
+  /// reference computation.
+  TORCH_ARG(AttentionKernel, kernel) = AttentionKernel::Fused;
 };
 
 struct AttentionOutput {

@@ -10,7 +10,8 @@ LayerOptions layer_options(const ModelConfig& m) {
       .beta(m.beta > 0 ? std::optional<double>(m.beta) : std::nullopt)
       .norm(parse_norm_placement(m.norm))
       .dropout(m.dropout)
-      .attention_dropout(m.attention_dropout);
+      .attention_dropout(m.attention_dropout)
+      .attention_kernel(parse_attention_kernel(m.attention_kernel));
 }
 
 SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes) {

@@ -42,7 +42,8 @@ MultiHeadAttentionOptions attention_options(const LayerOptions& o) {
       .mode(o.attention())
       .hard_gradient(o.hard_gradient())
       .beta(o.beta())
-      .dropout(o.attention_dropout());
+      .dropout(o.attention_dropout())
+      .kernel(o.attention_kernel());
 }
 
 ConvFeedForwardOptions ffn_options(const LayerOptions& o) {

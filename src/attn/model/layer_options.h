@@ -37,6 +37,8 @@ struct LayerOptions {
   TORCH_ARG(double, dropout) = 0.0;
   /// Dropout on the attention weights.
   TORCH_ARG(double, attention_dropout) = 0.0;
+  /// Tiled kernel or the plain reference computation.
+  TORCH_ARG(AttentionKernel, attention_kernel) = AttentionKernel::Fused;
 };
 
 /// Checks every value of `o`; `where` names the owner in the message ("EncoderLayer").

@@ -57,6 +57,7 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
           .mode(options.mode())
           .beta(options.beta())
           .hard_gradient(options.hard_gradient())
+          .kernel(options.kernel())
           .causal(causal)
           .dropout(is_training() ? options.dropout() : 0.0)
           .need_weights(need_weights));
@@ -91,6 +92,7 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyV
           .mode(options.mode())
           .beta(options.beta())
           .hard_gradient(options.hard_gradient())
+          .kernel(options.kernel())
           .dropout(is_training() ? options.dropout() : 0.0));
   auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
   return W_h(h);

@@ -33,6 +33,8 @@ struct MultiHeadAttentionOptions {
   TORCH_ARG(std::optional<double>, beta) = std::nullopt;
   /// Dropout on the attention weights while training.
   TORCH_ARG(double, dropout) = 0.0;
+  /// The tiled kernel (default) or the plain reference computation.
+  TORCH_ARG(AttentionKernel, kernel) = AttentionKernel::Fused;
 };
 
 struct MultiHeadAttentionOutput {

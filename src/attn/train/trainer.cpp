@@ -16,6 +16,7 @@
 
 #include "attn/train/checkpoint.h"
 #include "attn/train/lr_schedule.h"
+#include "attn/train/optimizer.h"
 #include "attn/train/runtime.h"
 #include "attn/train/task.h"
 
@@ -73,17 +74,6 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& log_path) {
   logger->set_pattern("%Y-%m-%d %H:%M:%S %v");
   logger->flush_on(spdlog::level::info);
   return logger;
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& t,
-                                                        std::vector<torch::Tensor> params) {
-  if (t.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
-  return std::make_unique<torch::optim::AdamW>(
-      params, torch::optim::AdamWOptions(t.lr)
-                  .betas({t.betas[0], t.betas[1]})
-                  .weight_decay(t.weight_decay));
 }
 
 bool better(const TrainConfig& t, double value, double best, bool have_best) {
@@ -151,9 +141,7 @@ TrainResult train(const TrainRequest& req) {
   // 3. Data and model: read, checked and built before anything is written.
   auto task = make_task(cfg, device, resume_from ? &resume_from->header() : nullptr, threads);
   auto& model = task->model();
-  std::vector<torch::Tensor> params;
-  for (auto& p : model.parameters())
-    if (p.requires_grad()) params.push_back(p);
+  const auto params = trainable_parameters(model);
   auto optimizer = make_optimizer(cfg.train, params);
   TrainState state;
   if (resume_from) {

@@ -1,0 +1,394 @@
+// The tiled attention kernels of flash_kernels.h, compiled once per instruction set: the build
+// defines ATTN_KERNEL_ISA (generic, avx2) and the flags that go with it. Plain loops written so
+// that the compiler vectorises them (independent lanes for reductions, no branches in the
+// element loops); the tile products go to BLAS.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "attn/kernels/flash_kernels.h"
+
+#ifndef ATTN_KERNEL_ISA
+#error "ATTN_KERNEL_ISA must name the instruction set this file is compiled for"
+#endif
+
+#ifdef ATTN_HAVE_BLAS
+extern "C" {
+void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
+            const int* ldc);
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc);
+}
+#endif
+
+namespace attn::kernels::ATTN_KERNEL_ISA {
+
+namespace {
+
+constexpr int kLanes = 8;  // independent accumulators: lets the compiler vectorise reductions
+
+// Row-major C (M x N) = alpha * op(A) op(B) + beta * C, with op(A) M x K and op(B) K x N.
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+#ifdef ATTN_HAVE_BLAS
+  // Column-major BLAS sees the row-major C as C^T = op(B)^T op(A)^T.
+  const char ta = trans_b ? 'T' : 'N', tb = trans_a ? 'T' : 'N';
+  const int m = int(N), n = int(M), k = int(K), la = int(std::max<int64_t>(ldb, 1)),
+            lb = int(std::max<int64_t>(lda, 1)), lc = int(std::max<int64_t>(ldc, 1));
+  if constexpr (std::is_same_v<T, float>)
+    sgemm_(&ta, &tb, &m, &n, &k, &alpha, B, &la, A, &lb, &beta, C, &lc);
+  else
+    dgemm_(&ta, &tb, &m, &n, &k, &alpha, B, &la, A, &lb, &beta, C, &lc);
+#else
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T s = 0;
+      for (int64_t t = 0; t < K; ++t)
+        s += (trans_a ? A[t * lda + i] : A[i * lda + t]) * (trans_b ? B[j * ldb + t] : B[t * ldb + j]);
+      C[i * ldc + j] = alpha * s + (beta == T(0) ? T(0) : beta * C[i * ldc + j]);
+    }
+#endif
+}
+
+constexpr float kExpLow = -87.3365478515625f;  // below: exp underflows; returns exactly 0
+
+// exp for float, vectorisable: 2^n * p(r) with r = x - n ln 2 (Cephes' expf polynomial, ~1 ulp).
+// -inf and anything below kExpLow give exactly 0; NaN stays NaN. Arguments here are <= 0.
+inline float exp_scalar(float x) {
+  const float xc = x < kExpLow ? kExpLow : (x > 88.0f ? 88.0f : x);
+  float n = xc * 1.44269504088896341f;
+  n = (n + 12582912.0f) - 12582912.0f;  // round to nearest integer
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return x < kExpLow ? 0.0f : y * scale;
+}
+inline double exp_scalar(double x) { return std::exp(x); }
+
+template <typename T>
+T row_max(const T* x, int64_t n) {
+  T acc[kLanes];
+  for (auto& a : acc) a = -std::numeric_limits<T>::infinity();
+  int64_t c = 0;
+  for (; c + kLanes <= n; c += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] = x[c + l] > acc[l] ? x[c + l] : acc[l];
+  for (; c < n; ++c) acc[0] = x[c] > acc[0] ? x[c] : acc[0];
+  T m = acc[0];
+  for (int l = 1; l < kLanes; ++l) m = acc[l] > m ? acc[l] : m;
+  return m;
+}
+
+template <typename T>
+T row_sum(const T* x, int64_t n) {
+  T acc[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= n; c += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[c + l];
+  for (; c < n; ++c) acc[0] += x[c];
+  T s = 0;
+  for (int l = 0; l < kLanes; ++l) s += acc[l];
+  return s;
+}
+
+template <typename T>
+T row_dot(const T* x, const T* y, int64_t n) {
+  T acc[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= n; c += kLanes)
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[c + l] * y[c + l];
+  for (; c < n; ++c) acc[0] += x[c] * y[c];
+  T s = 0;
+  for (int l = 0; l < kLanes; ++l) s += acc[l];
+  return s;
+}
+
+// x[c] = exp(x[c] - shift), in place.
+template <typename T>
+void exp_shifted(T* x, int64_t n, T shift) {
+  for (int64_t c = 0; c < n; ++c) x[c] = exp_scalar(x[c] - shift);
+}
+
+template <typename T>
+constexpr T kInf = std::numeric_limits<T>::infinity();
+
+// Geometry of one problem: which keys a query sees, the tiles, the score tile's masks.
+template <typename T>
+struct Geometry {
+  const FlashProblem<T>& p;
+  int64_t offset;  // causal: query i sees keys j <= i + offset
+
+  explicit Geometry(const FlashProblem<T>& p_) : p(p_), offset(p_.Tk - p_.Tq) {}
+
+  int64_t q_begin(int64_t qt) const { return qt * p.q_tile; }
+  int64_t q_count(int64_t qt) const { return std::min(p.q_tile, p.Tq - qt * p.q_tile); }
+  int64_t k_begin(int64_t kt) const { return kt * p.k_tile; }
+  int64_t k_count(int64_t kt) const { return std::min(p.k_tile, p.Tk - kt * p.k_tile); }
+
+  /// Key tiles [0, end) that the queries [i0, i0 + n) may see.
+  int64_t k_tiles_for(int64_t i0, int64_t n) const {
+    if (!p.causal) return p.k_tiles;
+    const int64_t last = i0 + n - 1 + offset;  // last key the last query sees
+    return last < 0 ? 0 : std::min(p.k_tiles, last / p.k_tile + 1);
+  }
+  /// First query tile that sees any key of the tile starting at j0.
+  int64_t first_q_tile_for(int64_t j0) const {
+    if (!p.causal) return 0;
+    return std::min(p.q_tiles, std::max<int64_t>(0, j0 - offset) / p.q_tile);
+  }
+
+  /// key_mask[c] = 0 for a key that takes part, -inf for padding: added to the scores.
+  void key_mask(int64_t b, int64_t j0, int64_t nj, T* key_mask) const {
+    if (!p.key_padding) {
+      std::fill(key_mask, key_mask + nj, T(0));
+      return;
+    }
+    const bool* pad = p.key_padding + b * p.Tk + j0;
+    for (int64_t c = 0; c < nj; ++c) key_mask[c] = pad[c] ? -kInf<T> : T(0);
+  }
+
+  /// The score tile s (ni x nj, leading dimension ld) of queries i0.. and keys j0..:
+  /// beta * q.k, then -inf where the key is padding or (causal) in the future.
+  void scores(int64_t b, int64_t h, int64_t i0, int64_t ni, int64_t j0, int64_t nj, const T* key_mask, T* s,
+              int64_t ld) const {
+    gemm<T>(false, true, ni, nj, p.D, p.beta, p.q.row(b, h, i0), p.q.st, p.k.row(b, h, j0), p.k.st, T(0), s, ld);
+    for (int64_t r = 0; r < ni; ++r) {
+      T* row = s + r * ld;
+      if (p.key_padding)
+        for (int64_t c = 0; c < nj; ++c) row[c] += key_mask[c];
+      if (p.causal) {
+        const int64_t first_hidden = std::max<int64_t>(0, i0 + r + offset + 1 - j0);
+        for (int64_t c = first_hidden; c < nj; ++c) row[c] = -kInf<T>;
+      }
+    }
+  }
+};
+
+// Per-thread scratch, sized for one tile.
+template <typename T>
+struct Scratch {
+  std::vector<T> s, dp, acc, m, l, best, key_mask, dk, dv;
+  std::vector<int64_t> idx;
+  explicit Scratch(const FlashProblem<T>& p)
+      : s(p.q_tile * p.k_tile), dp(p.q_tile * p.k_tile), acc(p.q_tile * std::max(p.Dv, int64_t(1))),
+        m(p.q_tile), l(p.q_tile), best(p.q_tile), key_mask(p.k_tile), dk(p.k_tile * p.D),
+        dv(p.k_tile * p.Dv), idx(p.q_tile) {}
+};
+
+template <typename T>
+void forward(const FlashProblem<T>& p, int64_t begin, int64_t end) {
+  const Geometry<T> g(p);
+  Scratch<T> w(p);
+  const int64_t ld = p.k_tile;
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t qt = task % p.q_tiles, bh = task / p.q_tiles, b = bh / p.H, h = bh % p.H;
+    const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
+    std::fill(w.m.begin(), w.m.end(), -kInf<T>);
+    std::fill(w.l.begin(), w.l.end(), T(0));
+    std::fill(w.best.begin(), w.best.end(), -kInf<T>);
+    std::fill(w.idx.begin(), w.idx.end(), int64_t(-1));
+    std::fill(w.acc.begin(), w.acc.begin() + ni * p.Dv, T(0));
+    const int64_t kt_end = g.k_tiles_for(i0, ni);
+    for (int64_t kt = 0; kt < kt_end; ++kt) {
+      const int64_t j0 = g.k_begin(kt), nj = g.k_count(kt);
+      g.key_mask(b, j0, nj, w.key_mask.data());
+      g.scores(b, h, i0, ni, j0, nj, w.key_mask.data(), w.s.data(), ld);
+      for (int64_t r = 0; r < ni; ++r) {
+        T* row = w.s.data() + r * ld;
+        if (p.hard)  // the first maximal key wins ties, as torch::argmax
+          for (int64_t c = 0; c < nj; ++c)
+            if (row[c] > w.best[r]) w.best[r] = row[c], w.idx[r] = j0 + c;
+        if (!p.soft_stats) continue;
+        const T m_new = std::max(w.m[r], row_max(row, nj));
+        if (m_new == -kInf<T>) {  // no key seen yet
+          std::fill(row, row + nj, T(0));
+          continue;
+        }
+        const T alpha = exp_scalar(w.m[r] - m_new);  // rescales what was summed so far
+        exp_shifted(row, nj, m_new);                 // row = P = exp(s - m_new)
+        w.l[r] = w.l[r] * alpha + row_sum(row, nj);
+        if (alpha != T(1)) {
+          T* a = w.acc.data() + r * p.Dv;
+          for (int64_t c = 0; c < p.Dv; ++c) a[c] *= alpha;
+        }
+        w.m[r] = m_new;
+      }
+      if (p.soft_stats)  // acc (ni x Dv) += P (ni x nj) V (nj x Dv)
+        gemm<T>(false, false, ni, p.Dv, nj, T(1), w.s.data(), ld, p.v.row(b, h, j0), p.v.st, T(1), w.acc.data(),
+                p.Dv);
+    }
+    T* lse = p.lse ? p.lse + bh * p.Tq + i0 : nullptr;
+    for (int64_t r = 0; r < ni; ++r) {
+      if (p.soft_stats) {
+        T* o = (p.hard ? p.out_soft : p.out).row(b, h, i0 + r);
+        const T* a = w.acc.data() + r * p.Dv;
+        if (w.l[r] == T(0)) {  // the query sees no key: output 0, lse +inf (weights 0 in backward)
+          std::fill(o, o + p.Dv, T(0));
+          lse[r] = kInf<T>;
+        } else {
+          const T inv = T(1) / w.l[r];
+          for (int64_t c = 0; c < p.Dv; ++c) o[c] = a[c] * inv;
+          lse[r] = w.m[r] + std::log(w.l[r]);
+        }
+      }
+      if (p.hard) {
+        T* o = p.out.row(b, h, i0 + r);
+        const int64_t j = w.idx[r];
+        if (j < 0) std::fill(o, o + p.Dv, T(0));
+        else std::copy(p.v.row(b, h, j), p.v.row(b, h, j) + p.Dv, o);
+        p.argmax[bh * p.Tq + i0 + r] = j;
+      }
+    }
+  }
+}
+
+template <typename T>
+void backward_prepare(const FlashProblem<T>& p, int64_t begin, int64_t end) {
+  const Geometry<T> g(p);
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t qt = task % p.q_tiles, bh = task / p.q_tiles, b = bh / p.H, h = bh % p.H;
+    const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
+    const View4<T>& o = p.hard ? p.out_soft : p.out;
+    for (int64_t r = 0; r < ni; ++r)
+      p.drow[bh * p.Tq + i0 + r] = row_dot<T>(p.dout.row(b, h, i0 + r), o.row(b, h, i0 + r), p.Dv);
+  }
+}
+
+// dS = P * (dP - drow) for the tile whose P is in s and dO V^T in dp; result in dp.
+template <typename T>
+void score_gradient(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T>& w, int64_t b, int64_t h,
+                    int64_t i0, int64_t ni, int64_t j0, int64_t nj) {
+  const int64_t ld = p.k_tile;
+  const int64_t bh = b * p.H + h;
+  g.scores(b, h, i0, ni, j0, nj, w.key_mask.data(), w.s.data(), ld);
+  for (int64_t r = 0; r < ni; ++r) exp_shifted(w.s.data() + r * ld, nj, p.lse[bh * p.Tq + i0 + r]);  // P
+  if (!p.soft_stats) return;
+  // dp (ni x nj) = dO (ni x Dv) V^T (Dv x nj)
+  gemm<T>(false, true, ni, nj, p.Dv, T(1), p.dout.row(b, h, i0), p.dout.st, p.v.row(b, h, j0), p.v.st, T(0),
+          w.dp.data(), ld);
+  for (int64_t r = 0; r < ni; ++r) {
+    const T d = p.drow[bh * p.Tq + i0 + r];
+    const T* pr = w.s.data() + r * ld;
+    T* dr = w.dp.data() + r * ld;
+    for (int64_t c = 0; c < nj; ++c) dr[c] = pr[c] * (dr[c] - d);
+  }
+}
+
+// dk and dv of key tile kt of (b, h); with dq_too, also adds this tile's part of dq.
+template <typename T>
+void backward_key_tile(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T>& w, int64_t b, int64_t h,
+                       int64_t kt, bool dq_too) {
+  const int64_t ld = p.k_tile, j0 = g.k_begin(kt), nj = g.k_count(kt);
+  std::fill(w.dk.begin(), w.dk.begin() + nj * p.D, T(0));
+  std::fill(w.dv.begin(), w.dv.begin() + nj * p.Dv, T(0));
+  const bool any = !p.hard || p.soft_stats;
+  if (any) {
+    g.key_mask(b, j0, nj, w.key_mask.data());
+    for (int64_t qt = g.first_q_tile_for(j0); qt < p.q_tiles; ++qt) {
+      const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
+      score_gradient(p, g, w, b, h, i0, ni, j0, nj);
+      if (!p.hard)  // dv (nj x Dv) += P^T (nj x ni) dO (ni x Dv)
+        gemm<T>(true, false, nj, p.Dv, ni, T(1), w.s.data(), ld, p.dout.row(b, h, i0), p.dout.st, T(1),
+                w.dv.data(), p.Dv);
+      if (!p.soft_stats) continue;
+      if (dq_too)  // dq (ni x D) += beta dS (ni x nj) K (nj x D)
+        gemm<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st, T(1),
+                p.dq.row(b, h, i0), p.dq.st);
+      // dk (nj x D) += beta dS^T (nj x ni) Q (ni x D)
+      gemm<T>(true, false, nj, p.D, ni, p.beta, w.dp.data(), ld, p.q.row(b, h, i0), p.q.st, T(1), w.dk.data(),
+              p.D);
+    }
+  }
+  for (int64_t c = 0; c < nj; ++c) {
+    std::copy(w.dk.data() + c * p.D, w.dk.data() + (c + 1) * p.D, p.dk.row(b, h, j0 + c));
+    std::copy(w.dv.data() + c * p.Dv, w.dv.data() + (c + 1) * p.Dv, p.dv.row(b, h, j0 + c));
+  }
+  if (p.hard) {  // the one-hot weights send each query's gradient to its chosen value
+    const int64_t* chosen = p.argmax + (b * p.H + h) * p.Tq;
+    for (int64_t i = 0; i < p.Tq; ++i) {
+      const int64_t j = chosen[i];
+      if (j < j0 || j >= j0 + nj) continue;
+      const T* d = p.dout.row(b, h, i);
+      T* out = p.dv.row(b, h, j);
+      for (int64_t c = 0; c < p.Dv; ++c) out[c] += d[c];
+    }
+  }
+}
+
+template <typename T>
+void zero_rows(const View4<T>& x, int64_t b, int64_t h, int64_t i0, int64_t n, int64_t width) {
+  for (int64_t r = 0; r < n; ++r) std::fill(x.row(b, h, i0 + r), x.row(b, h, i0 + r) + width, T(0));
+}
+
+template <typename T>
+void backward_fused(const FlashProblem<T>& p, int64_t begin, int64_t end) {
+  const Geometry<T> g(p);
+  Scratch<T> w(p);
+  for (int64_t bh = begin; bh < end; ++bh) {
+    const int64_t b = bh / p.H, h = bh % p.H;
+    if (p.soft_stats) zero_rows(p.dq, b, h, 0, p.Tq, p.D);
+    for (int64_t kt = 0; kt < p.k_tiles; ++kt) backward_key_tile(p, g, w, b, h, kt, /*dq_too=*/p.soft_stats);
+  }
+}
+
+template <typename T>
+void backward_dkdv(const FlashProblem<T>& p, int64_t begin, int64_t end) {
+  const Geometry<T> g(p);
+  Scratch<T> w(p);
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t kt = task % p.k_tiles, bh = task / p.k_tiles;
+    backward_key_tile(p, g, w, bh / p.H, bh % p.H, kt, /*dq_too=*/false);
+  }
+}
+
+template <typename T>
+void backward_dq(const FlashProblem<T>& p, int64_t begin, int64_t end) {
+  const Geometry<T> g(p);
+  Scratch<T> w(p);
+  const int64_t ld = p.k_tile;
+  for (int64_t task = begin; task < end; ++task) {
+    const int64_t qt = task % p.q_tiles, bh = task / p.q_tiles, b = bh / p.H, h = bh % p.H;
+    const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
+    zero_rows(p.dq, b, h, i0, ni, p.D);
+    if (!p.soft_stats) continue;
+    // The same tiles in the same order as backward_fused: the same sums, bit for bit.
+    const int64_t kt_end = g.k_tiles_for(i0, ni);
+    for (int64_t kt = 0; kt < kt_end; ++kt) {
+      const int64_t j0 = g.k_begin(kt), nj = g.k_count(kt);
+      if (g.first_q_tile_for(j0) > qt) continue;
+      g.key_mask(b, j0, nj, w.key_mask.data());
+      score_gradient(p, g, w, b, h, i0, ni, j0, nj);
+      gemm<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st, T(1),
+              p.dq.row(b, h, i0), p.dq.st);
+    }
+  }
+}
+
+template <typename T>
+const FlashKernels<T> kTable = {&forward<T>, &backward_prepare<T>, &backward_fused<T>, &backward_dkdv<T>,
+                                &backward_dq<T>};
+
+}  // namespace
+
+template <typename T>
+const FlashKernels<T>& table() {
+  return kTable<T>;
+}
+template const FlashKernels<float>& table<float>();
+template const FlashKernels<double>& table<double>();
+
+}  // namespace attn::kernels::ATTN_KERNEL_ISA

@@ -1,0 +1,232 @@
+// `attn bench train` / `attn bench eval`: the speed of a config's training step (forward,
+// backward, clipping, optimizer step) or forward pass, on random token batches of the config's
+// shape (batch_size x max_len, its vocabulary), without reading any data.
+//
+// `attn bench attention`: one attention call, forward + backward, on a random set of t
+// elements; with its peak resident memory, so that a script can run one point per process.
+#include <torch/torch.h>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <numeric>
+
+#include "attn/model/build.h"
+#include "attn/model/fused_attention.h"
+#include "attn/model/multi_head_attention.h"
+#include "attn/train/optimizer.h"
+#include "attn/train/runtime.h"
+#include "attn/train/trainer.h"
+#include "cli/commands.h"
+
+namespace attn {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> x) {
+  std::sort(x.begin(), x.end());
+  const size_t n = x.size();
+  return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss / 1024.0;  // Linux: kilobytes
+}
+
+// One random batch of the config's shape, and the step that consumes it.
+struct StepModel {
+  std::function<torch::Tensor()> loss;         // training loss of the batch
+  std::function<torch::Tensor()> predict;      // the forward pass of evaluation
+  std::shared_ptr<torch::nn::Module> module;
+  int64_t vocab = 0, batch = 0, length = 0, target_length = 0;
+};
+
+StepModel make_step_model(const Config& cfg, const torch::Device& device) {
+  StepModel s;
+  s.batch = cfg.train.batch_size;
+  s.length = cfg.data.max_len;
+  const auto ids = torch::TensorOptions().dtype(torch::kLong).device(device);
+  if (cfg.task == "seq2seq") {
+    s.vocab = cfg.data.vocab_size;  // sentencepiece: the whole vocabulary; word codecs add 4
+    s.target_length = cfg.data.max_target_len;
+    auto model = build_seq2seq(cfg.model, s.vocab, s.vocab);
+    model->to(device);
+    auto src = torch::randint(4, s.vocab, {s.batch, s.length}, ids);        // (B, S)
+    auto tgt = torch::randint(4, s.vocab, {s.batch, s.target_length + 1}, ids);  // (B, T + 1)
+    auto tgt_in = tgt.narrow(1, 0, s.target_length), tgt_out = tgt.narrow(1, 1, s.target_length);
+    auto src_pad = torch::zeros({s.batch, s.length}, ids.dtype(torch::kBool));
+    auto tgt_pad = torch::zeros({s.batch, s.target_length}, ids.dtype(torch::kBool));
+    const double ls = cfg.train.label_smoothing;
+    s.loss = [=]() mutable {
+      auto logits = model(src, tgt_in, src_pad, tgt_pad);                 // (B, T, V)
+      return torch::nn::functional::cross_entropy(
+          logits.flatten(0, 1), tgt_out.flatten(),
+          torch::nn::functional::CrossEntropyFuncOptions().ignore_index(1).label_smoothing(ls));
+    };
+    s.predict = [=]() mutable { return model(src, tgt_in, src_pad, tgt_pad).argmax(-1); };
+    s.module = model.ptr();
+  } else {
+    s.vocab = cfg.data.vocab_size + 2;  // <unk>, <pad> and the vocabulary
+    auto model = build_classifier(cfg.model, s.vocab, 2);
+    model->to(device);
+    auto x = torch::randint(2, s.vocab, {s.batch, s.length}, ids);          // (B, T)
+    auto y = torch::randint(0, 2, {s.batch}, ids);                          // (B)
+    torch::Tensor pad;  // a mask (nothing padded) when the config masks padding: its cost counts
+    if (cfg.data.mask_padding) pad = torch::zeros({s.batch, s.length}, ids.dtype(torch::kBool));
+    const double ls = cfg.train.label_smoothing;
+    s.loss = [=]() mutable {
+      return torch::nn::functional::cross_entropy(
+          model(x, pad), y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(ls));
+    };
+    s.predict = [=]() mutable { return model(x, pad).argmax(-1); };
+    s.module = model.ptr();
+  }
+  return s;
+}
+
+}  // namespace
+
+int run_bench_step(const BenchStepRequest& req) {
+  Config cfg = resolve_config(req.config_path, req.overrides);
+  if (!req.device.empty()) cfg.device = req.device;
+  const auto device = select_device(cfg.device);
+  const int threads = set_threads(req.threads > 0 ? req.threads : cfg.threads);
+  torch::manual_seed(cfg.seed);
+  auto s = make_step_model(cfg, device);
+  auto optimizer = make_optimizer(cfg.train, trainable_parameters(*s.module));
+  const auto params = trainable_parameters(*s.module);
+  auto step = [&] {
+    if (req.train) {
+      s.module->train();
+      auto loss = s.loss();
+      loss.backward();
+      if (cfg.train.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, cfg.train.clip_grad_norm);
+      optimizer->step();
+      optimizer->zero_grad();
+      (void)loss.item<float>();  // waits for the device, as the trainer's logging does
+    } else {
+      s.module->eval();
+      torch::NoGradGuard no_grad;
+      (void)s.predict().sum().item<int64_t>();
+    }
+  };
+  for (int64_t i = 0; i < req.warmup; ++i) step();
+  std::vector<double> times;
+  for (int64_t i = 0; i < req.steps; ++i) {
+    const auto t0 = Clock::now();
+    step();
+    times.push_back(seconds_since(t0));
+  }
+  const double sec = median(times);
+  const double mean = std::accumulate(times.begin(), times.end(), 0.0) / double(times.size());
+  nlohmann::json out = {{"mode", req.train ? "train" : "eval"},
+                        {"config", req.config_path},
+                        {"batch", s.batch},
+                        {"max_len", s.length},
+                        {"vocab", s.vocab},
+                        {"threads", threads},
+                        {"device", device.str()},
+                        {"attention_kernel", cfg.model.attention_kernel},
+                        {"isa", fused_attention_isa()},
+                        {"steps", req.steps},
+                        {"warmup", req.warmup},
+                        {"sec_per_step", sec},
+                        {"sec_per_step_mean", mean},
+                        {"sec_per_step_min", *std::min_element(times.begin(), times.end())},
+                        {"samples_per_sec", double(s.batch) / sec},
+                        {"peak_rss_mb", peak_rss_mb()}};
+  if (s.target_length) out["max_target_len"] = s.target_length;
+  if (req.json) {
+    std::cout << out.dump() << "\n";
+  } else {
+    std::printf("%s %s | batch %lld x %lld | vocab %lld | %d threads | %s attention (%s)\n",
+                req.train ? "train" : "eval", req.config_path.c_str(), static_cast<long long>(s.batch),
+                static_cast<long long>(s.length), static_cast<long long>(s.vocab), threads,
+                cfg.model.attention_kernel.c_str(), fused_attention_isa().c_str());
+    std::printf("%lld steps after %lld warm-up: median %.4f s/step (mean %.4f, min %.4f) | %.1f samples/s | "
+                "peak RSS %.0f MB\n",
+                static_cast<long long>(req.steps), static_cast<long long>(req.warmup), sec, mean,
+                *std::min_element(times.begin(), times.end()), double(s.batch) / sec, peak_rss_mb());
+  }
+  return 0;
+}
+
+int run_bench_attention(const BenchAttentionRequest& req) {
+  if (req.d_model % req.heads != 0)
+    throw UsageError("bench attention: --heads (" + std::to_string(req.heads) + ") must divide --d-model (" +
+                     std::to_string(req.d_model) + ")");
+  AttentionKernel kernel = AttentionKernel::Fused;
+  try {
+    kernel = parse_attention_kernel(req.kernel);
+  } catch (const c10::Error&) {
+    throw UsageError("bench attention: --kernel must be \"fused\" or \"reference\", got \"" + req.kernel + "\"");
+  }
+  const int threads = set_threads(req.threads);
+  torch::manual_seed(0);
+  // The lecture's multi-head attention (projections included), self-attention over one set.
+  MultiHeadAttention mha(MultiHeadAttentionOptions(req.d_model, req.heads).kernel(kernel));
+  auto x = torch::randn({req.batch, req.length, req.d_model}, torch::requires_grad());  // (B, t, D)
+  const double rss_before = peak_rss_mb();
+  std::vector<double> times;
+  for (int64_t i = 0; i < req.warmup + req.repeats; ++i) {
+    const auto t0 = Clock::now();
+    auto y = mha->forward(x, x, x, torch::Tensor(), req.causal).output;    // (B, t, D)
+    y.sum().backward();
+    if (i >= req.warmup) times.push_back(seconds_since(t0));
+    x.mutable_grad() = torch::Tensor();
+    mha->zero_grad();
+  }
+  const double sec = median(times);
+  // Arithmetic of forward + backward: 2 products forward, 5 backward (the fused kernel also
+  // recomputes the scores: +1), each 2 * B * t^2 * D multiply-adds over all heads.
+  const double t = double(req.length), flops_matmul = 2.0 * req.batch * t * t * req.d_model;
+  const double flops = flops_matmul * (kernel == AttentionKernel::Fused ? 8 : 7) / (req.causal ? 2 : 1);
+  nlohmann::json out = {{"length", req.length},  {"batch", req.batch},
+                        {"d_model", req.d_model}, {"heads", req.heads},
+                        {"causal", req.causal},   {"kernel", to_string(kernel)},
+                        {"isa", fused_attention_isa()},
+                        {"threads", threads},     {"sec", sec},
+                        {"gflops", flops / sec / 1e9},
+                        {"peak_rss_mb", peak_rss_mb()}, {"rss_before_mb", rss_before}};
+  if (req.json)
+    std::cout << out.dump() << "\n";
+  else
+    std::printf("attention t=%lld batch %lld d_model %lld heads %lld %s: %.4f s forward+backward, %.1f GFLOP/s, "
+                "peak RSS %.0f MB\n",
+                static_cast<long long>(req.length), static_cast<long long>(req.batch),
+                static_cast<long long>(req.d_model), static_cast<long long>(req.heads), to_string(kernel).c_str(),
+                sec, flops / sec / 1e9, peak_rss_mb());
+  return 0;
+}
+
+int run_bench_matmul(const BenchMatmulRequest& req) {
+  const int threads = set_threads(req.threads);
+  torch::manual_seed(0);
+  const int64_t n = req.size;
+  auto a = torch::randn({n, n}), b = torch::randn({n, n}), c = torch::empty({n, n});  // (n, n)
+  std::vector<double> times;
+  for (int64_t i = 0; i < 1 + req.repeats; ++i) {
+    const auto t0 = Clock::now();
+    torch::mm_out(c, a, b);
+    if (i > 0) times.push_back(seconds_since(t0));
+  }
+  const double sec = median(times), gflops = 2.0 * n * n * n / sec / 1e9;
+  if (req.json)
+    std::cout << nlohmann::json{{"size", n}, {"threads", threads}, {"sec", sec}, {"gflops", gflops}}.dump() << "\n";
+  else
+    std::printf("matmul %lld x %lld float32, %d threads: %.4f s, %.1f GFLOP/s\n", static_cast<long long>(n),
+                static_cast<long long>(n), threads, sec, gflops);
+  return 0;
+}
+
+}  // namespace attn

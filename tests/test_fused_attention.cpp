@@ -1,0 +1,173 @@
+// The tiled attention kernel against the reference computation: outputs and gradients, in
+// float64 and float32, over random shapes, masks, causal attention, beta, soft and hard modes,
+// and both backward schemes. Fresh random inputs (never zeros) in every case.
+#include "attn/model/fused_attention.h"
+#include "attn/model/multi_head_attention.h"
+
+#include "support.h"
+
+using namespace attn;
+
+namespace {
+
+struct Inputs {
+  torch::Tensor q, k, v, mask, grad;  // grad: the upstream gradient of h
+};
+
+Inputs random_inputs(int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, torch::Dtype dtype,
+                     bool masked) {
+  const auto o = torch::TensorOptions().dtype(dtype);
+  Inputs in{torch::randn({B, H, Tq, D}, o), torch::randn({B, H, Tk, D}, o), torch::randn({B, H, Tk, Dv}, o),
+            torch::Tensor(), torch::randn({B, H, Tq, Dv}, o)};
+  if (masked) {
+    in.mask = torch::rand({B, Tk}) < 0.3;                                  // (B, Tk), ~30% padding
+    in.mask[0].fill_(true);                                                // a set that is all padding
+  }
+  return in;
+}
+
+struct Result {
+  torch::Tensor h, dq, dk, dv;
+};
+
+Result run(const Inputs& in, AttentionOptions options) {
+  auto q = in.q.clone().requires_grad_(), k = in.k.clone().requires_grad_(), v = in.v.clone().requires_grad_();
+  auto h = scaled_dot_product_attention(q, k, v, in.mask, options).h;
+  (h * in.grad).sum().backward();
+  auto grad = [](const torch::Tensor& x) { return x.grad().defined() ? x.grad() : torch::zeros_like(x); };
+  return {h.detach(), grad(q), grad(k), grad(v)};
+}
+
+// Largest difference relative to the largest reference magnitude (0 when both are all zero).
+double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  const double scale = want.abs().max().item<double>();
+  const double diff = (got - want).abs().max().item<double>();
+  return scale == 0 ? diff : diff / scale;
+}
+
+void check_same(const Inputs& in, AttentionOptions options, double tolerance, const std::string& what) {
+  const auto want = run(in, AttentionOptions(options).kernel(AttentionKernel::Reference));
+  const auto got = run(in, AttentionOptions(options).kernel(AttentionKernel::Fused));
+  INFO(what);
+  REQUIRE(got.h.sizes() == want.h.sizes());
+  CHECK(relative_error(got.h, want.h) < tolerance);
+  CHECK(relative_error(got.dq, want.dq) < tolerance);
+  CHECK(relative_error(got.dk, want.dk) < tolerance);
+  CHECK(relative_error(got.dv, want.dv) < tolerance);
+  CHECK_FALSE(got.h.isnan().any().item<bool>());
+}
+
+std::string describe(int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t D, int64_t Dv, bool masked, bool causal,
+                     double beta, const char* mode) {
+  std::ostringstream s;
+  s << "B " << B << " H " << H << " Tq " << Tq << " Tk " << Tk << " D " << D << " Dv " << Dv
+    << (masked ? " masked" : "") << (causal ? " causal" : "") << " beta " << beta << " " << mode;
+  return s.str();
+}
+
+struct Shape {
+  int64_t B, H, Tq, Tk, D, Dv;
+};
+
+// Tiles are at most 64 queries x 256 keys: these cover one element, a single partial tile,
+// t not divisible by the tile, several key tiles, Tq != Tk both ways, and D != Dv.
+const std::vector<Shape> kShapes = {{1, 1, 1, 1, 4, 4},    {2, 2, 5, 7, 8, 8},     {1, 3, 65, 65, 16, 8},
+                                    {2, 2, 200, 200, 16, 16}, {1, 2, 70, 300, 8, 12}, {2, 1, 300, 33, 4, 4},
+                                    {1, 1, 130, 530, 16, 16}};
+
+void sweep(torch::Dtype dtype, double tolerance, FusedBackward scheme) {
+  set_fused_backward(scheme);
+  for (const auto& s : kShapes)
+    for (bool masked : {false, true})
+      for (bool causal : {false, true})
+        for (double beta : {0.25, 1.0 / std::sqrt(double(s.D)), 2.0}) {
+          const auto in = random_inputs(s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, dtype, masked);
+          check_same(in, AttentionOptions().beta(beta).causal(causal), tolerance,
+                     describe(s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, masked, causal, beta, "soft"));
+          if (dtype == torch::kFloat64)  // hard: float32 rounding may flip near-ties, float64 does not here
+            for (auto g : {HardGradient::StraightThrough, HardGradient::None})
+              check_same(in, AttentionOptions().beta(beta).causal(causal).mode(AttentionMode::Hard).hard_gradient(g),
+                         tolerance,
+                         describe(s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, masked, causal, beta,
+                                  g == HardGradient::None ? "hard, no gradient" : "hard, straight-through"));
+        }
+  set_fused_backward(FusedBackward::Auto);
+}
+
+}  // namespace
+
+TEST_CASE("fused attention equals the reference in float64 (outputs and gradients, every mode)",
+          "[fused_attention]") {
+  torch::manual_seed(101);
+  for (auto scheme : {FusedBackward::PerHead, FusedBackward::Split}) sweep(torch::kFloat64, 1e-10, scheme);
+}
+
+TEST_CASE("fused attention equals the reference in float32 to 1e-5 relative", "[fused_attention]") {
+  torch::manual_seed(202);
+  for (auto scheme : {FusedBackward::PerHead, FusedBackward::Split}) sweep(torch::kFloat32, 1e-5, scheme);
+}
+
+TEST_CASE("fused hard attention in float32 picks the reference's keys when scores are exact",
+          "[fused_attention]") {
+  // Small integer entries make every score exact in float32, so ties are real ties and both
+  // paths must break them alike (first maximal key).
+  torch::manual_seed(303);
+  auto in = random_inputs(2, 2, 40, 90, 4, 4, torch::kFloat32, /*masked=*/true);
+  in.q = torch::randint(-2, 3, in.q.sizes()).to(torch::kFloat32);
+  in.k = torch::randint(-2, 3, in.k.sizes()).to(torch::kFloat32);
+  check_same(in, AttentionOptions().beta(1.0).mode(AttentionMode::Hard), 1e-6, "hard, integer scores");
+}
+
+TEST_CASE("the two backward schemes of the fused kernel agree bit for bit", "[fused_attention]") {
+  torch::manual_seed(404);
+  const auto in = random_inputs(2, 3, 150, 600, 16, 16, torch::kFloat32, true);
+  set_fused_backward(FusedBackward::PerHead);
+  const auto a = run(in, AttentionOptions().causal(true));
+  set_fused_backward(FusedBackward::Split);
+  const auto b = run(in, AttentionOptions().causal(true));
+  set_fused_backward(FusedBackward::Auto);
+  CHECK(torch::equal(a.dq, b.dq));
+  CHECK(torch::equal(a.dk, b.dk));
+  CHECK(torch::equal(a.dv, b.dv));
+}
+
+TEST_CASE("a query that sees no key gets h = 0 and no gradient from the fused kernel", "[fused_attention]") {
+  torch::manual_seed(505);
+  auto in = random_inputs(1, 2, 6, 9, 8, 8, torch::kFloat32, true);        // set 0 is all padding
+  const auto r = run(in, AttentionOptions());
+  CHECK(r.h.abs().max().item<double>() == 0.0);
+  CHECK(r.dq.abs().max().item<double>() == 0.0);
+  CHECK(r.dk.abs().max().item<double>() == 0.0);
+  CHECK(r.dv.abs().max().item<double>() == 0.0);
+}
+
+TEST_CASE("multi-head attention gives the same outputs and parameter gradients with either kernel",
+          "[fused_attention][mha]") {
+  torch::manual_seed(606);
+  auto x = torch::randn({3, 50, 32});                                      // (B, T, D)
+  auto mask = torch::rand({3, 50}) < 0.2;                                  // (B, T)
+  MultiHeadAttention fused(MultiHeadAttentionOptions(32, 2).kernel(AttentionKernel::Fused));
+  MultiHeadAttention reference(MultiHeadAttentionOptions(32, 2).kernel(AttentionKernel::Reference));
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < fused->parameters().size(); ++i)
+      reference->parameters()[i].copy_(fused->parameters()[i]);
+  }
+  auto g = torch::randn({3, 50, 32});
+  auto yf = fused->forward(x, x, x, mask).output, yr = reference->forward(x, x, x, mask).output;
+  (yf * g).sum().backward();
+  (yr * g).sum().backward();
+  CHECK(relative_error(yf, yr) < 1e-5);
+  for (size_t i = 0; i < fused->parameters().size(); ++i)
+    CHECK(relative_error(fused->parameters()[i].grad(), reference->parameters()[i].grad()) < 1e-5);
+}
+
+TEST_CASE("the fused kernel is used only where it applies", "[fused_attention]") {
+  const auto q = torch::randn({1, 1, 2, 4});
+  CHECK(fused_attention_applies(q, AttentionOptions()));
+  CHECK_FALSE(fused_attention_applies(q, AttentionOptions().kernel(AttentionKernel::Reference)));
+  CHECK_FALSE(fused_attention_applies(q, AttentionOptions().need_weights(true)));
+  CHECK_FALSE(fused_attention_applies(q, AttentionOptions().dropout(0.1)));
+  CHECK_FALSE(fused_attention_applies(q.to(torch::kBFloat16), AttentionOptions()));
+  CHECK((fused_attention_isa() == "avx2" || fused_attention_isa() == "generic"));
+}
