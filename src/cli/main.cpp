@@ -37,6 +37,7 @@ void add_decode_options(CLI::App* cmd, attn::DecodeFlags& f) {
 
 int main(int argc, char** argv) {
   using namespace attn;
+  keep_freed_memory();
   CLI::App app{"attn: train, evaluate and use the Transformer of Canziani's attention lecture\n"
                "(sets in, sets or one vector out; self/cross and hard/soft attention)"};
   app.set_version_flag("--version", versions());

@@ -1,5 +1,7 @@
 #include "attn/train/runtime.h"
 
+#include <malloc.h>
+
 #include <stdexcept>
 #include <thread>
 
@@ -25,6 +27,13 @@ int set_threads(int64_t threads) {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
   return n;
+}
+
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's upper limit on 64-bit systems
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
 }
 
 std::string versions() {

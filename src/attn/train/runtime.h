@@ -13,6 +13,12 @@ torch::Device select_device(const std::string& name);
 /// 0 = every core. Returns the count set (LibTorch defaults to 1 here).
 int set_threads(int64_t threads);
 
+/// Keeps freed tensor memory in the process for the next step instead of handing it back to the
+/// kernel: glibc returns blocks over 128 KiB with munmap, and faulting those pages in again cost
+/// ~10% of a training step of the notebook's model. Blocks up to 32 MiB then come from the heap,
+/// which is not trimmed. Call once, first thing in main.
+void keep_freed_memory();
+
 /// "attn 0.1.0, LibTorch 1.13.0, CPU" and the like.
 std::string versions();
 
