@@ -33,10 +33,13 @@ ConvFeedForwardImpl::ConvFeedForwardImpl(ConvFeedForwardOptions options_)
 torch::Tensor ConvFeedForwardImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == options.d_model(),
               "ConvFeedForward expects (B, T, ", options.d_model(), "), got ", x.sizes());
-  auto h = k1convL1(x.transpose(1, 2));                                    // (B, F, T)
-  h = options.activation() == Activation::GELU ? torch::gelu(h) : torch::relu(h);
+  // A kernel-size-1 convolution of (B, D, T) is a Linear of (B, T, D) with the kernel's (F, D)
+  // weights: computed so, one matrix product each, without the convolution's transposes.
+  namespace F = torch::nn::functional;
+  auto h = F::linear(x, k1convL1->weight.squeeze(-1), k1convL1->bias);     // (B, T, F)
+  h = options.activation() == Activation::GELU ? torch::gelu(h) : torch::relu_(h);
   if (options.dropout() > 0) h = torch::dropout(h, options.dropout(), is_training());
-  return k1convL2(h).transpose(1, 2);                                      // (B, T, D)
+  return F::linear(h, k1convL2->weight.squeeze(-1), k1convL2->bias);       // (B, T, D)
 }
 
 }  // namespace attn

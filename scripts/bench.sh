@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# attn against the lecture notebook re-run in Python (../shared/bench/notebook_baseline.py), on
+# this machine, in one invocation:
+#   1. training step of the notebook's model (batch 164 x 200, vocabulary 50,002): samples/s
+#      of attn and of the Python baseline, same thread count, warm-up excluded, the median of
+#      --repeats runs each, and their ratio;
+#   2. the same for evaluation (the forward pass);
+#   3. attention alone (multi-head self-attention, projections included), forward + backward,
+#      t = 256 ... 32,768, batch 1, d_model 32 / 2 heads and 256 / 8 heads: time, GFLOP/s and
+#      peak RSS of the fused kernel and of the reference path (skipped where its t x t tensors
+#      would not fit in memory), one process per point so that peak RSS is that point's;
+#   4. the machine's float32 matmul rate, against which the GFLOP/s are read.
+# Prints a table and writes everything as JSON (--out).
+#
+#   bash scripts/bench.sh [--threads 2] [--steps 20] [--repeats 3] [--max-t 32768]
+#                         [--imdb DIR] [--out runs/bench.json] [--no-python]
+# Needs a build (scripts/build.sh) and, for the baseline, Debian's python3-torch
+# (ATTN_SETUP_EXTRA=python3-torch bash scripts/setup.sh) and the IMDB data (unpacked from
+# ../shared/data when --imdb is not given). Takes about 15 minutes on 2 cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+threads=2 steps=20 repeats=3 max_t=32768 imdb="" out=runs/bench.json python=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --repeats) repeats=$2; shift 2 ;;
+    --max-t) max_t=$2; shift 2 ;;
+    --imdb) imdb=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --no-python) python=0; shift ;;
+    *) echo "bench.sh: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+
+attn=${ATTN_BIN:-build/src/attn}
+[ -x "$attn" ] || { echo "bench.sh: no binary at $attn; build first: bash scripts/build.sh" >&2; exit 1; }
+baseline=../shared/bench/notebook_baseline.py
+if [ "$python" = 1 ]; then
+  /usr/bin/python3 -c 'import torch' 2>/dev/null || {
+    echo "bench.sh: the baseline needs Debian's python3-torch: ATTN_SETUP_EXTRA=python3-torch bash scripts/setup.sh" >&2
+    echo "          (or --no-python to time attn alone)" >&2; exit 1; }
+  [ -f "$baseline" ] || { echo "bench.sh: $baseline is missing (../shared next to the repository)" >&2; exit 1; }
+  if [ -z "$imdb" ]; then
+    imdb=/tmp/attn-data/aclImdb
+    if [ ! -d "$imdb/train" ]; then
+      echo "[bench] unpacking IMDB to /tmp/attn-data"
+      mkdir -p /tmp/attn-data && tar -xzf ../shared/data/aclImdb_labeled.tar.gz -C /tmp/attn-data
+    fi
+  fi
+fi
+mkdir -p "$(dirname "$out")"
+raw=$(mktemp -d)
+trap 'rm -rf "$raw"' EXIT
+export OMP_WAIT_POLICY=PASSIVE  # two OpenMP processes never overlap here, but be polite
+
+echo "[bench] matmul rate"
+"$attn" bench matmul --threads "$threads" --json | tail -n 1 >"$raw/matmul.json"
+
+for mode in train eval; do
+  for r in $(seq "$repeats"); do
+    echo "[bench] $mode, run $r of $repeats: attn"
+    "$attn" bench "$mode" --config configs/imdb_notebook.json --steps "$steps" --threads "$threads" --json |
+      tail -n 1 >>"$raw/attn_$mode.jsonl"
+    if [ "$python" = 1 ]; then
+      echo "[bench] $mode, run $r of $repeats: notebook_baseline.py"
+      /usr/bin/python3 "$baseline" --imdb "$imdb" --steps "$steps" --threads "$threads" --mode "$mode" |
+        tail -n 1 >>"$raw/python_$mode.jsonl"
+    fi
+  done
+done
+
+mem_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
+for shape in "32 2" "256 8"; do
+  read -r d h <<<"$shape"
+  t=256
+  while [ "$t" -le "$max_t" ]; do
+    reps=3 warm=1
+    [ "$t" -ge 8192 ] && reps=1 warm=0
+    for kernel in fused reference; do
+      if [ "$kernel" = reference ]; then
+        # The reference keeps about four (h, t, t) float tensors for backward.
+        need_kb=$(( 4 * h * t * t * 4 / 1024 ))
+        if [ "$need_kb" -gt $(( mem_kb * 3 / 4 )) ]; then
+          echo "{\"length\": $t, \"d_model\": $d, \"heads\": $h, \"kernel\": \"reference\", \"skipped\": \"needs ~$(( need_kb / 1048576 )) GiB\"}" >>"$raw/attention.jsonl"
+          continue
+        fi
+      fi
+      echo "[bench] attention t=$t d_model $d heads $h: $kernel"
+      "$attn" bench attention --length "$t" --d-model "$d" --heads "$h" --kernel "$kernel" --threads "$threads" \
+        --repeats "$reps" --warmup "$warm" --json | tail -n 1 >>"$raw/attention.jsonl"
+    done
+    t=$(( t * 2 ))
+  done
+done
+
+/usr/bin/python3 - "$raw" "$out" "$threads" "$steps" "$repeats" <<'EOF'
+import json, os, statistics, sys, time, platform
+raw, out, threads, steps, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+def lines(name):
+    p = os.path.join(raw, name)
+    return [json.loads(l) for l in open(p) if l.strip()] if os.path.exists(p) else []
+mm = lines("matmul.json")[0]
+report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.processor() or platform.machine(),
+          "threads": threads, "steps": steps, "repeats": repeats, "matmul_gflops": mm["gflops"], "steps_table": []}
+print(f"\nattn vs notebook_baseline.py, {threads} threads, {steps} steps per run after 3 warm-up, median of {repeats} runs")
+print(f"{'mode':6} {'attn s/step':>12} {'attn samples/s':>15} {'python s/step':>14} {'python samples/s':>17} {'ratio':>7}")
+for mode in ("train", "eval"):
+    a = lines(f"attn_{mode}.jsonl"); p = lines(f"python_{mode}.jsonl")
+    a_sec = statistics.median(r["sec_per_step_mean"] for r in a)   # mean per step of each run, as the baseline
+    row = {"mode": mode, "attn_sec_per_step": a_sec, "attn_samples_per_sec": a[0]["batch"] / a_sec,
+           "attn_runs": a, "isa": a[0]["isa"]}
+    if p:
+        p_sec = statistics.median(r["sec_per_step"] for r in p)
+        row.update(python_sec_per_step=p_sec, python_samples_per_sec=p[0]["batch"] / p_sec,
+                   ratio=p_sec / a_sec, python_runs=p)
+    report["steps_table"].append(row)
+    print(f"{mode:6} {a_sec:12.4f} {row['attn_samples_per_sec']:15.1f} "
+          + (f"{row['python_sec_per_step']:14.4f} {row['python_samples_per_sec']:17.1f} {row['ratio']:6.1f}x" if p else "  (no Python run)"))
+att = lines("attention.jsonl")
+report["attention"] = att
+print(f"\nattention forward + backward (batch 1; matmul rate {mm['gflops']:.0f} GFLOP/s on {threads} threads)")
+print(f"{'t':>6} {'d':>4} {'h':>2} | {'fused s':>9} {'GFLOP/s':>8} {'% mm':>5} {'RSS MB':>7} | {'reference s':>11} {'GFLOP/s':>8} {'RSS MB':>7}")
+keys = sorted({(r["d_model"], r["heads"], r["length"]) for r in att})
+for d, h, t in keys:
+    f = next((r for r in att if (r["d_model"], r["heads"], r["length"], r["kernel"]) == (d, h, t, "fused")), None)
+    g = next((r for r in att if (r["d_model"], r["heads"], r["length"], r["kernel"]) == (d, h, t, "reference")), None)
+    fs = f"{f['sec']:9.4f} {f['gflops']:8.1f} {100 * f['gflops'] / mm['gflops']:4.0f}% {f['peak_rss_mb']:7.0f}" if f else " " * 33
+    gs = ("skipped: " + g["skipped"]) if g and "skipped" in g else (f"{g['sec']:11.4f} {g['gflops']:8.1f} {g['peak_rss_mb']:7.0f}" if g else "")
+    print(f"{t:6d} {d:4d} {h:2d} | {fs} | {gs}")
+json.dump(report, open(out, "w"), indent=1)
+print(f"\n[bench] written: {out}")
+EOF
