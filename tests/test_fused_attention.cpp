@@ -98,12 +98,12 @@ void sweep(torch::Dtype dtype, double tolerance, FusedBackward scheme) {
 
 TEST_CASE("fused attention equals the reference in float64 (outputs and gradients, every mode)",
           "[fused_attention]") {
-  torch::manual_seed(101);
+  attn::test::seed();
   for (auto scheme : {FusedBackward::PerHead, FusedBackward::Split}) sweep(torch::kFloat64, 1e-10, scheme);
 }
 
 TEST_CASE("fused attention equals the reference in float32 to 1e-5 relative", "[fused_attention]") {
-  torch::manual_seed(202);
+  attn::test::seed();
   for (auto scheme : {FusedBackward::PerHead, FusedBackward::Split}) sweep(torch::kFloat32, 1e-5, scheme);
 }
 
@@ -111,7 +111,7 @@ TEST_CASE("fused hard attention in float32 picks the reference's keys when score
           "[fused_attention]") {
   // Small integer entries make every score exact in float32, so ties are real ties and both
   // paths must break them alike (first maximal key).
-  torch::manual_seed(303);
+  attn::test::seed();
   auto in = random_inputs(2, 2, 40, 90, 4, 4, torch::kFloat32, /*masked=*/true);
   in.q = torch::randint(-2, 3, in.q.sizes()).to(torch::kFloat32);
   in.k = torch::randint(-2, 3, in.k.sizes()).to(torch::kFloat32);
@@ -119,7 +119,7 @@ TEST_CASE("fused hard attention in float32 picks the reference's keys when score
 }
 
 TEST_CASE("the two backward schemes of the fused kernel agree bit for bit", "[fused_attention]") {
-  torch::manual_seed(404);
+  attn::test::seed();
   const auto in = random_inputs(2, 3, 150, 600, 16, 16, torch::kFloat32, true);
   set_fused_backward(FusedBackward::PerHead);
   const auto a = run(in, AttentionOptions().causal(true));
@@ -132,7 +132,7 @@ TEST_CASE("the two backward schemes of the fused kernel agree bit for bit", "[fu
 }
 
 TEST_CASE("a query that sees no key gets h = 0 and no gradient from the fused kernel", "[fused_attention]") {
-  torch::manual_seed(505);
+  attn::test::seed();
   auto in = random_inputs(1, 2, 6, 9, 8, 8, torch::kFloat32, true);        // set 0 is all padding
   const auto r = run(in, AttentionOptions());
   CHECK(r.h.abs().max().item<double>() == 0.0);
@@ -143,7 +143,7 @@ TEST_CASE("a query that sees no key gets h = 0 and no gradient from the fused ke
 
 TEST_CASE("multi-head attention gives the same outputs and parameter gradients with either kernel",
           "[fused_attention][mha]") {
-  torch::manual_seed(606);
+  attn::test::seed();
   auto x = torch::randn({3, 50, 32});                                      // (B, T, D)
   auto mask = torch::rand({3, 50}) < 0.2;                                  // (B, T)
   MultiHeadAttention fused(MultiHeadAttentionOptions(32, 2).kernel(AttentionKernel::Fused));

@@ -5,6 +5,7 @@
 // `attn bench attention`: one attention call, forward + backward, on a random set of t
 // elements; with its peak resident memory, so that a script can run one point per process.
 #include <torch/torch.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <sys/resource.h>
 
@@ -122,10 +123,16 @@ int run_bench_step(const BenchStepRequest& req) {
   };
   for (int64_t i = 0; i < req.warmup; ++i) step();
   std::vector<double> times;
-  for (int64_t i = 0; i < req.steps; ++i) {
-    const auto t0 = Clock::now();
-    step();
-    times.push_back(seconds_since(t0));
+  {
+    // --profile: LibTorch's operator profiler over the timed steps, as a Chrome trace.
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+    if (!req.profile_path.empty())
+      profile = std::make_unique<torch::autograd::profiler::RecordProfile>(req.profile_path);
+    for (int64_t i = 0; i < req.steps; ++i) {
+      const auto t0 = Clock::now();
+      step();
+      times.push_back(seconds_since(t0));
+    }
   }
   const double sec = median(times);
   const double mean = std::accumulate(times.begin(), times.end(), 0.0) / double(times.size());

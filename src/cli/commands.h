@@ -81,6 +81,7 @@ struct BenchStepRequest {
   int64_t warmup = 3;
   int64_t threads = 0;    ///< 0 = the config's
   std::string device;     ///< empty = the config's
+  std::string profile_path;  ///< non-empty: write LibTorch's operator profile (Chrome trace) here
   bool json = false;
 };
 /// `attn bench train` / `attn bench eval`: time a config's training step or forward pass.

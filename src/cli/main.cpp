@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--warmup", r.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber);
     cmd->add_option("--threads", r.threads, "Threads (0 = the config's)")->check(CLI::NonNegativeNumber);
     cmd->add_option("--device", r.device, "cpu | cuda | cuda:N | auto (default: the config's)");
+    cmd->add_option("--profile", r.profile_path, "Write LibTorch's operator profile of the timed steps (Chrome trace JSON)");
     cmd->add_flag("--json", r.json, "Print one JSON object (samples_per_sec, sec_per_step, ...)");
     return cmd;
   };
