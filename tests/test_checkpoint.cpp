@@ -108,5 +108,59 @@ TEST_CASE("a checkpoint from a newer format is refused with what to do", "[check
   h.format = kCheckpointFormat + 1;
   save_checkpoint(f.path("future.pt"), h, *model, nullptr);
   CHECK_THROWS_WITH(CheckpointReader(f.path("future.pt")),
-                    Catch::Contains("written by a newer attn (checkpoint format 3, this attn reads up to 2); upgrade attn"));
+                    Catch::Contains("written by a newer attn (checkpoint format " + std::to_string(kCheckpointFormat + 1) +
+                                    ", this attn reads up to " + std::to_string(kCheckpointFormat) + "); upgrade attn"));
+}
+
+TEST_CASE("every flipped byte and every cut of a checkpoint is found by its checksum, in one line",
+          "[checkpoint][errors]") {
+  attn::test::seed();
+  Fixture f;
+  auto model = build_classifier(f.cfg.model, 5, 3);
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  save_checkpoint(f.path("good.pt"), f.header(), *model, &opt);
+  const auto good = bytes_of(f.path("good.pt"));
+  REQUIRE_NOTHROW(CheckpointReader(f.path("good.pt")));
+  CHECK_THAT(CheckpointReader(f.path("good.pt")).integrity(), Catch::StartsWith("crc32 ") && Catch::EndsWith(": ok"));
+  const auto damaged = f.path("damaged.pt");
+  auto refused = [&](const std::string& bytes) {
+    std::ofstream(damaged, std::ios::binary | std::ios::trunc) << bytes;
+    try {
+      CheckpointReader reader(damaged);
+      return false;
+    } catch (const CheckpointError& e) {
+      return std::string(e.what()).find('\n') == std::string::npos &&
+             std::string(e.what()).find("damaged") != std::string::npos;
+    }
+  };
+  int flips_found = 0, cuts_found = 0, flips = 0, cuts = 0;
+  for (size_t i = 0; i < good.size(); ++i) {  // every byte, each flipped by a random nonzero mask
+    auto bytes = good;
+    bytes[i] = static_cast<char>(bytes[i] ^ static_cast<char>(1 + torch::randint(255, {1}).item<int>()));
+    flips_found += refused(bytes), ++flips;
+  }
+  for (size_t n = 1; n < good.size(); n += std::max<size_t>(1, good.size() / 300)) {
+    cuts_found += refused(good.substr(0, n)), ++cuts;
+  }
+  for (size_t n = good.size() - 64; n < good.size(); ++n) cuts_found += refused(good.substr(0, n)), ++cuts;
+  INFO(good.size() << " bytes");
+  CHECK(flips_found == flips);
+  CHECK(cuts_found == cuts);
+}
+
+TEST_CASE("a checkpoint without checksum loads only as the format 2 it claims", "[checkpoint][errors]") {
+  Fixture f;
+  auto model = build_classifier(f.cfg.model, 5, 3);
+  auto h = f.header();
+  h.format = 2;  // what attn wrote before checksums: the archive alone
+  save_checkpoint(f.path("v2.pt"), h, *model, nullptr);
+  auto bytes = bytes_of(f.path("v2.pt"));
+  std::ofstream(f.path("v2.pt"), std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 20);
+  CheckpointReader old(f.path("v2.pt"));
+  CHECK(old.integrity() == "no checksum (format 2)");
+  CHECK_NOTHROW(old.load_model(*model));
+  save_checkpoint(f.path("v3.pt"), f.header(), *model, nullptr);
+  bytes = bytes_of(f.path("v3.pt"));
+  std::ofstream(f.path("v3.pt"), std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 20);
+  CHECK_THROWS_WITH(CheckpointReader(f.path("v3.pt")), Catch::Contains("without its checksum"));
 }

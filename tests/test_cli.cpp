@@ -10,98 +10,14 @@
 #include <fstream>
 #include <sstream>
 
-#include "attn/data/text_codec.h"
-#include "attn/model/build.h"
 #include "attn/train/checkpoint.h"
+#include "cli_support.h"
 
 using namespace attn;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct Run {
-  int rc;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// A scratch directory with a small, fast config (the majority task, a few seconds to train).
-struct Sandbox {
-  fs::path dir = fs::temp_directory_path() / ("attn_cli_" + std::to_string(::getpid()) + "_" +
-                                              std::to_string(next()));
-  std::string config;
-  Sandbox() {
-    fs::create_directories(dir);
-    config = (dir / "small.json").string();
-    std::ofstream(config) << R"({
-      "data": {"kind": "majority", "set_size": 8, "symbols": 6, "train_size": 1200, "valid_size": 200,
-               "test_size": 300},
-      "model": {"d_model": 16, "heads": 2, "ffn_hidden": 32, "layers": 1, "pooling": "mean",
-                "dropout": 0.1},
-      "train": {"epochs": 3, "batch_size": 32, "log_every": 20},
-      "threads": 1, "seed": 3})";
-  }
-  ~Sandbox() { fs::remove_all(dir); }
-  static int next() {
-    static int n = 0;
-    return n++;
-  }
-  std::string path(const std::string& name) const { return (dir / name).string(); }
-
-  // Runs `attn ARGS` in the sandbox; stdin from `input` when given.
-  Run attn(const std::string& args, const std::string& input = "") const {
-    const auto out = dir / "stdout.txt", err = dir / "stderr.txt", in = dir / "stdin.txt";
-    std::ofstream(in, std::ios::binary) << input;
-    const std::string cmd = "cd '" + dir.string() + "' && '" + ATTN_BINARY + "' " + args + " <'" +
-                            in.string() + "' >'" + out.string() + "' 2>'" + err.string() + "'";
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-  }
-};
-
-std::vector<json> read_jsonl(const fs::path& p) {
-  std::vector<json> out;
-  std::istringstream in(slurp(p));
-  for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
-  return out;
-}
-
-// Weights of a checkpoint, by parameter name.
-std::map<std::string, torch::Tensor> weights(const std::string& path) {
-  CheckpointReader reader(path);
-  const auto& h = reader.header();
-  std::shared_ptr<torch::nn::Module> model;
-  if (h.config.task == "seq2seq") {
-    auto src = codec_from_json(h.codecs["source"]);
-    auto tgt = h.codecs["target"].is_null() ? src : codec_from_json(h.codecs["target"]);
-    model = build_seq2seq(h.config.model, src->size(), tgt->size()).ptr();
-  } else {
-    model = build_classifier(h.config.model, static_cast<int64_t>(h.vocab.size()),
-                             static_cast<int64_t>(h.labels.size()))
-                .ptr();
-  }
-  reader.load_model(*model);
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& item : model->named_parameters()) out[item.key()] = item.value();
-  return out;
-}
-
-// Every parameter of two checkpoints equal, to the bit.
-void check_same_weights(const std::string& a_path, const std::string& b_path) {
-  auto a = weights(a_path), b = weights(b_path);
-  REQUIRE(a.size() == b.size());
-  for (const auto& [name, t] : a) {
-    INFO(name);
-    CHECK(torch::equal(t, b.at(name)));
-  }
-}
-
-}  // namespace
+using namespace attn::test;
 
 TEST_CASE("train -> checkpoint -> eval -> predict -> inspect through the binary", "[cli][roundtrip]") {
   Sandbox s;

@@ -55,6 +55,7 @@ void for_each_input_line(const std::string& input,
 
 int run_train(const TrainRequest& request) {
   auto r = train(request);
+  if (r.interrupted) return 128 + r.interrupted;  // 130 for SIGINT, 143 for SIGTERM, as shells report
   json summary = {{"out", r.out_dir}, {"best_checkpoint", r.best_checkpoint}, {"steps", r.steps},
                   {"seconds", r.seconds}, {"valid_accuracy", r.best_valid.value("accuracy", 0.0)}};
   if (!r.test.is_null()) summary["test_accuracy"] = r.test["accuracy"];
@@ -160,7 +161,8 @@ int run_inspect(const InspectRequest& req) {
     auto m = load_seq2seq_checkpoint(reader, "cpu");
     const auto& h = m.header;
     const bool joint = m.source_codec == m.target_codec;
-    json j = {{"checkpoint", m.path}, {"format_version", h.format}, {"attn_version", h.attn_version},
+    json j = {{"checkpoint", m.path}, {"format_version", h.format}, {"integrity", reader.integrity()},
+              {"attn_version", h.attn_version},
               {"torch_version", h.torch_version}, {"task", "seq2seq"}, {"step", h.state.step},
               {"epoch", h.state.epoch},
               {"best", {{"metric", h.config.train.metric}, {"value", h.state.best}, {"step", h.state.best_step}}},
@@ -171,8 +173,9 @@ int run_inspect(const InspectRequest& req) {
       std::cout << j.dump() << "\n";
       return 0;
     }
-    std::printf("checkpoint   %s\nformat       %d (attn %s, LibTorch %s)\ntask         seq2seq\nstep         %lld (epoch %lld)\n",
-                m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(),
+    std::printf("checkpoint   %s\nformat       %d (attn %s, LibTorch %s)\nchecksum     %s\ntask         seq2seq\n"
+                "step         %lld (epoch %lld)\n",
+                m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(), reader.integrity().c_str(),
                 static_cast<long long>(h.state.step), static_cast<long long>(h.state.epoch));
     std::printf("best         %s %.4f at step %lld\nparameters   %lld trainable\nsource       %s\ntarget       %s\nconfig\n%s\n",
                 h.config.train.metric.c_str(), h.state.best, static_cast<long long>(h.state.best_step),
@@ -185,6 +188,7 @@ int run_inspect(const InspectRequest& req) {
   const auto& h = m.header;
   json j = {{"checkpoint", m.path},
             {"format_version", h.format},
+            {"integrity", reader.integrity()},
             {"attn_version", h.attn_version},
             {"torch_version", h.torch_version},
             {"step", h.state.step},
@@ -199,8 +203,8 @@ int run_inspect(const InspectRequest& req) {
     std::cout << j.dump() << "\n";
     return 0;
   }
-  std::printf("checkpoint   %s\nformat       %d (attn %s, LibTorch %s)\nstep         %lld (epoch %lld)\n",
-              m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(),
+  std::printf("checkpoint   %s\nformat       %d (attn %s, LibTorch %s)\nchecksum     %s\nstep         %lld (epoch %lld)\n",
+              m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(), reader.integrity().c_str(),
               static_cast<long long>(h.state.step), static_cast<long long>(h.state.epoch));
   std::printf("best         %s %.4f at step %lld\nparameters   %lld trainable\nvocabulary   %lld tokens\n",
               h.config.train.metric.c_str(), h.state.best, static_cast<long long>(h.state.best_step),

@@ -45,7 +45,8 @@ void visit(TrainConfig& c, V&& v) {
   v("min_lr_ratio", c.min_lr_ratio), v("clip_grad_norm", c.clip_grad_norm);
   v("grad_accum", c.grad_accum), v("label_smoothing", c.label_smoothing);
   v("eval_every", c.eval_every), v("log_every", c.log_every), v("metric", c.metric);
-  v("patience", c.patience), v("keep_last", c.keep_last);
+  v("patience", c.patience), v("keep_last", c.keep_last), v("save_every", c.save_every);
+  v("nonfinite", c.nonfinite);
 }
 
 template <class V>
@@ -323,6 +324,8 @@ void validate(const Config& c) {
   else check_choice("train.metric", t.metric, {"accuracy", "loss"});
   check(t.patience >= 0, "train.patience", t.patience, "0 (off) or positive");
   check(t.keep_last >= 1, "train.keep_last", t.keep_last, "at least 1");
+  check(t.save_every >= 0, "train.save_every", t.save_every, "0 (at validations only) or positive");
+  check_choice("train.nonfinite", t.nonfinite, {"stop", "skip"});
 
   const auto& dc = c.decode;
   check(dc.beam_size >= 1, "decode.beam_size", dc.beam_size, "at least 1 (1 = greedy)");

@@ -97,6 +97,8 @@ struct TrainConfig {
   std::string metric = "accuracy";  ///< "accuracy" | "loss" | seq2seq: "bleu" | "exact_match"
   int64_t patience = 0;             ///< stop after this many validations without improvement; 0 = off
   int64_t keep_last = 2;            ///< checkpoints kept besides best.pt
+  int64_t save_every = 0;           ///< steps between checkpoints besides validations; 0 = at validations only
+  std::string nonfinite = "stop";   ///< a non-finite loss or gradient: "stop" the run | "skip" the step
 };
 
 /// How seq2seq models translate: at test time, in `attn predict` and `attn eval`.

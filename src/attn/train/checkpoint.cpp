@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 
@@ -67,7 +71,7 @@ nlohmann::json header_json(const CheckpointHeader& h) {
           {"codecs", h.codecs},
           {"state",
            {{"step", s.step}, {"epoch", s.epoch}, {"batch", s.batch}, {"best", s.best},
-            {"best_step", s.best_step}, {"stale", s.stale}}},
+            {"best_step", s.best_step}, {"stale", s.stale}, {"skipped", s.skipped}}},
           {"metrics", h.metrics}};
 }
 
@@ -88,19 +92,75 @@ CheckpointHeader parse_header(const nlohmann::json& j, const std::string& path) 
   if (j.contains("codecs")) h.codecs = j.at("codecs");
   const auto& s = j.at("state");
   h.state = {s.at("step").get<int64_t>(), s.at("epoch").get<int64_t>(), s.at("batch").get<int64_t>(),
-             s.at("best").get<double>(),  s.at("best_step").get<int64_t>(), s.at("stale").get<int64_t>()};
+             s.at("best").get<double>(),  s.at("best_step").get<int64_t>(), s.at("stale").get<int64_t>(),
+             s.value("skipped", int64_t(0))};
   h.metrics = j.at("metrics");
   return h;
 }
 
+uint32_t crc32_of(const void* data, size_t size) {
+  return static_cast<uint32_t>(::crc32_z(0L, static_cast<const Bytef*>(data), size));
+}
+
+std::string hex32(uint32_t x) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", x);
+  return buf;
+}
+
+// Format 3 ends with a trailer: "ATTN-CRC", the size of what precedes it (8 bytes) and its
+// CRC-32 (4 bytes), little-endian. LibTorch's reader is given only what precedes it.
+constexpr char kTrailerMagic[8] = {'A', 'T', 'T', 'N', '-', 'C', 'R', 'C'};
+constexpr size_t kTrailerSize = 8 + 8 + 4;
+
+struct Trailer {
+  uint64_t size = 0;
+  uint32_t crc = 0;
+};
+
+bool has_trailer(const std::string& bytes) {
+  return bytes.size() >= kTrailerSize &&
+         std::memcmp(bytes.data() + bytes.size() - kTrailerSize, kTrailerMagic, sizeof kTrailerMagic) == 0;
+}
+
+Trailer read_trailer(const std::string& bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + bytes.size() - kTrailerSize + 8);
+  Trailer t;
+  for (int i = 0; i < 8; ++i) t.size |= uint64_t(p[i]) << (8 * i);
+  for (int i = 0; i < 4; ++i) t.crc |= uint32_t(p[8 + i]) << (8 * i);
+  return t;
+}
+
+std::string with_checksum(std::string bytes) {
+  const uint64_t size = bytes.size();
+  const uint32_t crc = crc32_of(bytes.data(), bytes.size());
+  bytes.append(kTrailerMagic, sizeof kTrailerMagic);
+  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((size >> (8 * i)) & 0xff));
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  return bytes;
+}
+
 }  // namespace
+
+// Test hook for the failure path: ATTN_FAIL_CHECKPOINT_WRITE=N makes the N-th write of a .pt
+// file in this process fail half-way, as a full disk would.
+static bool inject_write_failure(const std::string& path) {
+  static const long fail_at = [] {
+    const char* v = std::getenv("ATTN_FAIL_CHECKPOINT_WRITE");
+    return v ? std::atol(v) : 0L;
+  }();
+  static std::atomic<long> writes{0};
+  return fail_at > 0 && fs::path(path).extension() == ".pt" && ++writes == fail_at;
+}
 
 void write_file_atomically(const std::string& path, const std::string& bytes) {
   const auto tmp = tmp_name(path);
+  const bool fail = inject_write_failure(path);
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << bytes;
+    out << (fail ? bytes.substr(0, bytes.size() / 2) : bytes);
     out.flush();
+    if (fail) out.setstate(std::ios::badbit);
     if (!out) {
       std::error_code ec;
       fs::remove(tmp, ec);
@@ -125,7 +185,7 @@ std::string serialize_checkpoint(const CheckpointHeader& header, torch::nn::Modu
   archive.write("rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
   std::ostringstream bytes;
   archive.save_to(bytes);
-  return bytes.str();
+  return with_checksum(bytes.str());
 }
 
 void save_checkpoint(const std::string& path, const CheckpointHeader& header, torch::nn::Module& model,
@@ -137,10 +197,31 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
     throw CheckpointError(path + ": no such checkpoint file");
+  const std::string damaged = path + ": not a readable checkpoint (damaged, truncated or not ours)";
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream all;
+    all << in.rdbuf();
+    if (!in && !in.eof()) throw CheckpointError(path + ": cannot read the file");
+    bytes_ = all.str();
+  }
+  bool checked = false;
+  if (has_trailer(bytes_)) {  // format 3 and later: every byte before the trailer is checked
+    const auto t = read_trailer(bytes_);
+    const size_t size = bytes_.size() - kTrailerSize;
+    const uint32_t crc = crc32_of(bytes_.data(), size);
+    if (t.size != size || t.crc != crc)
+      throw CheckpointError(path + ": damaged checkpoint (checksum mismatch: crc32 " + hex32(crc) + " over " +
+                            std::to_string(size) + " bytes, the file says " + hex32(t.crc) + " over " +
+                            std::to_string(t.size) + ")");
+    bytes_.resize(size);
+    integrity_ = "crc32 " + hex32(crc) + " over " + std::to_string(size) + " bytes: ok";
+    checked = true;
+  }
   try {
-    archive_.load_from(path);
+    archive_.load_from(bytes_.data(), bytes_.size());
   } catch (const c10::Error&) {
-    throw CheckpointError(path + ": not a readable checkpoint (damaged, truncated or not ours)");
+    throw CheckpointError(damaged);
   }
   c10::IValue text;
   if (!archive_.try_read("header", text) || !text.isString())
@@ -151,6 +232,12 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
     throw;
   } catch (const std::exception& e) {
     throw CheckpointError(path + ": damaged checkpoint header (" + e.what() + ")");
+  }
+  if (!checked) {
+    if (header_.format >= 3)  // the trailer is gone: cut short, or its bytes damaged
+      throw CheckpointError(path + ": damaged checkpoint (format " + std::to_string(header_.format) +
+                            " without its checksum: truncated or overwritten at the end)");
+    integrity_ = "no checksum (format " + std::to_string(header_.format) + ")";
   }
 }
 

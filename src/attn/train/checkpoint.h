@@ -3,6 +3,9 @@
 // resolved config, the vocabulary and labels, step / epoch / position in the data order, the best
 // metric so far, and the format and library versions. Written to a temporary name, flushed to
 // disk, then renamed, so that a crash never leaves a half-written file under a real name.
+//
+// Format 3 appends a trailer with the size and CRC-32 of everything before it, so that any
+// damaged byte of a checkpoint is found before anything is read from it.
 #pragma once
 
 #include <torch/torch.h>
@@ -17,8 +20,9 @@
 
 namespace attn {
 
-/// 2: adds the text codecs of seq2seq models. Format 1 files (classifiers) still load.
-constexpr int kCheckpointFormat = 2;
+/// 2: adds the text codecs of seq2seq models. 3: the content carries a CRC-32 checksum.
+/// Formats 1 and 2 (without checksums) still load.
+constexpr int kCheckpointFormat = 3;
 
 /// A file that is not a readable attn checkpoint (damaged, foreign, or from a newer attn).
 struct CheckpointError : std::runtime_error {
@@ -32,6 +36,7 @@ struct TrainState {
   double best = 0;         ///< best validation value of train.metric so far
   int64_t best_step = -1;  ///< -1: no validation yet
   int64_t stale = 0;       ///< validations since the best (early stopping)
+  int64_t skipped = 0;     ///< steps dropped for a non-finite loss or gradient (train.nonfinite "skip")
 };
 
 struct CheckpointHeader {
@@ -59,6 +64,8 @@ class CheckpointReader {
   explicit CheckpointReader(const std::string& path);
   const std::string& path() const { return path_; }
   const CheckpointHeader& header() const { return header_; }
+  /// "crc32 1a2b3c4d over 123456 bytes: ok", or "no checksum (format 2)" for older files.
+  const std::string& integrity() const { return integrity_; }
   void load_model(torch::nn::Module& model);
   void load_optimizer(torch::optim::Optimizer& optimizer);
   /// Restores the CPU generator, so dropout continues as in an uninterrupted run.
@@ -66,8 +73,10 @@ class CheckpointReader {
 
  private:
   std::string path_;
+  std::string bytes_;  // the archive's bytes (checked, trailer removed), kept while archive_ reads them
   torch::serialize::InputArchive archive_;
   CheckpointHeader header_;
+  std::string integrity_;
 };
 
 /// checkpoints/step_00001234.pt

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "attn/train/checkpoint.h"
+#include "attn/train/interrupt.h"
 #include "attn/train/lr_schedule.h"
 #include "attn/train/optimizer.h"
 #include "attn/train/runtime.h"
@@ -76,6 +77,19 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& log_path) {
   return logger;
 }
 
+// The name of the first parameter whose gradient holds an inf or a NaN, quoted with "the
+// gradient of"; empty when all are finite. One synchronisation for the whole model.
+std::string first_nonfinite_gradient(torch::nn::Module& model) {
+  std::vector<torch::Tensor> sums;
+  for (const auto& p : model.parameters())
+    if (p.grad().defined()) sums.push_back(p.grad().abs().sum());
+  if (sums.empty() || torch::stack(sums).isfinite().all().item<bool>()) return "";
+  for (const auto& p : model.named_parameters())
+    if (p.value().grad().defined() && !p.value().grad().isfinite().all().item<bool>())
+      return "the gradient of " + p.key();
+  return "a gradient";
+}
+
 bool better(const TrainConfig& t, double value, double best, bool have_best) {
   if (!have_best) return true;
   return t.metric == "loss" ? value < best : value > best;
@@ -107,8 +121,20 @@ TrainResult train(const TrainRequest& req) {
     const auto found = list_step_checkpoints(ckpt_dir);
     if (found.empty())
       throw UsageError(out + ": nothing to resume (no checkpoints/step_*.pt); drop --resume to start");
-    resume_path = found.front();
-    resume_from = std::make_unique<CheckpointReader>(resume_path);
+    // The newest checkpoint that reads; a damaged one (a disk error: writes are atomic) is
+    // passed over with a warning, never deleted.
+    std::string problems;
+    for (const auto& path : found) {
+      try {
+        resume_from = std::make_unique<CheckpointReader>(path);
+        resume_path = path;
+        break;
+      } catch (const CheckpointError& e) {
+        std::fprintf(stderr, "[run] warning: %s; trying an older checkpoint\n", e.what());
+        problems += std::string(problems.empty() ? "" : "; ") + e.what();
+      }
+    }
+    if (!resume_from) throw CheckpointError(out + ": no checkpoint can be resumed: " + problems);
     const Config& saved = resume_from->header().config;
     if (req.config_path.empty()) {
       ConfigJson j = to_json(saved);
@@ -161,6 +187,11 @@ TrainResult train(const TrainRequest& req) {
     std::fprintf(stderr, "[run] --force: moved the existing %s to %s\n", out.c_str(), aside.c_str());
   }
   fs::create_directories(ckpt_dir);
+  for (const auto& e : fs::directory_iterator(ckpt_dir))  // left by a write that was killed
+    if (e.path().filename().string().find(".pt.tmp.") != std::string::npos) {
+      std::fprintf(stderr, "[run] removing %s, an unfinished write of a killed run\n", e.path().c_str());
+      fs::remove(e.path());
+    }
   write_file_atomically((fs::path(out) / "config.json").string(), to_json(cfg).dump(2) + "\n");
   auto log = make_logger((fs::path(out) / "train.log").string());
   std::ofstream metrics((fs::path(out) / "metrics.jsonl").string(), std::ios::app);
@@ -198,7 +229,28 @@ TrainResult train(const TrainRequest& req) {
     h.torch_version = TORCH_VERSION;
     return h;
   };
-  // Validates, writes step_N.pt (and best.pt when it improves), prunes old step files.
+  // Writes step_N.pt (and best.pt), prunes old step files. A failed write ends the run: the
+  // files already there are untouched, and --resume continues from the newest.
+  int64_t saved_step = resume_from ? state.step : -1;
+  std::string last_saved = resume_from ? resume_path : std::string();
+  auto save = [&](const json& valid_metrics, bool best) {
+    const auto path = (fs::path(ckpt_dir) / step_checkpoint_name(state.step)).string();
+    const auto bytes = serialize_checkpoint(header(valid_metrics), model, optimizer.get());
+    try {
+      write_file_atomically(path, bytes);
+      if (best) write_file_atomically((fs::path(ckpt_dir) / "best.pt").string(), bytes);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string(e.what()) + "; stopping at step " + std::to_string(state.step) +
+                               " rather than train on without checkpoints. " +
+                               (last_saved.empty() ? std::string("No checkpoint was written before this one.")
+                                                   : "The last checkpoint, " + last_saved +
+                                                         ", is intact: free some space and continue with --resume"));
+    }
+    saved_step = state.step, last_saved = path;
+    const auto all = list_step_checkpoints(ckpt_dir);
+    for (size_t i = static_cast<size_t>(t.keep_last); i < all.size(); ++i) fs::remove(all[i]);
+  };
+  // Validates, writes step_N.pt (and best.pt when it improves).
   auto validate_and_save = [&]() {
     std::string summary;
     const auto vj = task->evaluate(Split::Valid, summary);
@@ -214,17 +266,11 @@ TrainResult train(const TrainRequest& req) {
     record(rec);
     log->info("[valid] step {} epoch {:.2f} | {}{} | {:.1f}s", state.step, epoch_pos, summary,
               improved ? " | best" : "", vj.value("seconds", 0.0));
-    const auto path = (fs::path(ckpt_dir) / step_checkpoint_name(state.step)).string();
-    const auto bytes = serialize_checkpoint(header(vj), model, optimizer.get());
-    write_file_atomically(path, bytes);
-    if (improved) {
-      write_file_atomically((fs::path(ckpt_dir) / "best.pt").string(), bytes);
-      result.best_valid = vj;
-    }
-    const auto all = list_step_checkpoints(ckpt_dir);
-    for (size_t i = static_cast<size_t>(t.keep_last); i < all.size(); ++i) fs::remove(all[i]);
+    save(vj, improved);
+    if (improved) result.best_valid = vj;
   };
 
+  InterruptGuard interrupts;  // SIGINT / SIGTERM: finish the step, checkpoint, exit 130 / 143
   model.train();
   auto window_start = Clock::now();
   double window_loss = 0, window_correct = 0, window_units = 0, window_samples = 0;
@@ -240,14 +286,40 @@ TrainResult train(const TrainRequest& req) {
       const int64_t last = std::min(batches_per_epoch, first + t.grad_accum);
       double units = 0;
       for (int64_t b = first; b < last; ++b) units += task->units(batches[b]);
+      std::string nonfinite;  // what was not finite in this step, if anything
+      double step_loss = 0, step_correct = 0, step_units = 0, step_samples = 0;
       for (int64_t b = first; b < last; ++b) {
         auto r = task->forward(batches[b]);
+        if (!std::isfinite(r.loss_sum)) {
+          nonfinite = "the loss (" + std::to_string(r.loss_sum / std::max(r.units, 1.0)) + ")";
+          break;
+        }
         (r.loss * (r.units / units)).backward();
-        window_loss += r.loss_sum;
-        window_correct += r.correct;
-        window_units += r.units;
-        window_samples += double(batches[b].size());
+        step_loss += r.loss_sum, step_correct += r.correct, step_units += r.units;
+        step_samples += double(batches[b].size());
       }
+      if (nonfinite.empty()) nonfinite = first_nonfinite_gradient(model);
+      if (!nonfinite.empty()) {
+        optimizer->zero_grad();
+        const std::string where = "step " + std::to_string(state.step + 1) + " (epoch " +
+                                  std::to_string(state.epoch + 1) + ", batch " + std::to_string(first) + ")";
+        if (t.nonfinite == "stop")
+          throw NonFiniteError("[train] " + where + ": " + nonfinite + " is not finite; stopping before the update. " +
+                               (last_saved.empty() ? "No checkpoint was written yet."
+                                                   : "The last good checkpoint is " + last_saved + ".") +
+                               " Lower train.lr or set train.clip_grad_norm and continue with --resume, or set "
+                               "train.nonfinite=skip to drop such steps");
+        ++state.skipped;
+        log->warn("[train] {}: {} is not finite; step skipped ({} so far)", where, nonfinite, state.skipped);
+        state.batch = last;
+        if (state.batch >= batches_per_epoch) {
+          state.batch = 0, ++state.epoch;
+          break;
+        }
+        continue;
+      }
+      window_loss += step_loss, window_correct += step_correct, window_units += step_units;
+      window_samples += step_samples;
       if (t.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, t.clip_grad_norm);
       const double lr = learning_rate(t, state.step, total_steps);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
@@ -294,10 +366,23 @@ TrainResult train(const TrainRequest& req) {
         }
         model.train();
       }
+      if (t.save_every > 0 && state.step % t.save_every == 0 && saved_step != state.step) save(json(), false);
+      if (const int sig = InterruptGuard::pending()) {
+        if (saved_step != state.step) save(json(), false);
+        if (tty) std::fprintf(stderr, "\r\033[K");
+        log->info("[run] stopped by {} at step {}; checkpoint {}. Continue with: attn train {}--out {} --resume",
+                  signal_name(sig), state.step, last_saved,
+                  req.config_path.empty() ? "" : req.config_path + " ", out);
+        result.interrupted = sig;
+        result.steps = state.step;
+        result.seconds = seconds_since(run_start);
+        return result;
+      }
       if (epoch_end) break;
     }
   }
   result.steps = state.step;
+  if (state.skipped > 0) log->warn("[train] {} step(s) skipped for a non-finite loss or gradient", state.skipped);
 
   // 6. The best checkpoint on the test split.
   result.best_checkpoint = (fs::path(ckpt_dir) / "best.pt").string();

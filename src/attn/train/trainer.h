@@ -30,6 +30,7 @@ struct TrainResult {
   nlohmann::json test;        ///< test metrics of the best checkpoint (null without a test split)
   int64_t steps = 0;
   double seconds = 0;
+  int interrupted = 0;        ///< SIGINT / SIGTERM stopped the run (after a checkpoint); 0 otherwise
 };
 
 /// Bad usage that is not a config error (e.g. an existing run directory without --resume).
@@ -40,8 +41,14 @@ struct UsageError : std::runtime_error {
 /// Reads the config (file or default) with overrides, validated.
 Config resolve_config(const std::string& config_path, const std::vector<std::string>& overrides);
 
+/// A non-finite loss or gradient with train.nonfinite "stop".
+struct NonFiniteError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 /// Throws ConfigError / DataError / UsageError for bad input before anything is written, and
-/// std::runtime_error (or c10::Error) for failures while running.
+/// std::runtime_error (or c10::Error) for failures while running. SIGINT / SIGTERM while
+/// training end the run after a checkpoint, with TrainResult::interrupted set.
 TrainResult train(const TrainRequest& request);
 
 }  // namespace attn

@@ -1,0 +1,198 @@
+// Nothing lost: kill -9 at random moments and resume, SIGINT / SIGTERM, a failing checkpoint
+// write, and a non-finite loss, each through the real binary and compared with an uninterrupted
+// run, to the bit.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "cli_support.h"
+
+using namespace attn;
+using namespace attn::test;
+
+namespace {
+
+// `attn ARGS` started in the sandbox without waiting; stdout / stderr to files named by `tag`.
+struct Child {
+  pid_t pid = -1;
+  std::string err_path;
+  int wait_exit() {  // the exit code, or 128 + the signal that ended it
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string err() const { return slurp(err_path); }
+};
+
+Child spawn(const Sandbox& s, const std::string& args, const std::string& tag, const char* env = nullptr) {
+  Child c;
+  c.err_path = s.path(tag + ".err");
+  const std::string cmd = "cd '" + s.dir.string() + "' && exec '" + ATTN_BINARY + "' " + args + " >'" +
+                          s.path(tag + ".out") + "' 2>'" + c.err_path + "'";
+  c.pid = ::fork();
+  if (c.pid == 0) {
+    if (env) ::putenv(const_cast<char*>(env));
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return c;
+}
+
+std::vector<fs::path> files_in(const fs::path& dir) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (fs::is_directory(dir, ec))
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path());
+  return out;
+}
+
+bool is_temporary(const fs::path& p) { return p.filename().string().find(".tmp.") != std::string::npos; }
+
+// Waits (up to 60 s) until `dir` holds a finished step checkpoint.
+bool wait_for_checkpoint(const fs::path& dir) {
+  for (int i = 0; i < 6000; ++i) {
+    for (const auto& p : files_in(dir))
+      if (!is_temporary(p) && p.filename().string().rfind("step_", 0) == 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Every finished file under checkpoints/ opens and its weights load.
+void check_all_load(const fs::path& dir) {
+  for (const auto& p : files_in(dir)) {
+    if (is_temporary(p)) continue;
+    INFO(p.string());
+    CHECK_NOTHROW(weights(p.string()));
+  }
+}
+
+// Checkpoints every 4 steps; 114 steps in all (38 per epoch).
+const std::string kFrequent = " --set train.save_every=4 --set train.eval_every=19";
+// 3,800 steps (~5 s), a checkpoint every 10: a run long enough to be killed several times.
+const std::string kLong = " --set train.epochs=100 --set train.save_every=10 --set train.eval_every=190";
+
+}  // namespace
+
+TEST_CASE("kill -9 at random moments, resumed each time, ends bit-identical to an uninterrupted run",
+          "[crash][resume]") {
+  Sandbox s;
+  REQUIRE(s.attn("train " + s.config + " --out whole" + kLong).rc == 0);
+  std::mt19937 rng(Catch::rngSeed());
+  std::uniform_int_distribution<int> delay_ms(150, 900);  // start-up takes ~0.4 s of it
+  const fs::path ckpt = s.dir / "killed" / "checkpoints";
+  int kills = 0, during_write = 0;
+  for (int round = 0; round < 7; ++round) {
+    const bool resume = !list_step_checkpoints(ckpt.string()).empty();
+    if (!resume) fs::remove_all(s.dir / "killed");  // killed before its first checkpoint: start again
+    auto child = spawn(s, "train " + s.config + " --out killed" + kLong + (resume ? " --resume" : ""),
+                       "killed" + std::to_string(round));
+    if (round == 6) {
+      // Once, the moment a checkpoint is being written: a temporary file exists.
+      bool seen = false;
+      for (int i = 0; i < 200000 && !seen; ++i) {
+        for (const auto& p : files_in(ckpt)) seen = seen || is_temporary(p);
+        if (!seen) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+      during_write += seen;
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    }
+    ::kill(child.pid, SIGKILL);
+    const int rc = child.wait_exit();
+    kills += rc == 128 + SIGKILL;
+    check_all_load(ckpt);
+  }
+  auto last = s.attn("train " + s.config + " --out killed --resume" + kLong);
+  INFO(last.err);
+  REQUIRE(last.rc == 0);
+  check_all_load(ckpt);
+  for (const auto& p : files_in(ckpt)) CHECK_FALSE(is_temporary(p));
+  const auto a = list_step_checkpoints(s.path("whole/checkpoints")).front();
+  const auto b = list_step_checkpoints(ckpt.string()).front();
+  CHECK(fs::path(a).filename() == fs::path(b).filename());
+  check_same_weights(a, b);
+  check_same_weights(s.path("whole/checkpoints/best.pt"), s.path("killed/checkpoints/best.pt"));
+  CHECK(kills >= 5);
+  WARN("killed " << kills << " times, " << during_write << " of them during a checkpoint write");
+}
+
+TEST_CASE("SIGINT finishes the step, writes a checkpoint, exits 130 and the resumed run is bit-identical",
+          "[crash][signals]") {
+  Sandbox s;
+  REQUIRE(s.attn("train " + s.config + " --out whole").rc == 0);
+  auto child = spawn(s, "train " + s.config + " --out stopped", "stopped");
+  REQUIRE(wait_for_checkpoint(s.dir / "stopped" / "checkpoints"));  // in the training loop
+  ::kill(child.pid, SIGINT);
+  CHECK(child.wait_exit() == 130);
+  const auto err = child.err();
+  INFO(err);
+  CHECK_THAT(err, Catch::Contains("stopped by SIGINT at step") && Catch::Contains("--out stopped --resume"));
+  check_all_load(s.dir / "stopped" / "checkpoints");
+  auto resumed = s.attn("train " + s.config + " --out stopped --resume");
+  INFO(resumed.err);
+  REQUIRE(resumed.rc == 0);
+  check_same_weights(list_step_checkpoints(s.path("whole/checkpoints")).front(),
+                     list_step_checkpoints(s.path("stopped/checkpoints")).front());
+}
+
+TEST_CASE("SIGTERM exits 143 after a checkpoint; a second SIGINT stops at once without damage",
+          "[crash][signals]") {
+  Sandbox s;
+  auto term = spawn(s, "train " + s.config + " --out term", "term");
+  REQUIRE(wait_for_checkpoint(s.dir / "term" / "checkpoints"));
+  ::kill(term.pid, SIGTERM);
+  CHECK(term.wait_exit() == 143);
+  CHECK_THAT(term.err(), Catch::Contains("stopped by SIGTERM"));
+  check_all_load(s.dir / "term" / "checkpoints");
+
+  auto twice = spawn(s, "train " + s.config + " --out twice", "twice");
+  REQUIRE(wait_for_checkpoint(s.dir / "twice" / "checkpoints"));
+  ::kill(twice.pid, SIGINT);
+  ::kill(twice.pid, SIGINT);
+  CHECK(twice.wait_exit() == 130);
+  check_all_load(s.dir / "twice" / "checkpoints");
+  CHECK(s.attn("train " + s.config + " --out twice --resume").rc == 0);
+}
+
+TEST_CASE("a failing checkpoint write stops the run with the previous checkpoint intact and resumable",
+          "[crash][write]") {
+  Sandbox s;
+  REQUIRE(s.attn("train " + s.config + " --out whole" + kFrequent).rc == 0);
+  // The third .pt write fails half-way, as on a full disk.
+  auto failed = spawn(s, "train " + s.config + " --out full" + kFrequent, "full", "ATTN_FAIL_CHECKPOINT_WRITE=3");
+  CHECK(failed.wait_exit() == 1);
+  const auto err = failed.err();
+  INFO(err);
+  CHECK_THAT(err, Catch::Contains("cannot write") && Catch::Contains("is intact") &&
+                      Catch::Contains("stopping at step 12"));
+  const fs::path ckpt = s.dir / "full" / "checkpoints";
+  for (const auto& p : files_in(ckpt)) CHECK_FALSE(is_temporary(p));  // the half-written file is gone
+  check_all_load(ckpt);
+  CHECK(fs::path(list_step_checkpoints(ckpt.string()).front()).filename() == "step_00000008.pt");
+  auto resumed = s.attn("train " + s.config + " --out full --resume" + kFrequent);
+  INFO(resumed.err);
+  REQUIRE(resumed.rc == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("at step 8"));
+  check_same_weights(list_step_checkpoints(s.path("whole/checkpoints")).front(),
+                     list_step_checkpoints(ckpt.string()).front());
+}
+
+TEST_CASE("a non-finite loss stops the run naming the step, or is skipped and counted", "[crash][nonfinite]") {
+  Sandbox s;
+  const std::string explode = " --set train.optimizer=sgd --set train.momentum=0 --set train.lr=1e30";
+  auto stopped = s.attn("train " + s.config + " --out stop" + explode);
+  INFO(stopped.err);
+  CHECK(stopped.rc == 1);
+  CHECK_THAT(stopped.err, Catch::Contains("is not finite; stopping before the update") &&
+                              Catch::Contains("[train] step ") && Catch::Contains("train.nonfinite=skip"));
+  auto skipped = s.attn("train " + s.config + " --out skip" + explode + " --set train.nonfinite=skip");
+  INFO(skipped.err);
+  CHECK(skipped.rc == 0);
+  CHECK_THAT(skipped.err, Catch::Contains("step skipped (1 so far)") &&
+                              Catch::Contains("skipped for a non-finite loss or gradient"));
+}
