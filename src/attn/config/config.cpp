@@ -1,5 +1,7 @@
 #include "attn/config/config.h"
 
+#include "attn/data/tokenizer.h"
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -89,9 +91,9 @@ struct KeyLister {
 };
 
 std::string type_name(const json& j) {
-  if (j.is_string()) return "a string (" + j.dump() + ")";
-  if (j.is_boolean()) return "a boolean (" + j.dump() + ")";
-  if (j.is_number()) return "a number (" + j.dump() + ")";
+  if (j.is_string()) return "a string (" + j.dump(-1, ' ', false, json::error_handler_t::replace) + ")";
+  if (j.is_boolean()) return "a boolean (" + j.dump(-1, ' ', false, json::error_handler_t::replace) + ")";
+  if (j.is_number()) return "a number (" + j.dump(-1, ' ', false, json::error_handler_t::replace) + ")";
   if (j.is_null()) return "null";
   if (j.is_array()) return "an array";
   return "an object";
@@ -347,6 +349,9 @@ void apply_override(json& j, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("--set " + assignment + ": expected key.path=value, e.g. train.lr=3e-4");
+  size_t bad = 0;
+  if (!valid_utf8(assignment, &bad))
+    throw ConfigError("--set: not valid UTF-8 (byte " + std::to_string(bad) + " of the override)");
   const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
   const auto keys = config_keys();
   if (std::find(keys.begin(), keys.end(), path) == keys.end()) {

@@ -220,12 +220,18 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
   }
   try {
     archive_.load_from(bytes_.data(), bytes_.size());
-  } catch (const c10::Error&) {
+  } catch (const std::exception&) {  // c10::Error, and torch::jit::ErrorReport from a damaged archive
     throw CheckpointError(damaged);
   }
   c10::IValue text;
-  if (!archive_.try_read("header", text) || !text.isString())
-    throw CheckpointError(path + ": not an attn checkpoint (no header)");
+  try {
+    if (!archive_.try_read("header", text) || !text.isString())
+      throw CheckpointError(path + ": not an attn checkpoint (no header)");
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception&) {
+    throw CheckpointError(damaged);
+  }
   try {
     header_ = parse_header(nlohmann::json::parse(text.toStringRef()), path);  // NOLINT
   } catch (const CheckpointError&) {
@@ -245,7 +251,13 @@ void CheckpointReader::load_model(torch::nn::Module& model) {
   // Module::load would silently resize a parameter of another shape (it uses Tensor::set_), so
   // every tensor is found, checked and copied here; the model keeps its storage and device.
   torch::serialize::InputArchive weights;
-  if (!archive_.try_read("model", weights)) throw CheckpointError(path_ + ": holds no model weights");
+  bool found = false;
+  try {
+    found = archive_.try_read("model", weights);
+  } catch (const std::exception&) {
+    throw CheckpointError(path_ + ": damaged model weights");
+  }
+  if (!found) throw CheckpointError(path_ + ": holds no model weights");
   auto fill = [&](const std::string& name, torch::Tensor& target, bool is_buffer) {
     torch::Tensor saved;
     if (!read_nested(weights, name, saved, is_buffer))
@@ -262,29 +274,47 @@ void CheckpointReader::load_model(torch::nn::Module& model) {
   try {
     for (auto& p : model.named_parameters(/*recurse=*/true)) fill(p.key(), p.value(), false);
     for (auto& b : model.named_buffers(/*recurse=*/true)) fill(b.key(), b.value(), true);
-  } catch (const c10::Error&) {
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception&) {
     throw CheckpointError(path_ + ": damaged model weights");
   }
 }
 
 void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
   torch::serialize::InputArchive opt;
-  if (!archive_.try_read("optimizer", opt))
+  bool found = false;
+  try {
+    found = archive_.try_read("optimizer", opt);
+  } catch (const std::exception&) {
+    throw CheckpointError(path_ + ": damaged optimizer state");
+  }
+  if (!found)
     throw CheckpointError(path_ + ": holds no optimizer state (a weights-only file cannot resume)");
   try {
     optimizer.load(opt);
-  } catch (const c10::Error&) {
+  } catch (const std::exception&) {
     throw CheckpointError(path_ + ": its optimizer state does not fit this optimizer");
   }
 }
 
 void CheckpointReader::restore_rng() {
   torch::Tensor state;
-  if (archive_.try_read("rng", state))
+  bool found = false;
+  try {
+    found = archive_.try_read("rng", state);
+  } catch (const std::exception&) {
+    throw CheckpointError(path_ + ": damaged random generator state");
+  }
+  if (found)
   {
     auto generator = torch::globalContext().defaultGenerator(torch::kCPU);  // a handle: shares state
     std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(state);
+    try {
+      generator.set_state(state);
+    } catch (const std::exception&) {
+      throw CheckpointError(path_ + ": damaged random generator state");
+    }
   }
 }
 

@@ -1,0 +1,16 @@
+// The checkpoint reader: any bytes as a .pt file, opened as `attn eval` / `predict` / `--resume`
+// open one (checksum, archive, header, then the weights into the model the header describes).
+#include "attn/infer/checkpoint_model.h"
+#include "attn/train/checkpoint.h"
+#include "fuzz_support.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const auto path = attn::fuzz::write_file("fuzz.pt", attn::fuzz::as_string(data, size));
+  try {
+    attn::CheckpointReader reader(path);
+    if (reader.header().config.task == "seq2seq") (void)attn::load_seq2seq_checkpoint(reader, "cpu");
+    else (void)attn::load_checkpoint_model(reader, "cpu");
+  } catch (const attn::CheckpointError&) {
+  }
+  return 0;
+}
