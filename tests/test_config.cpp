@@ -123,7 +123,13 @@ TEST_CASE("load_config names the file in every error", "[config][errors]") {
                     "/nonexistent/x.json: cannot open the config file (does it exist?)");
   std::ofstream(path) << R"({"train": {"lr": 0.01,}})";
   CHECK_THROWS_WITH(load_config(path), Catch::StartsWith(path + ": not valid JSON:"));
+  // Found by fuzz_config: a number too large for a double, and invalid UTF-8 in an override,
+  // escaped as other exceptions.
+  std::ofstream(path) << R"({"train": {"lr": 1)" << std::string(400, '7') << "}}";
+  CHECK_THROWS_WITH(load_config(path), Catch::StartsWith(path + ": not valid JSON:"));
   std::ofstream(path) << R"({"train": {"epochs": 3}})";
+  CHECK_THROWS_WITH(load_config(path, {"train.epochs=\x97"}),
+                    Catch::Contains("--set: not valid UTF-8 (byte 13 of the override)"));
   CHECK(load_config(path, {"train.lr=0.5"}).train.lr == 0.5);
   CHECK(load_config(path).train.epochs == 3);
   CHECK_THROWS_WITH(load_config(path, {"train.epochs=0"}),

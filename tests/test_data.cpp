@@ -113,6 +113,9 @@ TEST_CASE("TSV and JSON-lines files load, and bad lines name the file and line",
                     dir.path.string() + "/b.jsonl:2: not valid JSON");
   CHECK_THROWS_WITH(read_jsonl(dir.write("c.jsonl", "{\"txt\": \"x\", \"label\": 1}\n")),
                     Catch::StartsWith(dir.path.string() + "/c.jsonl:1: expected {\"text\""));
+  // Found by fuzz_labelled: an empty label was taken as a class.
+  CHECK_THROWS_WITH(read_jsonl(dir.write("d.jsonl", "{\"text\": \"x\", \"label\": \"\"}\n")),
+                    dir.path.string() + "/d.jsonl:1: the label is empty");
 }
 
 TEST_CASE("classification data: the label set comes from training data, others are refused",

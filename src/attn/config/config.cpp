@@ -385,7 +385,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   json j;
   try {
     j = json::parse(in);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers too large for a double
     throw ConfigError(path + ": not valid JSON: " + e.what());
   }
   try {

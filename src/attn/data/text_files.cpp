@@ -95,6 +95,7 @@ std::vector<TextExample> read_jsonl(const std::string& path) {
     if (!ok)
       throw DataError(where + ": expected {\"text\": \"...\", \"label\": \"...\"} (label a string or an integer)");
     auto label = j["label"].is_string() ? j["label"].get<std::string>() : j["label"].dump();
+    if (label.empty()) throw DataError(where + ": the label is empty");
     out.push_back({j["text"].get<std::string>(), std::move(label), where});
   });
   return out;
