@@ -127,6 +127,9 @@ TEST_CASE("load_config names the file in every error", "[config][errors]") {
   // escaped as other exceptions.
   std::ofstream(path) << R"({"train": {"lr": 1)" << std::string(400, '7') << "}}";
   CHECK_THROWS_WITH(load_config(path), Catch::StartsWith(path + ": not valid JSON:"));
+  std::ofstream(path) << "5";  // found by fuzz_config: an override on a config that is no object
+  CHECK_THROWS_WITH(load_config(path, {"train.epochs=3"}),
+                    path + ": a config is a JSON object ({...}); got a number (5)");
   std::ofstream(path) << R"({"train": {"epochs": 3}})";
   CHECK_THROWS_WITH(load_config(path, {"train.epochs=\x97"}),
                     Catch::Contains("--set: not valid UTF-8 (byte 13 of the override)"));

@@ -349,6 +349,7 @@ void apply_override(json& j, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("--set " + assignment + ": expected key.path=value, e.g. train.lr=3e-4");
+  if (!j.is_object()) throw ConfigError("a config is a JSON object ({...}); got " + type_name(j));
   size_t bad = 0;
   if (!valid_utf8(assignment, &bad))
     throw ConfigError("--set: not valid UTF-8 (byte " + std::to_string(bad) + " of the override)");

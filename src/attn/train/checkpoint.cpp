@@ -131,6 +131,41 @@ Trailer read_trailer(const std::string& bytes) {
   return t;
 }
 
+// Checksum-less files (formats 1-2) have only the zip's own CRC-32 per record, which LibTorch's
+// reader does not always check; a damaged record can reach, and crash, LibTorch's TorchScript
+// parser (found by fuzz_checkpoint). So every stored record's CRC is checked here first.
+// Returns what is wrong, or "" (also for layouts this does not know, e.g. zip64: left to LibTorch).
+std::string zip_problem(const std::string& b) {
+  auto u16 = [&](size_t at) { return uint32_t(uint8_t(b[at])) | uint32_t(uint8_t(b[at + 1])) << 8; };
+  auto u32 = [&](size_t at) { return u16(at) | u16(at + 2) << 16; };
+  if (b.size() < 22) return "too short to be an archive";
+  size_t eocd = std::string::npos;
+  for (size_t i = b.size() - 22 + 1; i-- > 0 && b.size() - i <= 22 + 65535;)
+    if (u32(i) == 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  if (eocd == std::string::npos) return "no end of archive record";
+  const uint32_t entries = u16(eocd + 10), cd_size = u32(eocd + 12), cd_offset = u32(eocd + 16);
+  if (entries == 0xffff || cd_offset == 0xffffffffu) return "";  // zip64
+  if (size_t(cd_offset) + cd_size > eocd) return "central directory out of bounds";
+  size_t at = cd_offset;
+  for (uint32_t e = 0; e < entries; ++e) {
+    if (at + 46 > eocd || u32(at) != 0x02014b50) return "damaged central directory";
+    const uint32_t method = u16(at + 10), crc = u32(at + 16), csize = u32(at + 20), usize = u32(at + 24);
+    const size_t name_len = u16(at + 28), extra_len = u16(at + 30), comment_len = u16(at + 32);
+    const size_t local = u32(at + 42);
+    at += 46 + name_len + extra_len + comment_len;
+    if (at > eocd) return "damaged central directory";
+    if (csize == 0xffffffffu || usize == 0xffffffffu || local == 0xffffffffu) continue;  // zip64 record
+    if (local + 30 > b.size() || u32(local) != 0x04034b50) return "damaged record header";
+    const size_t data = local + 30 + u16(local + 26) + u16(local + 28);
+    if (data + csize > b.size()) return "record out of bounds";
+    if (method == 0 && (csize != usize || crc32_of(b.data() + data, csize) != crc)) return "record checksum mismatch";
+  }
+  return "";
+}
+
 std::string with_checksum(std::string bytes) {
   const uint64_t size = bytes.size();
   const uint32_t crc = crc32_of(bytes.data(), bytes.size());
@@ -217,6 +252,10 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
     bytes_.resize(size);
     integrity_ = "crc32 " + hex32(crc) + " over " + std::to_string(size) + " bytes: ok";
     checked = true;
+  }
+  if (!checked) {
+    const auto problem = zip_problem(bytes_);
+    if (!problem.empty()) throw CheckpointError(damaged + ": " + problem);
   }
   try {
     archive_.load_from(bytes_.data(), bytes_.size());
