@@ -115,16 +115,16 @@ TrainResult train(const TrainRequest& req) {
   // 1. Config, and on resume the checkpoint it continues. Nothing is written yet.
   std::unique_ptr<CheckpointReader> resume_from;
   std::string resume_path;
+  bool fresh_resume = false;
   Config cfg;
   std::vector<std::string> changed;
   if (req.resume) {
     const auto found = list_step_checkpoints(ckpt_dir);
-    if (found.empty())
-      throw UsageError(out + ": nothing to resume (no checkpoints/step_*.pt); drop --resume to start");
+    if (found.empty()) fresh_resume = true;  // stopped before its first checkpoint: start it again
     // The newest checkpoint that reads; a damaged one (a disk error: writes are atomic) is
     // passed over with a warning, never deleted.
     std::string problems;
-    for (const auto& path : found) {
+    for (const auto& path : fresh_resume ? std::vector<std::string>() : found) {
       try {
         resume_from = std::make_unique<CheckpointReader>(path);
         resume_path = path;
@@ -134,7 +134,17 @@ TrainResult train(const TrainRequest& req) {
         problems += std::string(problems.empty() ? "" : "; ") + e.what();
       }
     }
-    if (!resume_from) throw CheckpointError(out + ": no checkpoint can be resumed: " + problems);
+    if (!resume_from && !fresh_resume) throw CheckpointError(out + ": no checkpoint can be resumed: " + problems);
+  }
+  if (fresh_resume) {
+    // The run's own config.json when no config is given; the directory is the run's, kept.
+    const auto saved_config = (fs::path(out) / "config.json").string();
+    if (req.config_path.empty() && !fs::exists(saved_config))
+      throw UsageError(out + ": nothing to resume (no checkpoints/step_*.pt, no config.json); drop --resume to start");
+    cfg = req.config_path.empty() ? load_config(saved_config, req.overrides)
+                                  : resolve_config(req.config_path, req.overrides);
+    std::fprintf(stderr, "[run] --resume: %s has no checkpoint yet; starting the run from step 0\n", out.c_str());
+  } else if (req.resume) {
     const Config& saved = resume_from->header().config;
     if (req.config_path.empty()) {
       ConfigJson j = to_json(saved);
