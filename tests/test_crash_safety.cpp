@@ -200,7 +200,7 @@ TEST_CASE("a non-finite loss stops the run naming the step, or is skipped and co
                               Catch::Contains("skipped for a non-finite loss or gradient"));
 }
 
-TEST_CASE("--resume of a run stopped before its first checkpoint starts it again in its directory",
+TEST_CASE("resuming a run stopped before its first checkpoint starts it again in its directory",
           "[crash][resume]") {
   Sandbox s;
   // What a kill during data loading leaves: the directory, its config.json, no checkpoint.
