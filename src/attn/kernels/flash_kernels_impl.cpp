@@ -134,6 +134,15 @@ struct Geometry {
 
   explicit Geometry(const FlashProblem<T>& p_) : p(p_), offset(p_.Tk - p_.Tq) {}
 
+  /// Task (b, h, query tile) of the forward and dq passes: its coordinates and rows.
+  struct QueryTask {
+    int64_t b, h, bh, qt, i0, ni;
+  };
+  QueryTask query_task(int64_t task) const {
+    const int64_t qt = task % p.q_tiles, bh = task / p.q_tiles;
+    return {bh / p.H, bh % p.H, bh, qt, q_begin(qt), q_count(qt)};
+  }
+
   int64_t q_begin(int64_t qt) const { return qt * p.q_tile; }
   int64_t q_count(int64_t qt) const { return std::min(p.q_tile, p.Tq - qt * p.q_tile); }
   int64_t k_begin(int64_t kt) const { return kt * p.k_tile; }
@@ -195,8 +204,7 @@ void forward(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   Scratch<T> w(p);
   const int64_t ld = p.k_tile;
   for (int64_t task = begin; task < end; ++task) {
-    const int64_t qt = task % p.q_tiles, bh = task / p.q_tiles, b = bh / p.H, h = bh % p.H;
-    const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
+    const auto [b, h, bh, qt, i0, ni] = g.query_task(task);
     std::fill(w.m.begin(), w.m.end(), -kInf<T>);
     std::fill(w.l.begin(), w.l.end(), T(0));
     std::fill(w.best.begin(), w.best.end(), -kInf<T>);
@@ -260,8 +268,7 @@ template <typename T>
 void backward_prepare(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   const Geometry<T> g(p);
   for (int64_t task = begin; task < end; ++task) {
-    const int64_t qt = task % p.q_tiles, bh = task / p.q_tiles, b = bh / p.H, h = bh % p.H;
-    const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
+    const auto [b, h, bh, qt, i0, ni] = g.query_task(task);
     const View4<T>& o = p.hard ? p.out_soft : p.out;
     for (int64_t r = 0; r < ni; ++r)
       p.drow[bh * p.Tq + i0 + r] = row_dot<T>(p.dout.row(b, h, i0 + r), o.row(b, h, i0 + r), p.Dv);
@@ -361,8 +368,7 @@ void backward_dq(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   Scratch<T> w(p);
   const int64_t ld = p.k_tile;
   for (int64_t task = begin; task < end; ++task) {
-    const int64_t qt = task % p.q_tiles, bh = task / p.q_tiles, b = bh / p.H, h = bh % p.H;
-    const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
+    const auto [b, h, bh, qt, i0, ni] = g.query_task(task);
     zero_rows(p.dq, b, h, i0, ni, p.D);
     if (!p.soft_stats) continue;
     // The same tiles in the same order as backward_fused: the same sums, bit for bit.
