@@ -164,3 +164,36 @@ TEST_CASE("a checkpoint without checksum loads only as the format 2 it claims", 
   std::ofstream(f.path("v3.pt"), std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 20);
   CHECK_THROWS_WITH(CheckpointReader(f.path("v3.pt")), Catch::Contains("without its checksum"));
 }
+
+TEST_CASE("a checksum-less (format 2) checkpoint with a byte flipped is refused or loads, never crashes",
+          "[checkpoint][errors]") {
+  attn::test::seed();
+  Fixture f;
+  auto model = build_classifier(f.cfg.model, 5, 3);
+  auto h = f.header();
+  h.format = 2;
+  save_checkpoint(f.path("v2.pt"), h, *model, nullptr);
+  auto good = bytes_of(f.path("v2.pt"));
+  good.resize(good.size() - 20);  // the archive alone, as formats 1-2 were written
+  const auto path = f.path("flipped.pt");
+  int refused = 0, loaded = 0, tried = 0;
+  // Every byte of the archive's bookkeeping (the last 2 KiB: central directory and the end
+  // record) and every 7th byte elsewhere, each flipped by a random nonzero mask.
+  for (size_t i = 0; i < good.size(); i += (i + 2048 >= good.size() ? 1 : 7)) {
+    auto bytes = good;
+    bytes[i] = static_cast<char>(bytes[i] ^ static_cast<char>(1 + torch::randint(255, {1}).item<int>()));
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    ++tried;
+    try {
+      CheckpointReader reader(path);
+      auto other = build_classifier(f.cfg.model, 5, 3);
+      reader.load_model(*other);
+      ++loaded;  // a byte the archive does not depend on (padding, a comment)
+    } catch (const CheckpointError&) {
+      ++refused;
+    }
+  }
+  INFO(refused << " refused, " << loaded << " loaded of " << tried);
+  CHECK(refused + loaded == tried);
+  CHECK(refused > tried / 2);
+}
