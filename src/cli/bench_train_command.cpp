@@ -104,8 +104,8 @@ int run_bench_step(const BenchStepRequest& req) {
   const int threads = set_threads(req.threads > 0 ? req.threads : cfg.threads);
   torch::manual_seed(cfg.seed);
   auto s = make_step_model(cfg, device);
-  auto optimizer = make_optimizer(cfg.train, trainable_parameters(*s.module));
   const auto params = trainable_parameters(*s.module);
+  auto optimizer = make_optimizer(cfg.train, params);
   auto step = [&] {
     if (req.train) {
       s.module->train();
