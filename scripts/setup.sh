@@ -11,6 +11,7 @@ packages=(
   libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
   zlib1g-dev
   libsentencepiece-dev  # subword vocabularies for translation (issue 4)
+  libgloo-dev           # headers of the Gloo collectives behind c10d::ProcessGroupGloo (issue 7)
 )
 # Extra packages for benchmarks and tooling, on request: ATTN_SETUP_EXTRA="python3-torch ..."
 read -r -a extra <<<"${ATTN_SETUP_EXTRA:-}"

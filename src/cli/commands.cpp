@@ -56,6 +56,7 @@ void for_each_input_line(const std::string& input,
 int run_train(const TrainRequest& request) {
   auto r = train(request);
   if (r.interrupted) return 128 + r.interrupted;  // 130 for SIGINT, 143 for SIGTERM, as shells report
+  if (r.rank != 0) return 0;                      // rank 0 reports for the job
   json summary = {{"out", r.out_dir}, {"best_checkpoint", r.best_checkpoint}, {"steps", r.steps},
                   {"seconds", r.seconds}, {"valid_accuracy", r.best_valid.value("accuracy", 0.0)}};
   if (!r.test.is_null()) summary["test_accuracy"] = r.test["accuracy"];
@@ -65,7 +66,11 @@ int run_train(const TrainRequest& request) {
 
 int run_eval(const EvalRequest& req) {
   CheckpointReader reader(resolve_checkpoint_path(req.target));
-  if (reader.header().config.task == "seq2seq") return run_eval_seq2seq(req, reader);
+  if (reader.header().config.task == "seq2seq") {
+    if (req.max_len > 0)
+      throw UsageError("--max-len is for classifiers; seq2seq output lengths are set by --max-len-a/--max-len-b");
+    return run_eval_seq2seq(req, reader);
+  }
   if (!req.target_path.empty() || !req.hyps_path.empty())
     throw UsageError("--target and --hyps are for seq2seq checkpoints; this one is a classifier");
   auto m = load_for_use(reader, req.device, req.attention);
@@ -81,7 +86,17 @@ int run_eval(const EvalRequest& req) {
   if (split.empty())
     throw UsageError("--split " + req.split + ": the data has no " + req.split +
                      " split (set data.test_path in the config, or use --split valid)");
-  auto encoded = encode(split, make_tokenizer(data), m.vocab, m.header.labels, data.max_len);
+  if (req.max_len > 0) {
+    if (data.fixed_length && req.max_len != data.max_len)
+      throw UsageError("--max-len: this checkpoint pads every batch to data.max_len (" +
+                       std::to_string(data.max_len) + ", data.fixed_length), so inputs cannot be longer or shorter");
+    if (m.header.config.model.positions != "none" && req.max_len > m.header.config.model.max_positions)
+      throw UsageError("--max-len: the model has positions for " +
+                       std::to_string(m.header.config.model.max_positions) + " tokens; got " +
+                       std::to_string(req.max_len));
+    data.eval_max_len = req.max_len;
+  }
+  auto encoded = encode(split, make_tokenizer(data), m.vocab, m.header.labels, eval_length(data));
   const auto& labels = m.header.labels;
   auto r = evaluate(m.model, encoded, data, m.header.config.train.batch_size, m.device,
                     static_cast<int64_t>(labels.size()));
@@ -148,7 +163,7 @@ int run_predict(const PredictRequest& req) {
     pending.clear();
   };
   for_each_input_line(req.input, [&](const std::string& line, const std::string&) {
-    pending.push_back({encode_text(line, tok, m.vocab, data.max_len), 0});
+    pending.push_back({encode_text(line, tok, m.vocab, eval_length(data)), 0});
     if (static_cast<int64_t>(pending.size()) >= m.header.config.train.batch_size) flush();
   });
   flush();

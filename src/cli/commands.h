@@ -14,6 +14,19 @@ class CheckpointReader;
 
 int run_train(const TrainRequest& request);
 
+/// `attn launch`: the processes of a data-parallel job on this host (see launch_command.cpp).
+struct LaunchRequest {
+  int nproc = 2;                         ///< processes on this node
+  int nnodes = 1;
+  int node_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 0;                   ///< 0: a free port (one node only)
+  int timeout = 0;                       ///< seconds; 0: attn's default (ATTN_DIST_TIMEOUT unset)
+  int grace = 30;                        ///< seconds between SIGTERM and SIGKILL when stopping ranks
+  std::vector<std::string> args;         ///< the attn command each process runs
+};
+int run_launch(const LaunchRequest& request);
+
 /// Calls f(line, "FILE:N") for every line of `input` (a file, or "-" for standard input), with
 /// '\r' stripped; a missing file or invalid UTF-8 is a DataError naming the file (and line).
 void for_each_input_line(const std::string& input,
@@ -34,6 +47,7 @@ struct EvalRequest {
   std::string hyps_path;        ///< seq2seq: write the translations here
   DecodeFlags decode;
   std::string split = "test";
+  int64_t max_len = 0;          ///< classify: cut inputs here; 0 = the config's eval length
   std::string attention;
   std::string device;
   bool json = false;

@@ -8,6 +8,7 @@
 #include "attn/config/config.h"
 #include "attn/data/text_files.h"
 #include "attn/train/checkpoint.h"
+#include "attn/train/distributed.h"
 #include "attn/train/runtime.h"
 #include "attn/train/trainer.h"
 #include "cli/commands.h"
@@ -53,6 +54,31 @@ int main(int argc, char** argv) {
   train_cmd->add_flag("--resume", train_req.resume, "Continue the run in --out from its newest checkpoint");
   train_cmd->add_flag("--force", train_req.force, "Move an existing run directory aside (to DIR.bak-TIME) and start anew");
 
+  LaunchRequest launch_req;
+  auto* launch_cmd = app.add_subcommand(
+      "launch", "Start the processes of a data-parallel run on this host, as torchrun does: "
+                "attn launch --nproc 2 -- train CONFIG.json (each gets RANK, WORLD_SIZE, LOCAL_RANK, "
+                "MASTER_ADDR, MASTER_PORT)");
+  launch_cmd->add_option("--nproc", launch_req.nproc, "Processes on this host")
+      ->capture_default_str()->check(CLI::Range(1, 1024));
+  launch_cmd->add_option("--nnodes", launch_req.nnodes, "Hosts in the job (start attn launch on each)")
+      ->capture_default_str()->check(CLI::Range(1, 65536));
+  launch_cmd->add_option("--node-rank", launch_req.node_rank, "This host's index, 0 for the host of rank 0")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  launch_cmd->add_option("--master-addr", launch_req.master_addr, "Address of the host of rank 0")
+      ->capture_default_str();
+  launch_cmd->add_option("--master-port", launch_req.master_port,
+                         "Rendezvous port on that host (0: a free port; one host only)")
+      ->capture_default_str()->check(CLI::Range(0, 65535));
+  launch_cmd->add_option("--timeout", launch_req.timeout,
+                         "Seconds to wait for the rendezvous and for any other rank (sets ATTN_DIST_TIMEOUT; "
+                         "0: attn's default, 300)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  launch_cmd->add_option("--grace", launch_req.grace,
+                         "Seconds the ranks get to checkpoint and exit when the job stops, before SIGKILL")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  launch_cmd->add_option("command", launch_req.args, "The attn command every process runs, after --")->required();
+
   EvalRequest eval_req;
   auto* eval_cmd = app.add_subcommand("eval", "Evaluate a checkpoint: loss, accuracy, per-class precision/recall and "
                                       "confusion matrix (classifier); loss, perplexity, BLEU (seq2seq)");
@@ -63,6 +89,10 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--hyps", eval_req.hyps_path, "seq2seq: write the translations to this file");
   add_decode_options(eval_cmd, eval_req.decode);
   eval_cmd->add_option("--split", eval_req.split, "Split to evaluate")->check(CLI::IsMember({"valid", "test"}));
+  eval_cmd->add_option("--max-len", eval_req.max_len,
+                       "Classifier: cut inputs at this many tokens (default: the config's data.eval_max_len, "
+                       "else data.max_len)")
+      ->check(CLI::PositiveNumber);
   add_model_options(eval_cmd, eval_req.attention, eval_req.device);
   eval_cmd->add_flag("--json", eval_req.json, "Print one JSON object");
 
@@ -165,6 +195,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*train_cmd) return run_train(train_req);
+    if (*launch_cmd) return run_launch(launch_req);
     if (*eval_cmd) return run_eval(eval_req);
     if (*predict_cmd) return run_predict(predict_req);
     if (*inspect_cmd) return run_inspect(inspect_req);
@@ -192,6 +223,12 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::cerr << "attn: " << e.what() << "\n";
     return 2;
+  } catch (const DistEnvError& e) {
+    std::cerr << "attn: distributed launch error: " << e.what() << "\n";
+    return 2;
+  } catch (const DistributedError& e) {
+    std::cerr << "attn: distributed error: " << e.what() << "\n";
+    return 1;
   } catch (const CheckpointError& e) {
     std::cerr << "attn: checkpoint error: " << e.what() << "\n";
     return 2;

@@ -23,6 +23,7 @@ void visit(DataConfig& c, V&& v) {
   v("ngrams", c.ngrams);
   v("vocab_size", c.vocab_size), v("min_freq", c.min_freq), v("max_len", c.max_len);
   v("max_target_len", c.max_target_len), v("valid_max_len", c.valid_max_len);
+  v("eval_max_len", c.eval_max_len);
   v("mask_padding", c.mask_padding), v("fixed_length", c.fixed_length), v("bucket", c.bucket);
   v("set_size", c.set_size), v("symbols", c.symbols), v("train_size", c.train_size);
   v("valid_size", c.valid_size), v("test_size", c.test_size);
@@ -269,6 +270,14 @@ void validate(const Config& c) {
   check(d.max_len > 0, "data.max_len", d.max_len, "positive");
   check(d.max_target_len > 0, "data.max_target_len", d.max_target_len, "positive");
   check(d.valid_max_len >= 0, "data.valid_max_len", d.valid_max_len, "0 (keep all) or positive");
+  check(d.eval_max_len >= 0, "data.eval_max_len", d.eval_max_len, "0 (as data.max_len) or positive");
+  if (seq2seq && d.eval_max_len != 0)
+    throw ConfigError("data.eval_max_len: for classifiers (seq2seq uses data.valid_max_len); got " +
+                      std::to_string(d.eval_max_len));
+  if (d.fixed_length && d.eval_max_len != 0 && d.eval_max_len != d.max_len)
+    throw ConfigError("data.eval_max_len: data.fixed_length pads every batch to data.max_len (" +
+                      std::to_string(d.max_len) + "), so eval_max_len must be 0 or the same; got " +
+                      std::to_string(d.eval_max_len));
   check(d.set_size >= 2, "data.set_size", d.set_size, "at least 2");
   check(d.symbols >= 2, "data.symbols", d.symbols, "at least 2");
   check(d.train_size > 0, "data.train_size", d.train_size, "positive");
@@ -288,9 +297,10 @@ void validate(const Config& c) {
   check(m.beta >= 0, "model.beta", m.beta, "0 (meaning 1/sqrt(d_k)) or positive");
   check_choice("model.positions", m.positions, {"sinusoidal", "learned", "none"});
   check(m.max_positions > 0, "model.max_positions", m.max_positions, "positive");
-  if (m.positions != "none" && m.max_positions < d.max_len)
-    throw ConfigError("model.max_positions: must be at least data.max_len (" +
-                      std::to_string(d.max_len) + "); got " + std::to_string(m.max_positions));
+  if (m.positions != "none" && m.max_positions < std::max(d.max_len, eval_length(d)))
+    throw ConfigError("model.max_positions: must be at least data.max_len and data.eval_max_len (" +
+                      std::to_string(std::max(d.max_len, eval_length(d))) + "); got " +
+                      std::to_string(m.max_positions));
   check(m.decoder_layers >= 0, "model.decoder_layers", m.decoder_layers, "0 (as the encoder) or positive");
   check_choice("model.decoder_positions", m.decoder_positions, {"sinusoidal", "learned", "none"});
   check_choice("model.pooling", m.pooling, {"max", "mean", "attention"});

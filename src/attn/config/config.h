@@ -45,6 +45,7 @@ struct DataConfig {
   int64_t max_len = 200;        ///< longer inputs are cut (seq2seq: longer training pairs are dropped)
   int64_t max_target_len = 200; ///< seq2seq: training pairs with a longer target are dropped
   int64_t valid_max_len = 0;    ///< seq2seq: the same for validation, both sides; 0 = keep all
+  int64_t eval_max_len = 0;     ///< classify: validation, test, eval and predict inputs are cut here; 0 = max_len
   bool mask_padding = true;     ///< false: the notebook (pads take part in attention and pooling)
   bool fixed_length = false;    ///< pad every batch to max_len (the notebook) instead of its longest
   bool bucket = false;          ///< group inputs of similar length into batches
@@ -55,6 +56,10 @@ struct DataConfig {
   int64_t valid_size = 2000;
   int64_t test_size = 2000;
 };
+
+/// classify: where validation, test, eval and predict inputs are cut. A set model reads a longer
+/// input as more evidence, so it may see more at evaluation than it trained on.
+inline int64_t eval_length(const DataConfig& d) { return d.eval_max_len > 0 ? d.eval_max_len : d.max_len; }
 
 struct ModelConfig {
   int64_t d_model = 32;

@@ -126,8 +126,8 @@ ClassificationData prepare_classification(const RawSplits& raw, const DataConfig
     throw DataError(d.path + ": the training data has " + std::to_string(out.labels.size()) +
                     " label(s); a classifier needs at least 2");
   out.train = encode(raw.train, tok, out.vocab, out.labels, d.max_len);
-  out.valid = encode(raw.valid, tok, out.vocab, out.labels, d.max_len);
-  out.test = encode(raw.test, tok, out.vocab, out.labels, d.max_len);
+  out.valid = encode(raw.valid, tok, out.vocab, out.labels, eval_length(d));
+  out.test = encode(raw.test, tok, out.vocab, out.labels, eval_length(d));
   return out;
 }
 

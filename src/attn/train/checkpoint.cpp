@@ -73,7 +73,8 @@ nlohmann::json header_json(const CheckpointHeader& h) {
           {"codecs", h.codecs},
           {"state",
            {{"step", s.step}, {"epoch", s.epoch}, {"batch", s.batch}, {"best", s.best},
-            {"best_step", s.best_step}, {"stale", s.stale}, {"skipped", s.skipped}}},
+            {"best_step", s.best_step}, {"stale", s.stale}, {"skipped", s.skipped},
+            {"world_size", s.world_size}}},
           {"metrics", h.metrics}};
 }
 
@@ -95,7 +96,7 @@ CheckpointHeader parse_header(const nlohmann::json& j, const std::string& path) 
   const auto& s = j.at("state");
   h.state = {s.at("step").get<int64_t>(), s.at("epoch").get<int64_t>(), s.at("batch").get<int64_t>(),
              s.at("best").get<double>(),  s.at("best_step").get<int64_t>(), s.at("stale").get<int64_t>(),
-             s.value("skipped", int64_t(0))};
+             s.value("skipped", int64_t(0)), s.value("world_size", int64_t(1))};
   h.metrics = j.at("metrics");
   return h;
 }
@@ -256,18 +257,23 @@ void save_checkpoint(const std::string& path, const CheckpointHeader& header, to
   write_file_atomically(path, serialize_checkpoint(header, model, optimizer));
 }
 
-CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
+std::string read_checkpoint_file(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec))
     throw CheckpointError(path + ": no such checkpoint file");
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream all;
+  all << in.rdbuf();
+  if (!in && !in.eof()) throw CheckpointError(path + ": cannot read the file");
+  return all.str();
+}
+
+CheckpointReader::CheckpointReader(const std::string& path)
+    : CheckpointReader(path, read_checkpoint_file(path)) {}
+
+CheckpointReader::CheckpointReader(const std::string& path, std::string file_bytes)
+    : path_(path), bytes_(std::move(file_bytes)) {
   const std::string damaged = path + ": not a readable checkpoint (damaged, truncated or not ours)";
-  {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream all;
-    all << in.rdbuf();
-    if (!in && !in.eof()) throw CheckpointError(path + ": cannot read the file");
-    bytes_ = all.str();
-  }
   bool checked = false;
   if (has_trailer(bytes_)) {  // format 3 and later: every byte before the trailer is checked
     const auto t = read_trailer(bytes_);

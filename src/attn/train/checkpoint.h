@@ -37,6 +37,7 @@ struct TrainState {
   int64_t best_step = -1;  ///< -1: no validation yet
   int64_t stale = 0;       ///< validations since the best (early stopping)
   int64_t skipped = 0;     ///< steps dropped for a non-finite loss or gradient (train.nonfinite "skip")
+  int64_t world_size = 1;  ///< processes that trained the last step (a note: resuming needs no particular count)
 };
 
 struct CheckpointHeader {
@@ -62,6 +63,8 @@ class CheckpointReader {
  public:
   /// Opens and checks the file; throws CheckpointError naming it.
   explicit CheckpointReader(const std::string& path);
+  /// The same for a file's bytes already read (e.g. sent by another rank); `path` names it in errors.
+  CheckpointReader(const std::string& path, std::string file_bytes);
   const std::string& path() const { return path_; }
   const CheckpointHeader& header() const { return header_; }
   /// "crc32 1a2b3c4d over 123456 bytes: ok", or "no checksum (format 2)" for older files.
@@ -78,6 +81,9 @@ class CheckpointReader {
   CheckpointHeader header_;
   std::string integrity_;
 };
+
+/// The whole file; throws CheckpointError naming it when it is missing or unreadable.
+std::string read_checkpoint_file(const std::string& path);
 
 /// checkpoints/step_00001234.pt
 std::string step_checkpoint_name(int64_t step);

@@ -7,14 +7,17 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include "attn/train/checkpoint.h"
+#include "attn/train/distributed.h"
 #include "attn/train/interrupt.h"
 #include "attn/train/lr_schedule.h"
 #include "attn/train/optimizer.h"
@@ -77,6 +80,46 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& log_path) {
   return logger;
 }
 
+// Ranks other than 0 write nothing: their warnings go to the console, marked with the rank.
+std::shared_ptr<spdlog::logger> make_rank_logger(int rank) {
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("attn", console);
+  logger->set_pattern("%Y-%m-%d %H:%M:%S [rank " + std::to_string(rank) + "] %v");
+  logger->set_level(spdlog::level::warn);
+  return logger;
+}
+
+// What a rank was asked to do; all ranks of a job must agree on it.
+std::string request_fingerprint(const TrainRequest& req) {
+  std::string all = req.config_path + "\n" + req.out_dir + "\n" + (req.resume ? "resume" : "") +
+                    (req.force ? "force" : "");
+  for (const auto& o : req.overrides) all += "\n" + o;
+  char hex[20];
+  std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(all));
+  return hex;
+}
+
+// Runs `part` on this rank; with several ranks, all then learn whether every rank succeeded, so
+// that one rank's bad input stops the job at once instead of leaving the others waiting.
+template <class F>
+void on_every_rank(Communicator* comm, const std::string& what, F&& part) {
+  if (!comm) return part();
+  std::exception_ptr error;
+  try {
+    part();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  const auto failed = comm->failed_ranks(!error, what);
+  if (error) std::rethrow_exception(error);
+  if (!failed.empty()) {
+    std::string ranks;
+    for (int r : failed) ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    throw DistributedError("rank " + std::to_string(comm->rank()) + ": rank " + ranks + " failed while " + what +
+                           " (its message says why); stopping");
+  }
+}
+
 // The name of the first parameter whose gradient holds an inf or a NaN, quoted with "the
 // gradient of"; empty when all are finite. One synchronisation for the whole model.
 std::string first_nonfinite_gradient(torch::nn::Module& model) {
@@ -112,12 +155,23 @@ TrainResult train(const TrainRequest& req) {
   const std::string out = result.out_dir, ckpt_dir = (fs::path(out) / "checkpoints").string();
   if (req.resume && req.force) throw UsageError("--resume and --force exclude each other");
 
-  // 1. Config, and on resume the checkpoint it continues. Nothing is written yet.
+  // 0. One of several processes (torchrun's variables, or attn launch): join the others first.
+  const DistEnv env = read_dist_env();
+  std::unique_ptr<Communicator> comm;
+  if (env.distributed())
+    comm = std::make_unique<Communicator>(env, std::chrono::seconds(env.timeout_s), request_fingerprint(req));
+  const bool lead = env.rank == 0;  // the only rank that reads the run directory and writes
+  result.rank = env.rank;
+
+  // 1. Config, and on resume the checkpoint it continues. Nothing is written yet. Rank 0 finds
+  // them and sends them to the other ranks, which need no access to the run directory.
   std::unique_ptr<CheckpointReader> resume_from;
-  std::string resume_path;
+  std::string resume_path, resume_bytes;
   bool fresh_resume = false;
   Config cfg;
   std::vector<std::string> changed;
+  on_every_rank(comm.get(), "reading the config and the checkpoint to resume", [&] {
+  if (!lead) return;
   if (req.resume) {
     const auto found = list_step_checkpoints(ckpt_dir);
     if (found.empty()) fresh_resume = true;  // stopped before its first checkpoint: start it again
@@ -126,8 +180,10 @@ TrainResult train(const TrainRequest& req) {
     std::string problems;
     for (const auto& path : fresh_resume ? std::vector<std::string>() : found) {
       try {
-        resume_from = std::make_unique<CheckpointReader>(path);
+        auto bytes = read_checkpoint_file(path);
+        resume_from = std::make_unique<CheckpointReader>(path, bytes);
         resume_path = path;
+        if (comm) resume_bytes = std::move(bytes);
         break;
       } catch (const CheckpointError& e) {
         std::fprintf(stderr, "[run] warning: %s; trying an older checkpoint\n", e.what());
@@ -168,26 +224,72 @@ TrainResult train(const TrainRequest& req) {
       throw UsageError(out + ": the run directory exists; use --resume to continue it, --force to "
                        "move it aside, or --out for another directory");
   }
-
-  // 2. Where and how to run.
-  const auto device = select_device(cfg.device);
-  const int threads = set_threads(cfg.threads);
-  torch::manual_seed(cfg.seed);
-
-  // 3. Data and model: read, checked and built before anything is written.
-  auto task = make_task(cfg, device, resume_from ? &resume_from->header() : nullptr, threads);
-  auto& model = task->model();
-  const auto params = trainable_parameters(model);
-  auto optimizer = make_optimizer(cfg.train, params);
-  TrainState state;
-  if (resume_from) {
-    resume_from->load_model(model);
-    resume_from->load_optimizer(*optimizer);
-    resume_from->restore_rng();
-    state = resume_from->header().state;
+  });
+  if (comm) {
+    const auto sent = json::parse(comm->broadcast_bytes(
+        lead ? json{{"config", json::parse(to_json(cfg).dump())}, {"resume_path", resume_path}}.dump() : "",
+        "sending the config"));
+    resume_bytes = comm->broadcast_bytes(resume_bytes, "sending the checkpoint to resume");
+    if (!lead) {
+      cfg = config_from_json(ConfigJson::parse(sent.at("config").dump()));
+      resume_path = sent.at("resume_path").get<std::string>();
+      if (!resume_bytes.empty()) resume_from = std::make_unique<CheckpointReader>(resume_path, std::move(resume_bytes));
+    }
+    resume_bytes.clear();
   }
 
-  // 4. The run directory: created only now that the inputs are known to be good.
+  // 2-3. Where and how to run; data and model, read, checked and built before anything is
+  // written. Every rank reads the whole data set and builds the whole model.
+  torch::Device device(torch::kCPU);
+  int threads = 1;
+  std::unique_ptr<Task> task;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::vector<torch::Tensor> params;
+  TrainState state;
+  on_every_rank(comm.get(), "reading the data and building the model", [&] {
+    device = select_device(cfg.device);
+    if (comm && device.is_cuda())
+      throw DistributedError("device \"" + cfg.device + "\" with WORLD_SIZE=" + std::to_string(env.world_size) +
+                             ": this build runs its collectives on Gloo (CPU tensors) and has no NCCL backend "
+                             "(Debian's LibTorch is CPU only); use device cpu for a multi-process run");
+    // threads 0: the host's cores shared among the processes on it
+    const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+    threads = set_threads(cfg.threads > 0 ? cfg.threads : std::max<int64_t>(1, cores / env.local_world_size));
+    torch::manual_seed(cfg.seed);
+    task = make_task(cfg, device, resume_from ? &resume_from->header() : nullptr, threads);
+    params = trainable_parameters(task->model());
+    optimizer = make_optimizer(cfg.train, params);
+    if (resume_from) {
+      resume_from->load_model(task->model());
+      resume_from->load_optimizer(*optimizer);
+      resume_from->restore_rng();
+      state = resume_from->header().state;
+    }
+  });
+  auto& model = task->model();
+  if (comm) {
+    // Identical weights everywhere (as DistributedDataParallel does), and dropout streams of
+    // their own on ranks other than 0.
+    std::vector<torch::Tensor> all;
+    for (auto& p : model.parameters()) all.push_back(p.detach());
+    for (auto& b : model.buffers()) all.push_back(b.detach());
+    {
+      torch::NoGradGuard no_grad;
+      comm->broadcast(all, "sending rank 0's parameters");
+    }
+    if (!lead) torch::manual_seed(cfg.seed + 1000003ull * static_cast<uint64_t>(env.rank) + static_cast<uint64_t>(state.step));
+  }
+  const int64_t written_by = state.world_size;
+  state.world_size = env.world_size;
+
+  // 4. The run directory: created only now that the inputs are known to be good. Rank 0's.
+  std::shared_ptr<spdlog::logger> log;
+  std::ofstream metrics;
+  on_every_rank(comm.get(), "creating the run directory", [&] {
+  if (!lead) {
+    log = make_rank_logger(env.rank);
+    return;
+  }
   if (req.force && fs::exists(out)) {
     char stamp[32];
     const std::time_t now = std::time(nullptr);
@@ -203,9 +305,11 @@ TrainResult train(const TrainRequest& req) {
       fs::remove(e.path());
     }
   write_file_atomically((fs::path(out) / "config.json").string(), to_json(cfg).dump(2) + "\n");
-  auto log = make_logger((fs::path(out) / "train.log").string());
-  std::ofstream metrics((fs::path(out) / "metrics.jsonl").string(), std::ios::app);
+  log = make_logger((fs::path(out) / "train.log").string());
+  metrics.open((fs::path(out) / "metrics.jsonl").string(), std::ios::app);
+  });
   auto record = [&](json j) {
+    if (!lead) return;
     j["time"] = seconds_since(run_start);
     metrics << j.dump() << "\n";
     metrics.flush();
@@ -218,8 +322,19 @@ TrainResult train(const TrainRequest& req) {
     log->info("[run] resuming from {} at step {} (epoch {}, batch {})", resume_path, state.step,
               state.epoch + 1, state.batch);
     for (const auto& c : changed) log->info("[run] changed on resume: {}", c);
+    if (written_by != env.world_size)
+      log->info("[dist] the checkpoint was written by {} process(es); continuing with {}: the batches, "
+                "their order and the position in it do not depend on the number of processes",
+                written_by, env.world_size);
   }
   for (const auto& line : task->describe()) log->info("{}", line);
+  if (comm) {
+    const auto b = cfg.train.batch_size;
+    log->info("[dist] {} processes (c10d, Gloo) | rendezvous {}:{} | {} thread(s) each | train.batch_size {} is "
+              "the global batch: {}-{} examples per rank | gradients summed in buckets of <= {} MiB",
+              env.world_size, env.master_addr, env.master_port, threads, b, b / env.world_size,
+              (b + env.world_size - 1) / env.world_size, Communicator::bucket_bytes >> 20);
+  }
 
   // 5. The loop.
   const auto& t = cfg.train;
@@ -244,6 +359,10 @@ TrainResult train(const TrainRequest& req) {
   int64_t saved_step = resume_from ? state.step : -1;
   std::string last_saved = resume_from ? resume_path : std::string();
   auto save = [&](const json& valid_metrics, bool best) {
+    if (!lead) {
+      saved_step = state.step;
+      return;
+    }
     const auto path = (fs::path(ckpt_dir) / step_checkpoint_name(state.step)).string();
     const auto bytes = serialize_checkpoint(header(valid_metrics), model, optimizer.get());
     try {
@@ -261,13 +380,24 @@ TrainResult train(const TrainRequest& req) {
     for (size_t i = static_cast<size_t>(t.keep_last); i < all.size(); ++i) fs::remove(all[i]);
   };
   // Validates, writes step_N.pt (and best.pt when it improves).
-  auto validate_and_save = [&]() {
+  // With several ranks, each evaluates the whole validation split (so none waits long on another)
+  // and rank 0's verdict, the one it writes, is sent to all: early stopping agrees everywhere.
+  auto validate_and_save = [&](bool all_ranks) {
     std::string summary;
     const auto vj = task->evaluate(Split::Valid, summary);
     const double value = vj.at(t.metric).get<double>();
-    const bool improved = better(t, value, state.best, state.best_step >= 0);
+    bool improved = better(t, value, state.best, state.best_step >= 0);
     if (improved) state.best = value, state.best_step = state.step, state.stale = 0;
     else ++state.stale;
+    if (comm && all_ranks) {
+      auto verdict = torch::tensor({double(improved), state.best, double(state.best_step), double(state.stale)},
+                                   torch::kDouble);  // (4)
+      comm->broadcast({verdict}, "the validation verdict of step " + std::to_string(state.step));
+      improved = verdict[0].item<double>() != 0, state.best = verdict[1].item<double>();
+      state.best_step = static_cast<int64_t>(verdict[2].item<double>());
+      state.stale = static_cast<int64_t>(verdict[3].item<double>());
+    }
+    if (!lead) return;
     const double epoch_pos = double(state.epoch) + double(state.batch) / double(batches_per_epoch);
     json rec = {{"kind", "valid"}, {"step", state.step}, {"epoch", epoch_pos}};
     for (const char* key : {"loss", "accuracy", "perplexity", "bleu", "bleu_lowercase", "exact_match"})
@@ -294,19 +424,41 @@ TrainResult train(const TrainRequest& req) {
       // by its share of the step's units (examples, or target tokens).
       const int64_t first = state.batch;
       const int64_t last = std::min(batches_per_epoch, first + t.grad_accum);
+      // With several ranks each computes its slice of every batch; the weights are shares of the
+      // whole step's units, so the summed gradient is the one batch's gradient.
       double units = 0;
       for (int64_t b = first; b < last; ++b) units += task->units(batches[b]);
       std::string nonfinite;  // what was not finite in this step, if anything
       double step_loss = 0, step_correct = 0, step_units = 0, step_samples = 0;
       for (int64_t b = first; b < last; ++b) {
-        auto r = task->forward(batches[b]);
+        const auto part = comm ? shard_of(batches[b], env.rank, env.world_size) : batches[b];
+        if (part.empty()) continue;
+        auto r = task->forward(part);
         if (!std::isfinite(r.loss_sum)) {
           nonfinite = "the loss (" + std::to_string(r.loss_sum / std::max(r.units, 1.0)) + ")";
           break;
         }
         (r.loss * (r.units / units)).backward();
         step_loss += r.loss_sum, step_correct += r.correct, step_units += r.units;
-        step_samples += double(batches[b].size());
+        step_samples += double(part.size());
+      }
+      int signal_seen = InterruptGuard::pending();
+      if (comm) {
+        std::vector<torch::Tensor> grads;
+        for (auto& p : params) {
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+          grads.push_back(p.grad());
+        }
+        const auto step_name = "step " + std::to_string(state.step + 1);
+        comm->all_reduce_sum(grads, "the gradient all-reduce of " + step_name);
+        auto stats = torch::tensor({step_loss, step_correct, step_units, step_samples,
+                                    nonfinite.empty() ? 0.0 : 1.0, signal_seen ? 1.0 : 0.0},
+                                   torch::kDouble);  // (6)
+        comm->all_reduce_sum({stats}, "the loss all-reduce of " + step_name);
+        step_loss = stats[0].item<double>(), step_correct = stats[1].item<double>();
+        step_units = stats[2].item<double>(), step_samples = stats[3].item<double>();
+        if (nonfinite.empty() && stats[4].item<double>() > 0) nonfinite = "the loss (on another rank)";
+        if (!signal_seen && stats[5].item<double>() > 0) signal_seen = SIGTERM;  // another rank's
       }
       if (nonfinite.empty()) nonfinite = first_nonfinite_gradient(model);
       if (!nonfinite.empty()) {
@@ -340,7 +492,7 @@ TrainResult train(const TrainRequest& req) {
       if (state.batch >= batches_per_epoch) state.batch = 0, ++state.epoch;
       stop = state.step >= total_steps;
 
-      if (state.step % t.log_every == 0 || stop || tty) {
+      if (lead && (state.step % t.log_every == 0 || stop || tty)) {
         const double dt = seconds_since(window_start);
         const double rate = window_samples / std::max(dt, 1e-9);
         const double steps_done = double(state.step - start_step);
@@ -368,7 +520,7 @@ TrainResult train(const TrainRequest& req) {
       const bool epoch_end = state.batch == 0;
       if ((t.eval_every > 0 && state.step % t.eval_every == 0) || (t.eval_every == 0 && epoch_end) || stop) {
         const auto eval_start = Clock::now();
-        validate_and_save();
+        validate_and_save(true);
         window_start += Clock::now() - eval_start;  // samples/s counts training time only
         if (t.patience > 0 && state.stale >= t.patience) {
           log->info("[train] early stop: no better validation {} in {} evaluations", t.metric, state.stale);
@@ -377,7 +529,7 @@ TrainResult train(const TrainRequest& req) {
         model.train();
       }
       if (t.save_every > 0 && state.step % t.save_every == 0 && saved_step != state.step) save(json(), false);
-      if (const int sig = InterruptGuard::pending()) {
+      if (const int sig = signal_seen) {
         if (saved_step != state.step) save(json(), false);
         if (tty) std::fprintf(stderr, "\r\033[K");
         log->info("[run] stopped by {} at step {}; checkpoint {}. Continue with: attn train {}--out {} --resume",
@@ -392,11 +544,19 @@ TrainResult train(const TrainRequest& req) {
     }
   }
   result.steps = state.step;
+  if (comm && state.step > start_step)
+    log->info("[dist] collectives took {:.1f} ms per step ({:.1f}% of the training loop)",
+              1e3 * comm->seconds() / double(state.step - start_step),
+              100 * comm->seconds() / std::max(seconds_since(loop_start), 1e-9));
+  if (!lead) {  // the test split is rank 0's alone
+    result.seconds = seconds_since(run_start);
+    return result;
+  }
   if (state.skipped > 0) log->warn("[train] {} step(s) skipped for a non-finite loss or gradient", state.skipped);
 
   // 6. The best checkpoint on the test split.
   result.best_checkpoint = (fs::path(ckpt_dir) / "best.pt").string();
-  if (!fs::exists(result.best_checkpoint)) validate_and_save();
+  if (!fs::exists(result.best_checkpoint)) validate_and_save(false);
   CheckpointReader best(result.best_checkpoint);
   if (result.best_valid.is_null()) result.best_valid = best.header().metrics;
   if (task->has(Split::Test)) {

@@ -31,6 +31,7 @@ struct TrainResult {
   int64_t steps = 0;
   double seconds = 0;
   int interrupted = 0;        ///< SIGINT / SIGTERM stopped the run (after a checkpoint); 0 otherwise
+  int rank = 0;               ///< this process's RANK in a multi-process run (only rank 0 reports)
 };
 
 /// Bad usage that is not a config error (e.g. an existing run directory without --resume).
@@ -46,6 +47,9 @@ struct NonFiniteError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// With RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT set (torchrun's variables, or attn launch),
+/// one of several data-parallel processes (see distributed.h): DistEnvError for a bad environment,
+/// DistributedError when the rendezvous or another rank fails.
 /// Throws ConfigError / DataError / UsageError for bad input before anything is written, and
 /// std::runtime_error (or c10::Error) for failures while running. SIGINT / SIGTERM while
 /// training end the run after a checkpoint, with TrainResult::interrupted set.
