@@ -417,6 +417,7 @@ TrainResult train(const TrainRequest& req) {
   bool stop = state.step >= total_steps;
   const int64_t start_step = state.step;
   const auto loop_start = Clock::now();
+  double eval_seconds = 0;  // validations and their checkpoints, inside the loop
   while (!stop && state.epoch < t.epochs) {
     const auto batches = task->epoch_batches(state.epoch);
     for (; state.batch < batches_per_epoch && !stop;) {
@@ -522,6 +523,7 @@ TrainResult train(const TrainRequest& req) {
         const auto eval_start = Clock::now();
         validate_and_save(true);
         window_start += Clock::now() - eval_start;  // samples/s counts training time only
+        eval_seconds += seconds_since(eval_start);
         if (t.patience > 0 && state.stale >= t.patience) {
           log->info("[train] early stop: no better validation {} in {} evaluations", t.metric, state.stale);
           stop = true;
@@ -545,9 +547,10 @@ TrainResult train(const TrainRequest& req) {
   }
   result.steps = state.step;
   if (comm && state.step > start_step)
-    log->info("[dist] collectives took {:.1f} ms per step ({:.1f}% of the training loop)",
+    log->info("[dist] collectives took {:.1f} ms per step, waiting for other ranks included ({:.1f}% of the "
+              "training time, validations excluded)",
               1e3 * comm->seconds() / double(state.step - start_step),
-              100 * comm->seconds() / std::max(seconds_since(loop_start), 1e-9));
+              100 * comm->seconds() / std::max(seconds_since(loop_start) - eval_seconds, 1e-9));
   if (!lead) {  // the test split is rank 0's alone
     result.seconds = seconds_since(run_start);
     return result;
