@@ -43,6 +43,9 @@ TEST_CASE("train -> checkpoint -> eval -> predict -> inspect through the binary"
   CHECK(metrics["count"] == 300);
   CHECK(metrics["confusion"].size() == 6);
   CHECK(metrics["per_class"].contains("s0"));
+  // --max-len cuts the inputs: at the config's max_len it changes nothing, at 2 tokens it does.
+  CHECK(json::parse(s.attn("eval run --json --max-len 200").out)["loss"] == metrics["loss"]);
+  CHECK(json::parse(s.attn("eval run --json --max-len 2").out)["loss"] != metrics["loss"]);
   // ... and on the validation split, the metrics stored in the checkpoint when it was written.
   auto valid = json::parse(s.attn("eval run/checkpoints/best.pt --split valid --json").out);
   auto stored = json::parse(s.attn("inspect run --json").out)["metrics"];

@@ -94,6 +94,18 @@ TEST_CASE("every range and choice is checked, naming the path, the value and wha
   CHECK(error_with("model.max_positions=100").empty());  // no positions: no table to outgrow
   CHECK(error_with("model.max_positions=100", "model.positions=sinusoidal") ==
         "model.max_positions: must be at least data.max_len (200); got 100");
+  CHECK(error_with("data.eval_max_len=20000", "model.positions=learned") ==
+        "model.max_positions: must be at least data.eval_max_len (20000); got 10000");
+  CHECK(error_with("data.eval_max_len=-1") == "data.eval_max_len: must be 0 (as data.max_len) or positive; got -1");
+  CHECK(error_with("data.eval_max_len=300", "data.fixed_length=true") ==
+        "data.eval_max_len: data.fixed_length pads every batch to data.max_len (200), so eval_max_len must be 0 "
+        "or the same; got 300");
+  {
+    json j = to_json(Config{});
+    for (const char* a : {"task=seq2seq", "data.kind=sort", "data.eval_max_len=300"}) apply_override(j, a);
+    CHECK_THROWS_WITH(validate(config_from_json(j)),
+                      "data.eval_max_len: for classifiers (seq2seq uses data.valid_max_len); got 300");
+  }
   CHECK(error_with("model.dropout=1") == "model.dropout: must be in [0, 1); got 1");
   CHECK(error_with("train.grad_accum=0") == "train.grad_accum: must be at least 1; got 0");
   CHECK(error_with("model.pooling=sum") ==

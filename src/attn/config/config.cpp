@@ -297,10 +297,12 @@ void validate(const Config& c) {
   check(m.beta >= 0, "model.beta", m.beta, "0 (meaning 1/sqrt(d_k)) or positive");
   check_choice("model.positions", m.positions, {"sinusoidal", "learned", "none"});
   check(m.max_positions > 0, "model.max_positions", m.max_positions, "positive");
-  if (m.positions != "none" && m.max_positions < std::max(d.max_len, eval_length(d)))
-    throw ConfigError("model.max_positions: must be at least data.max_len and data.eval_max_len (" +
-                      std::to_string(std::max(d.max_len, eval_length(d))) + "); got " +
-                      std::to_string(m.max_positions));
+  if (m.positions != "none" && m.max_positions < d.max_len)
+    throw ConfigError("model.max_positions: must be at least data.max_len (" +
+                      std::to_string(d.max_len) + "); got " + std::to_string(m.max_positions));
+  if (m.positions != "none" && m.max_positions < d.eval_max_len)
+    throw ConfigError("model.max_positions: must be at least data.eval_max_len (" +
+                      std::to_string(d.eval_max_len) + "); got " + std::to_string(m.max_positions));
   check(m.decoder_layers >= 0, "model.decoder_layers", m.decoder_layers, "0 (as the encoder) or positive");
   check_choice("model.decoder_positions", m.decoder_positions, {"sinusoidal", "learned", "none"});
   check_choice("model.pooling", m.pooling, {"max", "mean", "attention"});
