@@ -346,3 +346,25 @@ TEST_CASE("rendezvous errors are one clear message and a non-zero exit", "[dist]
     CHECK(r1.err().find("rank 0 failed while reading the config") != std::string::npos);
   }
 }
+
+TEST_CASE("SIGINT to attn launch reaches every rank once: rank 0 checkpoints, all exit 130, the run resumes",
+          "[dist]") {
+  Sandbox s;
+  write_config(s, R"(, "epochs": 100000, "log_every": 5)");  // runs until stopped
+  auto launcher = start(s, "", "launch --nproc 2 --timeout 30 -- train dist.json --out run", "launch");
+  bool training = false;
+  for (int i = 0; i < 3000 && !training; ++i) {
+    training = slurp(s.path("run/train.log")).find("[train] step 5/") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(training);
+  ::kill(launcher.pid, SIGINT);
+  const int rc = launcher.wait(std::chrono::seconds(60));
+  const auto err = launcher.err();
+  INFO(err);
+  CHECK(rc == 130);
+  CHECK(err.find("[launch] Interrupt: passing it on to every rank") != std::string::npos);
+  CHECK(err.find("stopped by SIGINT at step") != std::string::npos);
+  CHECK(err.find("distributed error") == std::string::npos);  // both stopped at the same step
+  check_intact_and_resumable(s, "run");
+}

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,7 +85,9 @@ int run_launch(const LaunchRequest& req) {
     if (pid < 0) throw std::runtime_error(std::string("launch: fork failed: ") + std::strerror(errno));
     if (pid == 0) {
       // The child: its own process group, so that a terminal's Ctrl-C reaches it once, through us.
+      // If the launcher itself dies (kill -9), its ranks get SIGTERM: they checkpoint and stop.
       ::setpgid(0, 0);
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       ::signal(SIGINT, SIG_DFL);
       ::signal(SIGTERM, SIG_DFL);
       const int rank = req.node_rank * req.nproc + local;

@@ -531,7 +531,9 @@ TrainResult train(const TrainRequest& req) {
         model.train();
       }
       if (t.save_every > 0 && state.step % t.save_every == 0 && saved_step != state.step) save(json(), false);
-      if (const int sig = signal_seen) {
+      // One process: a signal that came during the validation counts now; several: the step's
+      // all-reduce said whether any rank got one, so that all stop at the same step.
+      if (const int sig = comm ? signal_seen : InterruptGuard::pending()) {
         if (saved_step != state.step) save(json(), false);
         if (tty) std::fprintf(stderr, "\r\033[K");
         log->info("[run] stopped by {} at step {}; checkpoint {}. Continue with: attn train {}--out {} --resume",
