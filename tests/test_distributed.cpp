@@ -356,3 +356,17 @@ TEST_CASE("SIGINT to attn launch reaches every rank once: rank 0 checkpoints, al
   CHECK(err.find("distributed error") == std::string::npos);  // both stopped at the same step
   check_intact_and_resumable(s, "run");
 }
+
+TEST_CASE("bench allreduce times the bucketed all-reduce under attn launch, and refuses to run alone", "[dist]") {
+  Sandbox s;
+  const auto r = s.attn("launch --nproc 2 -- bench allreduce --size-mb 30 --repeats 3 --json");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  const auto j = json::parse(r.out);  // rank 0's line only
+  CHECK(j["processes"] == 2);
+  CHECK(j["buckets"] == 2);  // 30 MB in buckets of <= 25 MiB
+  CHECK(j["ms"].get<double>() > 0);
+  const auto alone = s.attn("bench allreduce");
+  CHECK(alone.rc == 2);
+  CHECK(alone.err.find("run it with several processes") != std::string::npos);
+}

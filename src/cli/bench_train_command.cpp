@@ -19,6 +19,7 @@
 #include "attn/model/build.h"
 #include "attn/model/fused_attention.h"
 #include "attn/model/multi_head_attention.h"
+#include "attn/train/distributed.h"
 #include "attn/train/optimizer.h"
 #include "attn/train/runtime.h"
 #include "attn/train/trainer.h"
@@ -213,6 +214,35 @@ int run_bench_attention(const BenchAttentionRequest& req) {
                 static_cast<long long>(req.length), static_cast<long long>(req.batch),
                 static_cast<long long>(req.d_model), static_cast<long long>(req.heads), to_string(kernel).c_str(),
                 sec, flops / sec / 1e9, peak_rss_mb());
+  return 0;
+}
+
+int run_bench_allreduce(const BenchAllreduceRequest& req) {
+  const auto env = read_dist_env();
+  if (!env.distributed())
+    throw UsageError("bench allreduce: run it with several processes, e.g. attn launch --nproc 2 -- bench allreduce");
+  Communicator comm(env, std::chrono::seconds(env.timeout_s), "bench allreduce");
+  const auto n = static_cast<int64_t>(req.size_mb * 1e6 / sizeof(float));
+  auto grads = torch::randn({n});  // (n): one model's gradients, flattened
+  auto token = torch::zeros({1});  // (1)
+  std::vector<double> times;
+  for (int64_t i = 0; i < 2 + req.repeats; ++i) {
+    comm.all_reduce_sum({token}, "the barrier before all-reduce " + std::to_string(i));  // all ranks ready
+    const auto t0 = Clock::now();
+    comm.all_reduce_sum({grads}, "all-reduce " + std::to_string(i));
+    if (i >= 2) times.push_back(seconds_since(t0));
+  }
+  if (env.rank != 0) return 0;
+  const double sec = median(times), gbps = static_cast<double>(n) * sizeof(float) / sec / 1e9;
+  if (req.json)
+    std::cout << nlohmann::json{{"size_mb", req.size_mb}, {"processes", env.world_size}, {"sec", sec},
+                                {"ms", sec * 1e3}, {"gb_per_sec", gbps}, {"buckets", (n * 4 + Communicator::bucket_bytes - 1) /
+                                                                                       Communicator::bucket_bytes}}
+                     .dump()
+              << "\n";
+  else
+    std::printf("all-reduce of %.1f MB over %d processes (Gloo, buckets of <= %lld MiB): %.2f ms, %.2f GB/s\n",
+                req.size_mb, env.world_size, static_cast<long long>(Communicator::bucket_bytes >> 20), sec * 1e3, gbps);
   return 0;
 }
 

@@ -125,6 +125,15 @@ struct BenchMatmulRequest {
 /// `attn bench matmul`: the machine's float32 matrix product rate, the yardstick for GFLOP/s.
 int run_bench_matmul(const BenchMatmulRequest& request);
 
+struct BenchAllreduceRequest {
+  double size_mb = 6.5;  ///< the notebook model's gradients are 6.45 MB
+  int64_t repeats = 20;
+  bool json = false;
+};
+/// `attn bench allreduce`, under attn launch: the time of the bucketed gradient all-reduce alone
+/// (a barrier before each, so that no rank's lateness is counted).
+int run_bench_allreduce(const BenchAllreduceRequest& request);
+
 /// `attn bleu`: corpus BLEU of two (or more) line-aligned files, as the sacrebleu command.
 int run_bleu(const BleuRequest& request);
 

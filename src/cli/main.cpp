@@ -170,6 +170,15 @@ int main(int argc, char** argv) {
   bench_att_cmd->add_option("--threads", bench_att_req.threads, "Threads (0 = every core)");
   bench_att_cmd->add_flag("--json", bench_att_req.json, "Print one JSON object");
 
+  BenchAllreduceRequest bench_ar_req;
+  auto* bench_ar_cmd = bench_cmd->add_subcommand(
+      "allreduce", "Time the bucketed gradient all-reduce alone; run under attn launch --nproc N");
+  bench_ar_cmd->add_option("--size-mb", bench_ar_req.size_mb, "Megabytes of float32 gradients")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  bench_ar_cmd->add_option("--repeats", bench_ar_req.repeats, "Timed all-reduces")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  bench_ar_cmd->add_flag("--json", bench_ar_req.json, "Print one JSON object");
+
   BenchMatmulRequest bench_mm_req;
   auto* bench_mm_cmd = bench_cmd->add_subcommand("matmul", "The machine's float32 matrix product rate (GFLOP/s)");
   bench_mm_cmd->add_option("--size", bench_mm_req.size, "Matrix size n (n x n times n x n)")->check(CLI::PositiveNumber);
@@ -205,6 +214,7 @@ int main(int argc, char** argv) {
     if (*bench_eval_cmd) return run_bench_step(bench_eval_req);
     if (*bench_att_cmd) return run_bench_attention(bench_att_req);
     if (*bench_mm_cmd) return run_bench_matmul(bench_mm_req);
+    if (*bench_ar_cmd) return run_bench_allreduce(bench_ar_req);
     if (config_cmd->got_subcommand("defaults")) {
       std::cout << to_json(Config{}).dump(2) << "\n";
       return 0;
