@@ -197,3 +197,12 @@ TEST_CASE("a checksum-less (format 2) checkpoint with a byte flipped is refused 
   CHECK(refused + loaded == tried);
   CHECK(refused > tried / 2);
 }
+
+TEST_CASE("the format-2 file on which LibTorch's type parser segfaults is refused as damaged", "[checkpoint][errors]") {
+  // Found by fuzz_checkpoint (tests/fuzz/corpus/checkpoint/): LibTorch reads it in a forked child
+  // first, which dies; under AddressSanitizer the child exits 1 instead of dying by the signal,
+  // and both count as a crash.
+  const std::string path = std::string(ATTN_SOURCE_DIR) + "/tests/fuzz/corpus/checkpoint/crash-typeparser-segv-v2";
+  REQUIRE(std::filesystem::exists(path));
+  CHECK_THROWS_WITH(attn::CheckpointReader(path), Catch::Contains("LibTorch's reader crashed on it"));
+}

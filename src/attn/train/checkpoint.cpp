@@ -177,6 +177,9 @@ std::string legacy_read_problem(const std::string& bytes) {
   const pid_t child = ::fork();
   if (child < 0) return "";  // cannot probe: read it directly, as before
   if (child == 0) {
+    // Quiet: a crash report (a sanitizer's) is not for the user's terminal.
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    if (devnull >= 0) ::dup2(devnull, 2);
     try {
       torch::serialize::InputArchive archive;
       archive.load_from(bytes.data(), bytes.size());
@@ -192,6 +195,10 @@ std::string legacy_read_problem(const std::string& bytes) {
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFSIGNALED(status)) return "LibTorch's reader crashed on it (signal " + std::to_string(WTERMSIG(status)) + ")";
+  // The child exits 0 when the read ends, by success or by exception; anything else means it
+  // died on the way (AddressSanitizer, for one, turns a SEGV into exit code 1).
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+    return "LibTorch's reader crashed on it (exit code " + std::to_string(WEXITSTATUS(status)) + ")";
   return "";
 }
 
