@@ -71,7 +71,8 @@ DistEnv read_dist_env() {
   if (e.master_addr.empty()) e.master_addr = "127.0.0.1";
   e.master_port = env_int("MASTER_PORT", 29500, 1, "a TCP port in [1, 65535]");
   e.timeout_s = env_int("ATTN_DIST_TIMEOUT", 300, 1, "a positive number of seconds");
-  if (e.master_port > 65535) throw DistEnvError("MASTER_PORT=" + std::to_string(e.master_port) + ": must be in [1, 65535]");
+  if (e.master_port > 65535)
+    throw DistEnvError("MASTER_PORT=" + std::to_string(e.master_port) + ": must be in [1, 65535]");
   return e;
 }
 
@@ -168,7 +169,8 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
     if (env.rank == 0)
       throw DistributedError("rendezvous: rank 0 served " + at + " but not all WORLD_SIZE=" +
                              std::to_string(env.world_size) + " ranks joined within " + secs +
-                             " s (ATTN_DIST_TIMEOUT). Start every rank, with the same WORLD_SIZE, MASTER_ADDR and MASTER_PORT (" +
+                             " s (ATTN_DIST_TIMEOUT). Start every rank, with the same WORLD_SIZE, MASTER_ADDR and "
+                             "MASTER_PORT (" +
                              msg + ")");
     throw DistributedError("rendezvous: rank " + std::to_string(env.rank) + " could not reach rank 0 at " + at +
                            " within " + secs + " s (ATTN_DIST_TIMEOUT): rank 0 not started, another "
@@ -200,7 +202,8 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
                              std::to_string(env.world_size) + " announced itself within " + secs +
                              " s (ATTN_DIST_TIMEOUT); start every rank, and check WORLD_SIZE and RANK of each (" +
                              msg + ")");
-    throw DistributedError("rendezvous: rank " + std::to_string(env.rank) + " could not complete the rendezvous with rank 0 at " +
+    throw DistributedError("rendezvous: rank " + std::to_string(env.rank) +
+                           " could not complete the rendezvous with rank 0 at " +
                            at + " within " + secs + " s (ATTN_DIST_TIMEOUT): is rank 0 running there, with the "
                            "same MASTER_ADDR, MASTER_PORT and WORLD_SIZE? (" + msg + ")");
   }

@@ -171,59 +171,60 @@ TrainResult train(const TrainRequest& req) {
   Config cfg;
   std::vector<std::string> changed;
   on_every_rank(comm.get(), "reading the config and the checkpoint to resume", [&] {
-  if (!lead) return;
-  if (req.resume) {
-    const auto found = list_step_checkpoints(ckpt_dir);
-    if (found.empty()) fresh_resume = true;  // stopped before its first checkpoint: start it again
-    // The newest checkpoint that reads; a damaged one (a disk error: writes are atomic) is
-    // passed over with a warning, never deleted.
-    std::string problems;
-    for (const auto& path : fresh_resume ? std::vector<std::string>() : found) {
-      try {
-        auto bytes = read_checkpoint_file(path);
-        resume_from = std::make_unique<CheckpointReader>(path, bytes);
-        resume_path = path;
-        if (comm) resume_bytes = std::move(bytes);
-        break;
-      } catch (const CheckpointError& e) {
-        std::fprintf(stderr, "[run] warning: %s; trying an older checkpoint\n", e.what());
-        problems += std::string(problems.empty() ? "" : "; ") + e.what();
+    if (!lead) return;
+    if (req.resume) {
+      const auto found = list_step_checkpoints(ckpt_dir);
+      if (found.empty()) fresh_resume = true;  // stopped before its first checkpoint: start it again
+      // The newest checkpoint that reads; a damaged one (a disk error: writes are atomic) is
+      // passed over with a warning, never deleted.
+      std::string problems;
+      for (const auto& path : fresh_resume ? std::vector<std::string>() : found) {
+        try {
+          auto bytes = read_checkpoint_file(path);
+          resume_from = std::make_unique<CheckpointReader>(path, bytes);
+          resume_path = path;
+          if (comm) resume_bytes = std::move(bytes);
+          break;
+        } catch (const CheckpointError& e) {
+          std::fprintf(stderr, "[run] warning: %s; trying an older checkpoint\n", e.what());
+          problems += std::string(problems.empty() ? "" : "; ") + e.what();
+        }
       }
+      if (!resume_from && !fresh_resume) throw CheckpointError(out + ": no checkpoint can be resumed: " + problems);
     }
-    if (!resume_from && !fresh_resume) throw CheckpointError(out + ": no checkpoint can be resumed: " + problems);
-  }
-  if (fresh_resume) {
-    // The run's own config.json when no config is given; the directory is the run's, kept.
-    const auto saved_config = (fs::path(out) / "config.json").string();
-    if (req.config_path.empty() && !fs::exists(saved_config))
-      throw UsageError(out + ": nothing to resume (no checkpoints/step_*.pt, no config.json); drop --resume to start");
-    cfg = req.config_path.empty() ? load_config(saved_config, req.overrides)
-                                  : resolve_config(req.config_path, req.overrides);
-    std::fprintf(stderr, "[run] --resume: %s has no checkpoint yet; starting the run from step 0\n", out.c_str());
-  } else if (req.resume) {
-    const Config& saved = resume_from->header().config;
-    if (req.config_path.empty()) {
-      ConfigJson j = to_json(saved);
-      for (const auto& o : req.overrides) apply_override(j, o);
-      cfg = config_from_json(j);
-      validate(cfg);
+    if (fresh_resume) {
+      // The run's own config.json when no config is given; the directory is the run's, kept.
+      const auto saved_config = (fs::path(out) / "config.json").string();
+      if (req.config_path.empty() && !fs::exists(saved_config))
+        throw UsageError(out +
+                         ": nothing to resume (no checkpoints/step_*.pt, no config.json); drop --resume to start");
+      cfg = req.config_path.empty() ? load_config(saved_config, req.overrides)
+                                    : resolve_config(req.config_path, req.overrides);
+      std::fprintf(stderr, "[run] --resume: %s has no checkpoint yet; starting the run from step 0\n", out.c_str());
+    } else if (req.resume) {
+      const Config& saved = resume_from->header().config;
+      if (req.config_path.empty()) {
+        ConfigJson j = to_json(saved);
+        for (const auto& o : req.overrides) apply_override(j, o);
+        cfg = config_from_json(j);
+        validate(cfg);
+      } else {
+        cfg = load_config(req.config_path, req.overrides);
+      }
+      for (const auto& [pointer, text] : config_changes(saved, cfg)) {
+        if (!may_change_on_resume(pointer))
+          throw ConfigError("--resume: the config changes " + text +
+                            "; the architecture, data and seed come from the checkpoint " +
+                            resume_path + " (only train.*, decode.*, device and threads may change)");
+        changed.push_back(text);
+      }
     } else {
-      cfg = load_config(req.config_path, req.overrides);
+      cfg = resolve_config(req.config_path, req.overrides);
+      std::error_code ec;
+      if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !req.force)
+        throw UsageError(out + ": the run directory exists; use --resume to continue it, --force to "
+                         "move it aside, or --out for another directory");
     }
-    for (const auto& [pointer, text] : config_changes(saved, cfg)) {
-      if (!may_change_on_resume(pointer))
-        throw ConfigError("--resume: the config changes " + text +
-                          "; the architecture, data and seed come from the checkpoint " +
-                          resume_path + " (only train.*, decode.*, device and threads may change)");
-      changed.push_back(text);
-    }
-  } else {
-    cfg = resolve_config(req.config_path, req.overrides);
-    std::error_code ec;
-    if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !req.force)
-      throw UsageError(out + ": the run directory exists; use --resume to continue it, --force to "
-                       "move it aside, or --out for another directory");
-  }
   });
   if (comm) {
     const auto sent = json::parse(comm->broadcast_bytes(
@@ -233,7 +234,8 @@ TrainResult train(const TrainRequest& req) {
     if (!lead) {
       cfg = config_from_json(ConfigJson::parse(sent.at("config").dump()));
       resume_path = sent.at("resume_path").get<std::string>();
-      if (!resume_bytes.empty()) resume_from = std::make_unique<CheckpointReader>(resume_path, std::move(resume_bytes));
+      if (!resume_bytes.empty())
+        resume_from = std::make_unique<CheckpointReader>(resume_path, std::move(resume_bytes));
     }
     resume_bytes.clear();
   }
@@ -277,7 +279,8 @@ TrainResult train(const TrainRequest& req) {
       torch::NoGradGuard no_grad;
       comm->broadcast(all, "sending rank 0's parameters");
     }
-    if (!lead) torch::manual_seed(cfg.seed + 1000003ull * static_cast<uint64_t>(env.rank) + static_cast<uint64_t>(state.step));
+    if (!lead)
+      torch::manual_seed(cfg.seed + 1000003ull * static_cast<uint64_t>(env.rank) + static_cast<uint64_t>(state.step));
   }
   const int64_t written_by = state.world_size;
   state.world_size = env.world_size;
@@ -286,27 +289,27 @@ TrainResult train(const TrainRequest& req) {
   std::shared_ptr<spdlog::logger> log;
   std::ofstream metrics;
   on_every_rank(comm.get(), "creating the run directory", [&] {
-  if (!lead) {
-    log = make_rank_logger(env.rank);
-    return;
-  }
-  if (req.force && fs::exists(out)) {
-    char stamp[32];
-    const std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-    const std::string aside = out + ".bak-" + stamp;
-    fs::rename(out, aside);
-    std::fprintf(stderr, "[run] --force: moved the existing %s to %s\n", out.c_str(), aside.c_str());
-  }
-  fs::create_directories(ckpt_dir);
-  for (const auto& e : fs::directory_iterator(ckpt_dir))  // left by a write that was killed
-    if (e.path().filename().string().find(".pt.tmp.") != std::string::npos) {
-      std::fprintf(stderr, "[run] removing %s, an unfinished write of a killed run\n", e.path().c_str());
-      fs::remove(e.path());
+    if (!lead) {
+      log = make_rank_logger(env.rank);
+      return;
     }
-  write_file_atomically((fs::path(out) / "config.json").string(), to_json(cfg).dump(2) + "\n");
-  log = make_logger((fs::path(out) / "train.log").string());
-  metrics.open((fs::path(out) / "metrics.jsonl").string(), std::ios::app);
+    if (req.force && fs::exists(out)) {
+      char stamp[32];
+      const std::time_t now = std::time(nullptr);
+      std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+      const std::string aside = out + ".bak-" + stamp;
+      fs::rename(out, aside);
+      std::fprintf(stderr, "[run] --force: moved the existing %s to %s\n", out.c_str(), aside.c_str());
+    }
+    fs::create_directories(ckpt_dir);
+    for (const auto& e : fs::directory_iterator(ckpt_dir))  // left by a write that was killed
+      if (e.path().filename().string().find(".pt.tmp.") != std::string::npos) {
+        std::fprintf(stderr, "[run] removing %s, an unfinished write of a killed run\n", e.path().c_str());
+        fs::remove(e.path());
+      }
+    write_file_atomically((fs::path(out) / "config.json").string(), to_json(cfg).dump(2) + "\n");
+    log = make_logger((fs::path(out) / "train.log").string());
+    metrics.open((fs::path(out) / "metrics.jsonl").string(), std::ios::app);
   });
   auto record = [&](json j) {
     if (!lead) return;
@@ -418,6 +421,8 @@ TrainResult train(const TrainRequest& req) {
   const int64_t start_step = state.step;
   const auto loop_start = Clock::now();
   double eval_seconds = 0;  // validations and their checkpoints, inside the loop
+  const double comm_before = comm ? comm->seconds() : 0;  // rendezvous and set-up
+  double comm_in_eval = 0;  // the verdict broadcasts: waiting for the slowest validation
   while (!stop && state.epoch < t.epochs) {
     const auto batches = task->epoch_batches(state.epoch);
     for (; state.batch < batches_per_epoch && !stop;) {
@@ -521,9 +526,11 @@ TrainResult train(const TrainRequest& req) {
       const bool epoch_end = state.batch == 0;
       if ((t.eval_every > 0 && state.step % t.eval_every == 0) || (t.eval_every == 0 && epoch_end) || stop) {
         const auto eval_start = Clock::now();
+        const double comm_start = comm ? comm->seconds() : 0;
         validate_and_save(true);
         window_start += Clock::now() - eval_start;  // samples/s counts training time only
         eval_seconds += seconds_since(eval_start);
+        if (comm) comm_in_eval += comm->seconds() - comm_start;
         if (t.patience > 0 && state.stale >= t.patience) {
           log->info("[train] early stop: no better validation {} in {} evaluations", t.metric, state.stale);
           stop = true;
@@ -548,11 +555,13 @@ TrainResult train(const TrainRequest& req) {
     }
   }
   result.steps = state.step;
-  if (comm && state.step > start_step)
+  if (comm && state.step > start_step) {
+    const double in_steps = comm->seconds() - comm_before - comm_in_eval;
     log->info("[dist] collectives took {:.1f} ms per step, waiting for other ranks included ({:.1f}% of the "
               "training time, validations excluded)",
-              1e3 * comm->seconds() / double(state.step - start_step),
-              100 * comm->seconds() / std::max(seconds_since(loop_start) - eval_seconds, 1e-9));
+              1e3 * in_steps / double(state.step - start_step),
+              100 * in_steps / std::max(seconds_since(loop_start) - eval_seconds, 1e-9));
+  }
   if (!lead) {  // the test split is rank 0's alone
     result.seconds = seconds_since(run_start);
     return result;
