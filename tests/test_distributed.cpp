@@ -22,17 +22,23 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A TCP port free on 127.0.0.1 now.
-int free_port() {
+// A TCP socket bound to a port the kernel picks on `address`: {descriptor, port}.
+std::pair<int, int> bound_socket(in_addr_t address) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_addr.s_addr = htonl(address);
   socklen_t len = sizeof addr;
   REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  return {fd, ntohs(addr.sin_port)};
+}
+
+// A TCP port free on 127.0.0.1 now.
+int free_port() {
+  const auto [fd, port] = bound_socket(INADDR_LOOPBACK);
   ::close(fd);
-  return ntohs(addr.sin_port);
+  return port;
 }
 
 // "RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=P ATTN_DIST_TIMEOUT=T"
@@ -289,15 +295,9 @@ TEST_CASE("rendezvous errors are one clear message and a non-zero exit", "[dist]
     CHECK(m.err().find("needs MASTER_ADDR and MASTER_PORT") != std::string::npos);
   }
   SECTION("MASTER_PORT in use") {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_ANY);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const auto [fd, port] = bound_socket(INADDR_ANY);
     REQUIRE(::listen(fd, 1) == 0);
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    auto r = start(s, rank_env(0, 2, ntohs(addr.sin_port), 3), "train dist.json --out x", "e");
+    auto r = start(s, rank_env(0, 2, port, 3), "train dist.json --out x", "e");
     CHECK(r.wait(std::chrono::seconds(30)) == 1);
     ::close(fd);
     CHECK(r.err().find("is in use on this host") != std::string::npos);
