@@ -44,6 +44,14 @@ bool is_loopback(const std::string& addr) {
   return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
 }
 
+// An exception's message, without LibTorch's backtrace.
+std::string message_of(const std::exception& e) {
+  if (auto* c = dynamic_cast<const c10::Error*>(&e)) return c->what_without_backtrace();
+  return e.what();
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
 std::vector<uint8_t> bytes_of(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
 }  // namespace
@@ -101,9 +109,7 @@ struct Communicator::Impl {
       auto work = start();
       work->wait();
     } catch (const std::exception& e) {
-      std::string msg = e.what();
-      if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
-      msg = msg.substr(0, msg.find('\n'));
+      const auto msg = first_line(message_of(e));
       const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
       throw DistributedError(where() + ": " + what + " failed (" + msg + "). Another rank stopped: it " +
                              "failed, was killed, or did not answer within (" +
@@ -158,10 +164,8 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
     o.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
-    const auto l = lower(msg);
-    msg = msg.substr(0, msg.find('\n'));
+    const auto l = lower(message_of(e));
+    const auto msg = first_line(message_of(e));
     if (env.rank == 0 && (l.find("in use") != std::string::npos || l.find("errno: 98") != std::string::npos))
       throw DistributedError("rendezvous: MASTER_PORT " + std::to_string(env.master_port) +
                              " is in use on this host (another job or program holds it); pick a free "
@@ -194,9 +198,7 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
   } catch (const DistributedError&) {
     throw;
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
-    msg = msg.substr(0, msg.find('\n'));
+    const auto msg = first_line(message_of(e));
     if (env.rank == 0)
       throw DistributedError("rendezvous at " + at + ": not every rank of WORLD_SIZE=" +
                              std::to_string(env.world_size) + " announced itself within " + secs +
@@ -221,11 +223,10 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
     auto prefixed = c10::make_intrusive<c10d::PrefixStore>("attn/gloo", impl_->store);
     impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, env.rank, env.world_size, options);
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto* c = dynamic_cast<const c10::Error*>(&e)) msg = c->what_without_backtrace();
+    const auto msg = first_line(message_of(e));
     throw DistributedError("rendezvous: rank " + std::to_string(env.rank) +
                            " could not connect its Gloo process group to the other ranks (" +
-                           msg.substr(0, msg.find('\n')) +
+                           msg +
                            "). On several hosts, set GLOO_SOCKET_IFNAME to the network interface they share");
   }
 }
