@@ -80,6 +80,7 @@ struct ModelConfig {
   double dropout = 0;
   double attention_dropout = 0;
   std::string attention_kernel = "fused";  ///< "fused" (tiled, O(t) memory) | "reference" (plain)
+  std::string ffn_kernel = "fused";  ///< "fused" (blocked CPU kernel) | "reference" (two linear layers)
 };
 
 struct TrainConfig {

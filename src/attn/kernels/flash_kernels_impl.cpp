@@ -1,28 +1,18 @@
 // The tiled attention kernels of flash_kernels.h, compiled once per instruction set: the build
 // defines ATTN_KERNEL_ISA (generic, avx2) and the flags that go with it. Plain loops written so
 // that the compiler vectorises them (independent lanes for reductions, no branches in the
-// element loops); the tile products go to BLAS.
+// element loops); the tile products go to BLAS (attn/kernels/blas.h).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
 
+#include "attn/kernels/blas.h"
 #include "attn/kernels/flash_kernels.h"
 
 #ifndef ATTN_KERNEL_ISA
 #error "ATTN_KERNEL_ISA must name the instruction set this file is compiled for"
-#endif
-
-#ifdef ATTN_HAVE_BLAS
-extern "C" {
-void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
-            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
-            const int* ldc);
-void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
-            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
-            const int* ldc);
-}
 #endif
 
 namespace attn::kernels::ATTN_KERNEL_ISA {
@@ -31,30 +21,7 @@ namespace {
 
 constexpr int kLanes = 8;  // independent accumulators: lets the compiler vectorise reductions
 
-// Row-major C (M x N) = alpha * op(A) op(B) + beta * C, with op(A) M x K and op(B) K x N.
-template <typename T>
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
-          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
-  if (M == 0 || N == 0) return;
-#ifdef ATTN_HAVE_BLAS
-  // Column-major BLAS sees the row-major C as C^T = op(B)^T op(A)^T.
-  const char ta = trans_b ? 'T' : 'N', tb = trans_a ? 'T' : 'N';
-  const int m = int(N), n = int(M), k = int(K), la = int(std::max<int64_t>(ldb, 1)),
-            lb = int(std::max<int64_t>(lda, 1)), lc = int(std::max<int64_t>(ldc, 1));
-  if constexpr (std::is_same_v<T, float>)
-    sgemm_(&ta, &tb, &m, &n, &k, &alpha, B, &la, A, &lb, &beta, C, &lc);
-  else
-    dgemm_(&ta, &tb, &m, &n, &k, &alpha, B, &la, A, &lb, &beta, C, &lc);
-#else
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) {
-      T s = 0;
-      for (int64_t t = 0; t < K; ++t)
-        s += (trans_a ? A[t * lda + i] : A[i * lda + t]) * (trans_b ? B[j * ldb + t] : B[t * ldb + j]);
-      C[i * ldc + j] = alpha * s + (beta == T(0) ? T(0) : beta * C[i * ldc + j]);
-    }
-#endif
-}
+using attn::kernels::gemm;
 
 constexpr float kExpLow = -87.3365478515625f;  // below: exp underflows; returns exactly 0
 

@@ -11,7 +11,8 @@ LayerOptions layer_options(const ModelConfig& m) {
       .norm(parse_norm_placement(m.norm))
       .dropout(m.dropout)
       .attention_dropout(m.attention_dropout)
-      .attention_kernel(parse_attention_kernel(m.attention_kernel));
+      .attention_kernel(parse_attention_kernel(m.attention_kernel))
+      .fused_ffn(m.ffn_kernel == "fused");
 }
 
 SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes) {

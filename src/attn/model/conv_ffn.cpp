@@ -1,5 +1,7 @@
 #include "attn/model/conv_ffn.h"
 
+#include "attn/model/fused_ffn.h"
+
 namespace attn {
 
 Activation parse_activation(const std::string& name) {
@@ -35,11 +37,13 @@ torch::Tensor ConvFeedForwardImpl::forward(const torch::Tensor& x) {
               "ConvFeedForward expects (B, T, ", options.d_model(), "), got ", x.sizes());
   // A kernel-size-1 convolution of (B, D, T) is a Linear of (B, T, D) with the kernel's (F, D)
   // weights: computed so, one matrix product each, without the convolution's transposes.
+  auto w1 = k1convL1->weight.squeeze(-1), w2 = k1convL2->weight.squeeze(-1);  // (F, D), (D, F)
+  if (fused_ffn_applies(x, options, is_training())) return fused_ffn(x, w1, k1convL1->bias, w2, k1convL2->bias);
   namespace F = torch::nn::functional;
-  auto h = F::linear(x, k1convL1->weight.squeeze(-1), k1convL1->bias);     // (B, T, F)
+  auto h = F::linear(x, w1, k1convL1->bias);                                  // (B, T, F)
   h = options.activation() == Activation::GELU ? torch::gelu(h) : torch::relu_(h);
   if (options.dropout() > 0) h = torch::dropout(h, options.dropout(), is_training());
-  return F::linear(h, k1convL2->weight.squeeze(-1), k1convL2->bias);       // (B, T, D)
+  return F::linear(h, w2, k1convL2->bias);                                // (B, T, D)
 }
 
 }  // namespace attn

@@ -25,6 +25,9 @@ struct ConvFeedForwardOptions {
   TORCH_ARG(Activation, activation) = Activation::ReLU;
   /// Dropout after the activation while training.
   TORCH_ARG(double, dropout) = 0.0;
+  /// The blocked CPU kernel (attn/model/fused_ffn.h) where it applies; false: always the two
+  /// linear layers (the reference).
+  TORCH_ARG(bool, fused) = true;
 };
 
 class ConvFeedForwardImpl : public torch::nn::Module {

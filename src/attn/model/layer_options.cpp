@@ -47,7 +47,7 @@ MultiHeadAttentionOptions attention_options(const LayerOptions& o) {
 }
 
 ConvFeedForwardOptions ffn_options(const LayerOptions& o) {
-  return ConvFeedForwardOptions(o.d_model(), o.ffn_hidden()).activation(o.activation());
+  return ConvFeedForwardOptions(o.d_model(), o.ffn_hidden()).activation(o.activation()).fused(o.fused_ffn());
 }
 
 }  // namespace attn

@@ -39,6 +39,8 @@ struct LayerOptions {
   TORCH_ARG(double, attention_dropout) = 0.0;
   /// Tiled kernel or the plain reference computation.
   TORCH_ARG(AttentionKernel, attention_kernel) = AttentionKernel::Fused;
+  /// The 1-convolution through its blocked CPU kernel (where it applies) or its two linear layers.
+  TORCH_ARG(bool, fused_ffn) = true;
 };
 
 /// Checks every value of `o`; `where` names the owner in the message ("EncoderLayer").

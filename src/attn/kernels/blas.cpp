@@ -1,0 +1,48 @@
+#include "attn/kernels/blas.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#ifdef ATTN_HAVE_BLAS
+extern "C" {
+void sgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
+            const int* ldc);
+void dgemm_(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc);
+}
+#endif
+
+namespace attn::kernels {
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+          const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+#ifdef ATTN_HAVE_BLAS
+  // Column-major BLAS sees the row-major C as C^T = op(B)^T op(A)^T.
+  const char ta = trans_b ? 'T' : 'N', tb = trans_a ? 'T' : 'N';
+  const int m = int(N), n = int(M), k = int(K), la = int(std::max<int64_t>(ldb, 1)),
+            lb = int(std::max<int64_t>(lda, 1)), lc = int(std::max<int64_t>(ldc, 1));
+  if constexpr (std::is_same_v<T, float>)
+    sgemm_(&ta, &tb, &m, &n, &k, &alpha, B, &la, A, &lb, &beta, C, &lc);
+  else
+    dgemm_(&ta, &tb, &m, &n, &k, &alpha, B, &la, A, &lb, &beta, C, &lc);
+#else
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      T s = 0;
+      for (int64_t t = 0; t < K; ++t)
+        s += (trans_a ? A[t * lda + i] : A[i * lda + t]) * (trans_b ? B[j * ldb + t] : B[t * ldb + j]);
+      C[i * ldc + j] = alpha * s + (beta == T(0) ? T(0) : beta * C[i * ldc + j]);
+    }
+#endif
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
+                          int64_t, float, float*, int64_t);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
+                           int64_t, double, double*, int64_t);
+
+}  // namespace attn::kernels

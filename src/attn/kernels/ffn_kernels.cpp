@@ -1,0 +1,64 @@
+#include "attn/kernels/ffn_kernels.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "attn/kernels/blas.h"
+
+namespace attn::kernels {
+
+namespace {
+
+// h (n x F) = relu(x[r0 .. r0 + n) W1^T + b1).
+template <typename T>
+void hidden(const FfnProblem<T>& p, int64_t r0, int64_t n, T* h) {
+  for (int64_t r = 0; r < n; ++r) std::copy(p.b1, p.b1 + p.F, h + r * p.F);
+  gemm<T>(false, true, n, p.F, p.D, T(1), p.x + r0 * p.D, p.D, p.w1, p.D, T(1), h, p.F);
+  for (int64_t i = 0; i < n * p.F; ++i) h[i] = h[i] > T(0) ? h[i] : T(0);
+}
+
+// acc (width) += the column sums of m (n x width).
+template <typename T>
+void add_column_sums(const T* m, int64_t n, int64_t width, T* acc) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < width; ++c) acc[c] += m[r * width + c];
+}
+
+}  // namespace
+
+template <typename T>
+void ffn_forward(const FfnProblem<T>& p, int64_t begin, int64_t end) {
+  std::vector<T> h(p.block * p.F);
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const int64_t r0 = blk * p.block, n = std::min(p.block, p.N - r0);
+    hidden(p, r0, n, h.data());                                            // (n, F)
+    T* y = p.y + r0 * p.D;
+    for (int64_t r = 0; r < n; ++r) std::copy(p.b2, p.b2 + p.D, y + r * p.D);
+    gemm<T>(false, true, n, p.D, p.F, T(1), h.data(), p.F, p.w2, p.F, T(1), y, p.D);  // y (n, D) += h W2^T
+  }
+}
+
+template <typename T>
+void ffn_backward(const FfnProblem<T>& p, int64_t begin, int64_t end, const FfnGrads<T>& g) {
+  std::vector<T> h(p.block * p.F), dh(p.block * p.F);
+  for (int64_t blk = begin; blk < end; ++blk) {
+    const int64_t r0 = blk * p.block, n = std::min(p.block, p.N - r0);
+    const T* x = p.x + r0 * p.D;
+    const T* dy = p.dy + r0 * p.D;
+    hidden(p, r0, n, h.data());                                            // (n, F), recomputed
+    gemm<T>(true, false, p.D, p.F, n, T(1), dy, p.D, h.data(), p.F, T(1), g.w2, p.F);  // dW2 (D, F) += dy^T h
+    add_column_sums(dy, n, p.D, g.b2);                                     // db2 (D) += sum dy
+    gemm<T>(false, false, n, p.F, p.D, T(1), dy, p.D, p.w2, p.F, T(0), dh.data(), p.F);  // dh (n, F) = dy W2
+    for (int64_t i = 0; i < n * p.F; ++i) dh[i] = h[i] > T(0) ? dh[i] : T(0);  // through the ReLU
+    add_column_sums(dh.data(), n, p.F, g.b1);                              // db1 (F) += sum dh
+    gemm<T>(true, false, p.F, p.D, n, T(1), dh.data(), p.F, x, p.D, T(1), g.w1, p.D);  // dW1 (F, D) += dh^T x
+    gemm<T>(false, false, n, p.D, p.F, T(1), dh.data(), p.F, p.w1, p.D, T(0), p.dx + r0 * p.D, p.D);  // dx = dh W1
+  }
+}
+
+template void ffn_forward<float>(const FfnProblem<float>&, int64_t, int64_t);
+template void ffn_forward<double>(const FfnProblem<double>&, int64_t, int64_t);
+template void ffn_backward<float>(const FfnProblem<float>&, int64_t, int64_t, const FfnGrads<float>&);
+template void ffn_backward<double>(const FfnProblem<double>&, int64_t, int64_t, const FfnGrads<double>&);
+
+}  // namespace attn::kernels

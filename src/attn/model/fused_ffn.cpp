@@ -1,0 +1,92 @@
+#include "attn/model/fused_ffn.h"
+
+#include <ATen/Parallel.h>
+
+#include "attn/kernels/ffn_kernels.h"
+
+namespace attn {
+
+namespace {
+
+template <typename T>
+kernels::FfnProblem<T> problem(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
+                               const torch::Tensor& w2, const torch::Tensor& b2) {
+  kernels::FfnProblem<T> p;
+  p.N = x.size(0), p.D = x.size(1), p.F = w1.size(0);
+  p.x = x.data_ptr<T>(), p.w1 = w1.data_ptr<T>(), p.b1 = b1.data_ptr<T>();
+  p.w2 = w2.data_ptr<T>(), p.b2 = b2.data_ptr<T>();
+  return p;
+}
+
+struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForwardFunction> {
+  // x (N, D) and the weights contiguous.
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
+                               const torch::Tensor& b2) {
+    auto y = torch::empty_like(x);                                         // (N, D)
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_forward", [&] {
+      auto p = problem<scalar_t>(x, w1, b1, w2, b2);
+      p.y = y.data_ptr<scalar_t>();
+      at::parallel_for(0, p.blocks(), 1, [&](int64_t b, int64_t e) { kernels::ffn_forward(p, b, e); });
+    });
+    ctx->save_for_backward({x, w1, b1, w2, b2});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                  torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &w1 = saved[1], &b1 = saved[2], &w2 = saved[3], &b2 = saved[4];
+    const auto dy = grads[0].contiguous();                                 // (N, D)
+    const int64_t D = x.size(1), F = w1.size(0);
+    auto dx = torch::empty_like(x);                                        // (N, D)
+    // One set of weight-gradient sums per chunk of blocks, added in chunk order: the same bits
+    // on every run with the same thread count.
+    torch::Tensor sums;                                                    // (chunks, 2 F D + F + D)
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_backward", [&] {
+      auto p = problem<scalar_t>(x, w1, b1, w2, b2);
+      p.dy = dy.data_ptr<scalar_t>(), p.dx = dx.data_ptr<scalar_t>();
+      const int64_t blocks = p.blocks(), chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), blocks));
+      sums = torch::zeros({chunks, 2 * F * D + F + D}, x.options());
+      at::parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
+        for (int64_t c = cb; c < ce; ++c) {
+          scalar_t* s = sums[c].data_ptr<scalar_t>();
+          const kernels::FfnGrads<scalar_t> g{s, s + F * D, s + F * D + F, s + 2 * F * D + F};
+          kernels::ffn_backward(p, c * blocks / chunks, (c + 1) * blocks / chunks, g);
+        }
+      });
+    });
+    auto total = sums.sum(0);                                              // (2 F D + F + D)
+    auto dw1 = total.narrow(0, 0, F * D).view({F, D});
+    auto db1 = total.narrow(0, F * D, F);
+    auto dw2 = total.narrow(0, F * D + F, F * D).view({D, F});
+    auto db2 = total.narrow(0, 2 * F * D + F, D);
+    return {dx, dw1, db1, dw2, db2};
+  }
+};
+
+}  // namespace
+
+bool fused_ffn_applies(const torch::Tensor& x, const ConvFeedForwardOptions& options, bool training) {
+  return options.fused() && x.device().is_cpu() &&
+         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) &&
+         options.activation() == Activation::ReLU && !(training && options.dropout() > 0);
+}
+
+torch::Tensor fused_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
+                        const torch::Tensor& w2, const torch::Tensor& b2) {
+  const int64_t D = x.size(-1);
+  for (const auto* t : {&w1, &b1, &w2, &b2})
+    TORCH_CHECK(t->scalar_type() == x.scalar_type(), "fused_ffn: the weights must have the dtype of x (",
+                x.scalar_type(), "), got ", t->scalar_type());
+  TORCH_CHECK(w1.dim() == 2 && w1.size(1) == D && w2.dim() == 2 && w2.size(0) == D && w2.size(1) == w1.size(0) &&
+                  b1.numel() == w1.size(0) && b2.numel() == D,
+              "fused_ffn: x (..., ", D, ") does not fit w1 ", w1.sizes(), ", b1 ", b1.sizes(), ", w2 ", w2.sizes(),
+              ", b2 ", b2.sizes());
+  auto shape = x.sizes().vec();
+  auto y = FusedFeedForwardFunction::apply(x.reshape({-1, D}).contiguous(), w1.contiguous(), b1.contiguous(),
+                                           w2.contiguous(), b2.contiguous());  // (N, D)
+  return y.view(shape);                                                    // (..., D)
+}
+
+}  // namespace attn

@@ -1,0 +1,23 @@
+// The 1-convolution (attn/model/conv_ffn.h) through the blocked CPU kernel of
+// attn/kernels/ffn_kernels.h, as an autograd function: same result as the two linear layers
+// and the ReLU between them, without the (B, T, F) hidden tensor in memory.
+//
+// Shapes: x (..., D), w1 (F, D), b1 (F), w2 (D, F), b2 (D) -> (..., D).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "attn/model/conv_ffn.h"
+
+namespace attn {
+
+/// Whether fused_ffn computes a ConvFeedForward with `options` on x: the fused kernel chosen,
+/// x on the CPU in float or double, ReLU, and no dropout while training. Otherwise the module
+/// runs its two linear layers.
+bool fused_ffn_applies(const torch::Tensor& x, const ConvFeedForwardOptions& options, bool training);
+
+/// relu(x w1^T + b1) w2^T + b2 over the last axis of x, differentiable in every argument.
+torch::Tensor fused_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
+                        const torch::Tensor& w2, const torch::Tensor& b2);
+
+}  // namespace attn

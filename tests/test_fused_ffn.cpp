@@ -1,0 +1,115 @@
+// The blocked 1-convolution kernel (attn/model/fused_ffn.h) against the module's two linear
+// layers: output and every gradient, float64 and float32, over shapes whose row count is and is
+// not a multiple of the kernel's block; fresh random inputs (never zeros) in every case.
+#include "attn/model/fused_ffn.h"
+
+#include <ATen/Parallel.h>
+
+#include "support.h"
+
+using namespace attn;
+
+namespace {
+
+struct Result {
+  torch::Tensor y, dx, dw1, db1, dw2, db2;
+};
+
+// A module with random weights (biases included: the default init would hide a missing one).
+ConvFeedForward random_ffn(int64_t D, int64_t F, torch::Dtype dtype, bool fused) {
+  ConvFeedForward ffn(ConvFeedForwardOptions(D, F).fused(fused));
+  ffn->to(dtype);
+  torch::NoGradGuard no_grad;
+  for (auto& p : ffn->parameters()) p.copy_(torch::randn_like(p) * 0.5);
+  return ffn;
+}
+
+Result run(ConvFeedForward& ffn, const torch::Tensor& x_in, const torch::Tensor& grad) {
+  ffn->zero_grad();
+  auto x = x_in.clone().requires_grad_();
+  auto y = ffn(x);
+  (y * grad).sum().backward();
+  return {y.detach(), x.grad(), ffn->k1convL1->weight.grad().clone(), ffn->k1convL1->bias.grad().clone(),
+          ffn->k1convL2->weight.grad().clone(), ffn->k1convL2->bias.grad().clone()};
+}
+
+double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  return (got - want).abs().max().item<double>() / std::max(1e-30, want.abs().max().item<double>());
+}
+
+void check_same(int64_t B, int64_t T, int64_t D, int64_t F, torch::Dtype dtype, double tolerance) {
+  auto fused = random_ffn(D, F, dtype, true);
+  auto reference = random_ffn(D, F, dtype, false);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < fused->parameters().size(); ++i)
+      reference->parameters()[i].copy_(fused->parameters()[i]);
+  }
+  const auto o = torch::TensorOptions().dtype(dtype);
+  const auto x = torch::randn({B, T, D}, o), grad = torch::randn({B, T, D}, o);
+  REQUIRE(fused_ffn_applies(x, fused->options, true));
+  const auto got = run(fused, x, grad), want = run(reference, x, grad);
+  INFO("B " << B << " T " << T << " D " << D << " F " << F << " " << dtype);
+  REQUIRE(got.y.sizes() == want.y.sizes());
+  CHECK(relative_error(got.y, want.y) < tolerance);
+  CHECK(relative_error(got.dx, want.dx) < tolerance);
+  CHECK(relative_error(got.dw1, want.dw1) < tolerance);
+  CHECK(relative_error(got.db1, want.db1) < tolerance);
+  CHECK(relative_error(got.dw2, want.dw2) < tolerance);
+  CHECK(relative_error(got.db2, want.db2) < tolerance);
+}
+
+}  // namespace
+
+TEST_CASE("the fused 1-convolution matches its two linear layers, output and gradients, float64 and float32",
+          "[fused_ffn]") {
+  attn::test::seed();
+  // Rows (B * T): one, fewer than a block (128), a block and a bit, many blocks split unevenly.
+  const std::vector<std::array<int64_t, 4>> shapes = {
+      {1, 1, 4, 8}, {2, 37, 6, 24}, {3, 43, 8, 32}, {7, 200, 32, 128}, {5, 61, 16, 8}};
+  for (const auto& [B, T, D, F] : shapes) {
+    check_same(B, T, D, F, torch::kFloat64, 1e-12);
+    check_same(B, T, D, F, torch::kFloat32, 1e-5);
+  }
+}
+
+TEST_CASE("the fused 1-convolution sums its weight gradients in a fixed order: the same bits on every run",
+          "[fused_ffn]") {
+  attn::test::seed();
+  auto ffn = random_ffn(16, 64, torch::kFloat32, true);
+  const auto x = torch::randn({9, 150, 16}), grad = torch::randn({9, 150, 16});
+  const auto a = run(ffn, x, grad), b = run(ffn, x, grad);
+  CHECK(torch::equal(a.dw1, b.dw1));
+  CHECK(torch::equal(a.db1, b.db1));
+  CHECK(torch::equal(a.dw2, b.dw2));
+  CHECK(torch::equal(a.dx, b.dx));
+}
+
+TEST_CASE("the fused 1-convolution applies only where it computes the same function", "[fused_ffn]") {
+  const auto x = torch::randn({2, 3, 4});
+  const auto relu = ConvFeedForwardOptions(4, 8);
+  CHECK(fused_ffn_applies(x, relu, true));
+  CHECK(fused_ffn_applies(x.to(torch::kFloat64), relu, true));
+  CHECK_FALSE(fused_ffn_applies(x, ConvFeedForwardOptions(relu).fused(false), true));
+  CHECK_FALSE(fused_ffn_applies(x, ConvFeedForwardOptions(relu).activation(Activation::GELU), false));
+  CHECK_FALSE(fused_ffn_applies(x, ConvFeedForwardOptions(relu).dropout(0.1), true));
+  CHECK(fused_ffn_applies(x, ConvFeedForwardOptions(relu).dropout(0.1), false));  // no dropout in eval
+  CHECK_FALSE(fused_ffn_applies(x.to(torch::kBFloat16), relu, false));
+  // A GELU module computes GELU, whatever the kernel switch says.
+  ConvFeedForward gelu(ConvFeedForwardOptions(4, 8).activation(Activation::GELU));
+  ConvFeedForward gelu_ref(ConvFeedForwardOptions(4, 8).activation(Activation::GELU).fused(false));
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < gelu->parameters().size(); ++i) gelu_ref->parameters()[i].copy_(gelu->parameters()[i]);
+  }
+  CHECK(torch::equal(gelu(x), gelu_ref(x)));
+}
+
+TEST_CASE("the fused 1-convolution refuses weights that do not fit x, naming the shapes", "[fused_ffn][errors]") {
+  const auto x = torch::randn({2, 3, 4});
+  CHECK_THROWS_WITH(fused_ffn(x, torch::randn({8, 5}), torch::randn({8}), torch::randn({4, 8}), torch::randn({4})),
+                    Catch::Contains("does not fit w1 [8, 5]"));
+  CHECK_THROWS_WITH(fused_ffn(x, torch::randn({8, 4}), torch::randn({8}), torch::randn({4, 8}, torch::kFloat64),
+                              torch::randn({4})),
+                    Catch::Contains("dtype of x"));
+}
