@@ -46,7 +46,42 @@ struct StraightThroughArgmax : public torch::autograd::Function<StraightThroughA
   }
 };
 
+double resolved_beta(const AttentionOptions& options, int64_t d) {
+  const double beta = options.beta().value_or(1.0 / std::sqrt(static_cast<double>(d)));
+  TORCH_CHECK(beta > 0 && std::isfinite(beta), "attention: beta must be positive and finite, got ",
+              beta);
+  return beta;
+}
+
+void check_mask(const torch::Tensor& key_padding_mask, int64_t B, int64_t Tk) {
+  if (!key_padding_mask.defined()) return;
+  TORCH_CHECK(key_padding_mask.dim() == 2 && key_padding_mask.size(0) == B &&
+                  key_padding_mask.size(1) == Tk,
+              "attention: key_padding_mask must be (B, Tk) = (", B, ", ", Tk, "), got ",
+              key_padding_mask.sizes());
+  TORCH_CHECK(key_padding_mask.scalar_type() == torch::kBool,
+              "attention: key_padding_mask must be bool (true = padding), got ",
+              key_padding_mask.scalar_type());
+}
+
 }  // namespace
+
+AttentionOutput packed_self_attention(const torch::Tensor& qkv, int64_t heads, const torch::Tensor& key_padding_mask,
+                                      const AttentionOptions& options) {
+  TORCH_CHECK(qkv.dim() == 3 && heads > 0 && qkv.size(2) % (3 * heads) == 0,
+              "attention: a packed projection must be (B, T, 3 x heads x d_k), got ", qkv.sizes(), " for ",
+              heads, " heads");
+  const int64_t B = qkv.size(0), T = qkv.size(1), D = qkv.size(2) / 3;
+  if (fused_attention_applies(qkv, options)) {
+    check_mask(key_padding_mask, B, T);
+    return {fused_self_attention(qkv, heads, key_padding_mask, resolved_beta(options, D / heads), options),
+            torch::Tensor()};
+  }
+  auto part = [&](int64_t i) {
+    return qkv.narrow(2, i * D, D).view({B, T, heads, D / heads}).transpose(1, 2);  // (B, H, T, Dk)
+  };
+  return scaled_dot_product_attention(part(0), part(1), part(2), key_padding_mask, options);
+}
 
 AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
                                              const torch::Tensor& v,
@@ -62,19 +97,8 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
   TORCH_CHECK(k.size(3) == q.size(3), "attention: queries have width ", q.size(3),
               " but keys have width ", k.size(3));
   TORCH_CHECK(v.size(2) == Tk, "attention: ", Tk, " keys but ", v.size(2), " values");
-  const double beta = options.beta().value_or(1.0 / std::sqrt(static_cast<double>(q.size(3))));
-  TORCH_CHECK(beta > 0 && std::isfinite(beta), "attention: beta must be positive and finite, got ",
-              beta);
-
-  if (key_padding_mask.defined()) {
-    TORCH_CHECK(key_padding_mask.dim() == 2 && key_padding_mask.size(0) == B &&
-                    key_padding_mask.size(1) == Tk,
-                "attention: key_padding_mask must be (B, Tk) = (", B, ", ", Tk, "), got ",
-                key_padding_mask.sizes());
-    TORCH_CHECK(key_padding_mask.scalar_type() == torch::kBool,
-                "attention: key_padding_mask must be bool (true = padding), got ",
-                key_padding_mask.scalar_type());
-  }
+  const double beta = resolved_beta(options, q.size(3));
+  check_mask(key_padding_mask, B, Tk);
   if (fused_attention_applies(q, options))
     return {fused_attention(q, k, v, key_padding_mask, beta, options), torch::Tensor()};
 

@@ -67,6 +67,13 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
                                              const torch::Tensor& key_padding_mask,
                                              const AttentionOptions& options);
 
+/// Self-attention from the packed projection qkv (B, T, 3D) = [q | k | v], `heads` heads of
+/// D / heads: the same as scaled_dot_product_attention on the three (B, H, T, D / heads) views;
+/// through the fused kernel, whose gradient comes back packed as well (no concatenation of
+/// dq, dk, dv), where that applies.
+AttentionOutput packed_self_attention(const torch::Tensor& qkv, int64_t heads, const torch::Tensor& key_padding_mask,
+                                      const AttentionOptions& options);
+
 /// One-hot of the argmax over the last dimension; ties go to the lowest index. No gradient.
 torch::Tensor one_hot_argmax(const torch::Tensor& scores);
 

@@ -23,6 +23,11 @@ bool fused_attention_applies(const torch::Tensor& q, const AttentionOptions& opt
 torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const torch::Tensor& key_padding_mask, double beta, const AttentionOptions& options);
 
+/// The same from the packed self-attention projection qkv (B, T, 3 heads Dk) = [q | k | v];
+/// the gradient of qkv comes back as one (B, T, 3 heads Dk) tensor.
+torch::Tensor fused_self_attention(const torch::Tensor& qkv, int64_t heads, const torch::Tensor& key_padding_mask,
+                                   double beta, const AttentionOptions& options);
+
 /// "avx2" or "generic": the kernels this CPU runs.
 std::string fused_attention_isa();
 

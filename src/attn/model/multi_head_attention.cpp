@@ -38,29 +38,28 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
               ", ", xv.sizes());
   const int64_t B = xq.size(0), Tq = xq.size(1), Tk = xk.size(1), H = options.num_heads();
 
-  torch::Tensor q, k, v;  // (B, T, D) each
+  const auto how = AttentionOptions()
+                       .mode(options.mode())
+                       .beta(options.beta())
+                       .hard_gradient(options.hard_gradient())
+                       .kernel(options.kernel())
+                       .causal(causal)
+                       .dropout(is_training() ? options.dropout() : 0.0)
+                       .need_weights(need_weights);
+  AttentionOutput att;
   if (xq.is_same(xk) && xk.is_same(xv) && W_q->weight.size(1) == W_k->weight.size(1) &&
       W_k->weight.size(1) == W_v->weight.size(1)) {
     // Self-attention: the lecture's stacked tall matrix, one product gives q, k and v.
     auto w = torch::cat({W_q->weight, W_k->weight, W_v->weight});         // (3D, D_in)
-    auto qkv = torch::nn::functional::linear(xq, w).chunk(3, -1);          // 3 x (B, T, D)
-    q = qkv[0], k = qkv[1], v = qkv[2];
+    auto qkv = torch::nn::functional::linear(xq, w);                       // (B, T, 3D)
+    att = packed_self_attention(qkv, H, key_padding_mask, how);
   } else {
-    q = W_q(xq), k = W_k(xk), v = W_v(xv);
+    auto split = [&](const torch::Tensor& x, int64_t T) {
+      return x.view({B, T, H, d_k}).transpose(1, 2);                       // (B, H, T, Dk)
+    };
+    att = scaled_dot_product_attention(split(W_q(xq), Tq), split(W_k(xk), Tk), split(W_v(xv), Tk),
+                                       key_padding_mask, how);
   }
-  auto split = [&](const torch::Tensor& x, int64_t T) {
-    return x.view({B, T, H, d_k}).transpose(1, 2);                         // (B, H, T, Dk)
-  };
-  auto att = scaled_dot_product_attention(
-      split(q, Tq), split(k, Tk), split(v, Tk), key_padding_mask,
-      AttentionOptions()
-          .mode(options.mode())
-          .beta(options.beta())
-          .hard_gradient(options.hard_gradient())
-          .kernel(options.kernel())
-          .causal(causal)
-          .dropout(is_training() ? options.dropout() : 0.0)
-          .need_weights(need_weights));
   auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
   return {W_h(h), att.a};
 }
