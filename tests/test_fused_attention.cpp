@@ -1,6 +1,7 @@
 // The tiled attention kernel against the reference computation: outputs and gradients, in
 // float64 and float32, over random shapes, masks, causal attention, beta, soft and hard modes,
 // and both backward schemes. Fresh random inputs (never zeros) in every case.
+#include "attn/kernels/flash_kernels.h"
 #include "attn/model/fused_attention.h"
 #include "attn/model/multi_head_attention.h"
 
@@ -96,15 +97,30 @@ void sweep(torch::Dtype dtype, double tolerance, FusedBackward scheme) {
 
 }  // namespace
 
+// Every instruction set this build and CPU can run (the dispatcher picks only the widest).
+template <typename F>
+void for_each_isa(F&& f) {
+  for (const auto& isa : kernels::kernel_isas()) {
+    INFO("kernels: " << isa);
+    REQUIRE(kernels::force_kernel_isa(isa));
+    f();
+  }
+  kernels::force_kernel_isa("");
+}
+
 TEST_CASE("fused attention equals the reference in float64 (outputs and gradients, every mode)",
           "[fused_attention]") {
   attn::test::seed();
-  for (auto scheme : {FusedBackward::PerHead, FusedBackward::Split}) sweep(torch::kFloat64, 1e-10, scheme);
+  for_each_isa([] {
+    for (auto scheme : {FusedBackward::PerHead, FusedBackward::Split}) sweep(torch::kFloat64, 1e-10, scheme);
+  });
 }
 
 TEST_CASE("fused attention equals the reference in float32 to 1e-5 relative", "[fused_attention]") {
   attn::test::seed();
-  for (auto scheme : {FusedBackward::PerHead, FusedBackward::Split}) sweep(torch::kFloat32, 1e-5, scheme);
+  for_each_isa([] {
+    for (auto scheme : {FusedBackward::PerHead, FusedBackward::Split}) sweep(torch::kFloat32, 1e-5, scheme);
+  });
 }
 
 TEST_CASE("fused hard attention in float32 picks the reference's keys when scores are exact",
@@ -169,5 +185,8 @@ TEST_CASE("the fused kernel is used only where it applies", "[fused_attention]")
   CHECK_FALSE(fused_attention_applies(q, AttentionOptions().need_weights(true)));
   CHECK_FALSE(fused_attention_applies(q, AttentionOptions().dropout(0.1)));
   CHECK_FALSE(fused_attention_applies(q.to(torch::kBFloat16), AttentionOptions()));
-  CHECK((fused_attention_isa() == "avx2" || fused_attention_isa() == "generic"));
+  const auto isa = fused_attention_isa();
+  CHECK((isa == "avx512" || isa == "avx2" || isa == "generic"));
+  CHECK(isa == kernels::kernel_isas().front());  // the widest this CPU and build have
+  CHECK_FALSE(kernels::force_kernel_isa("sse9"));
 }

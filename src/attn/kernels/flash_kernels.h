@@ -6,8 +6,8 @@
 // keeps a running argmax instead (and, for its straight-through gradient, the soft statistics).
 // Backward recomputes each score tile from q, k and lse.
 //
-// This file is LibTorch-free so that it can be compiled once per instruction set (generic and
-// AVX2+FMA; see src/CMakeLists.txt) and dispatched at run time. The torch side, with autograd,
+// This file is LibTorch-free so that it can be compiled once per instruction set (generic,
+// AVX2+FMA, AVX-512; see src/CMakeLists.txt) and dispatched at run time. The torch side, with autograd,
 // is attn/model/fused_attention.h.
 //
 // Shapes: B batch, H heads, Tq queries, Tk keys, D query/key width, Dv value width. Element
@@ -16,6 +16,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace attn::kernels {
 
@@ -71,9 +73,18 @@ struct FlashKernels {
   void (*backward_dq)(const FlashProblem<T>& p, int64_t begin, int64_t end);
 };
 
-/// The kernels for this CPU: AVX2+FMA where the CPU has them and the build made them, else
-/// generic. `isa` (optional) receives "avx2" or "generic".
+/// The kernels for this CPU: the widest instruction set (AVX-512, AVX2+FMA, generic) that both
+/// the CPU and the build have, unless the environment (ATTN_KERNEL_ISA) or force_kernel_isa
+/// chose another. `isa` (optional)
+/// receives "avx512", "avx2" or "generic".
 template <typename T>
 const FlashKernels<T>& flash_kernels(const char** isa = nullptr);
+
+/// The instruction sets this build and CPU can run, widest first ("generic" always last).
+std::vector<std::string> kernel_isas();
+
+/// For tests and benchmarks: run `isa` from now on ("" = the widest again). False, and no
+/// change, when this build or CPU cannot run it.
+bool force_kernel_isa(const std::string& isa);
 
 }  // namespace attn::kernels

@@ -1,5 +1,5 @@
 // The tiled attention kernels of flash_kernels.h, compiled once per instruction set: the build
-// defines ATTN_KERNEL_ISA (generic, avx2) and the flags that go with it. Plain loops written so
+// defines ATTN_KERNEL_ISA (generic, avx2, avx512) and the flags that go with it. Plain loops written so
 // that the compiler vectorises them (independent lanes for reductions, no branches in the
 // element loops); the tile products go to BLAS (attn/kernels/blas.h).
 #include <algorithm>

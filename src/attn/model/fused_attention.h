@@ -28,7 +28,7 @@ torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, co
 torch::Tensor fused_self_attention(const torch::Tensor& qkv, int64_t heads, const torch::Tensor& key_padding_mask,
                                    double beta, const AttentionOptions& options);
 
-/// "avx2" or "generic": the kernels this CPU runs.
+/// "avx512", "avx2" or "generic": the kernels this CPU runs.
 std::string fused_attention_isa();
 
 /// Backward schemes, for tests: `Auto` picks by the amount of parallel work.
