@@ -114,7 +114,7 @@ int run_bench_step(const BenchStepRequest& req) {
       loss.backward();
       if (cfg.train.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(params, cfg.train.clip_grad_norm);
       optimizer->step();
-      optimizer->zero_grad();
+      clear_gradients(*optimizer);
       (void)loss.item<float>();  // waits for the device, as the trainer's logging does
     } else {
       s.module->eval();

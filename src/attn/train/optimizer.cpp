@@ -12,6 +12,11 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& t, st
       params, torch::optim::AdamWOptions(t.lr).betas({t.betas[0], t.betas[1]}).weight_decay(t.weight_decay));
 }
 
+void clear_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
+}
+
 std::vector<torch::Tensor> trainable_parameters(torch::nn::Module& model) {
   std::vector<torch::Tensor> params;
   for (auto& p : model.parameters())

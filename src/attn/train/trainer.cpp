@@ -124,8 +124,10 @@ void on_every_rank(Communicator* comm, const std::string& what, F&& part) {
 // gradient of"; empty when all are finite. One synchronisation for the whole model.
 std::string first_nonfinite_gradient(torch::nn::Module& model) {
   std::vector<torch::Tensor> sums;
+  // A sum in double is non-finite exactly when an element is (float values cannot overflow it,
+  // inf - inf is NaN), and reads each gradient once without a temporary.
   for (const auto& p : model.parameters())
-    if (p.grad().defined()) sums.push_back(p.grad().abs().sum());
+    if (p.grad().defined()) sums.push_back(p.grad().sum(torch::kDouble));
   if (sums.empty() || torch::stack(sums).isfinite().all().item<bool>()) return "";
   for (const auto& p : model.named_parameters())
     if (p.value().grad().defined() && !p.value().grad().isfinite().all().item<bool>())
@@ -449,12 +451,14 @@ TrainResult train(const TrainRequest& req) {
         step_samples += double(part.size());
       }
       int signal_seen = InterruptGuard::pending();
+      // Gradients are dropped after each step (clear_gradients); a parameter this step did not
+      // reach (hard attention without gradient, a shard with no example) gets zeros, so that
+      // AdamW still decays it, as with zeroed gradients, and every rank sends every tensor.
+      for (auto& p : params)
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       if (comm) {
         std::vector<torch::Tensor> grads;
-        for (auto& p : params) {
-          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-          grads.push_back(p.grad());
-        }
+        for (auto& p : params) grads.push_back(p.grad());
         const auto step_name = "step " + std::to_string(state.step + 1);
         comm->all_reduce_sum(grads, "the gradient all-reduce of " + step_name);
         auto stats = torch::tensor({step_loss, step_correct, step_units, step_samples,
@@ -468,7 +472,7 @@ TrainResult train(const TrainRequest& req) {
       }
       if (nonfinite.empty()) nonfinite = first_nonfinite_gradient(model);
       if (!nonfinite.empty()) {
-        optimizer->zero_grad();
+        clear_gradients(*optimizer);
         const std::string where = "step " + std::to_string(state.step + 1) + " (epoch " +
                                   std::to_string(state.epoch + 1) + ", batch " + std::to_string(first) + ")";
         if (t.nonfinite == "stop")
@@ -492,7 +496,7 @@ TrainResult train(const TrainRequest& req) {
       const double lr = learning_rate(t, state.step, total_steps);
       for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
       optimizer->step();
-      optimizer->zero_grad();
+      clear_gradients(*optimizer);
       ++state.step;
       state.batch = last;
       if (state.batch >= batches_per_epoch) state.batch = 0, ++state.epoch;
