@@ -77,10 +77,16 @@ AttentionOutput packed_self_attention(const torch::Tensor& qkv, int64_t heads, c
     return {fused_self_attention(qkv, heads, key_padding_mask, resolved_beta(options, D / heads), options),
             torch::Tensor()};
   }
-  auto part = [&](int64_t i) {
-    return qkv.narrow(2, i * D, D).view({B, T, heads, D / heads}).transpose(1, 2);  // (B, H, T, Dk)
-  };
-  return scaled_dot_product_attention(part(0), part(1), part(2), key_padding_mask, options);
+  const auto [q, k, v] = packed_heads(qkv, heads);
+  return scaled_dot_product_attention(q, k, v, key_padding_mask, options);
+}
+
+std::array<torch::Tensor, 3> packed_heads(const torch::Tensor& qkv, int64_t heads) {
+  const int64_t B = qkv.size(0), T = qkv.size(1), D = qkv.size(2) / 3;
+  std::array<torch::Tensor, 3> out;
+  for (int64_t i = 0; i < 3; ++i)
+    out[i] = qkv.narrow(2, i * D, D).view({B, T, heads, D / heads}).transpose(1, 2);  // (B, H, T, Dk)
+  return out;
 }
 
 AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,

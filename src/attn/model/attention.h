@@ -9,6 +9,8 @@
 
 #include <torch/torch.h>
 
+#include <array>
+
 #include <optional>
 #include <string>
 
@@ -66,6 +68,10 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
                                              const torch::Tensor& v,
                                              const torch::Tensor& key_padding_mask,
                                              const AttentionOptions& options);
+
+/// q, k, v as (B, heads, T, D / heads) views of the packed projection qkv (B, T, 3D) =
+/// [q | k | v]: no copies.
+std::array<torch::Tensor, 3> packed_heads(const torch::Tensor& qkv, int64_t heads);
 
 /// Self-attention from the packed projection qkv (B, T, 3D) = [q | k | v], `heads` heads of
 /// D / heads: the same as scaled_dot_product_attention on the three (B, H, T, D / heads) views;

@@ -2,7 +2,6 @@
 
 #include <ATen/Parallel.h>
 
-#include <array>
 #include <atomic>
 
 #include "attn/kernels/flash_kernels.h"
@@ -158,15 +157,6 @@ struct FusedAttentionFunction : public torch::autograd::Function<FusedAttentionF
   }
 };
 
-// q, k, v as (B, H, T, Dk) views of the packed projection (B, T, 3 H Dk): no copies.
-std::array<torch::Tensor, 3> unpack(const torch::Tensor& qkv, int64_t H) {
-  const int64_t B = qkv.size(0), T = qkv.size(1), D = qkv.size(2) / 3;
-  std::array<torch::Tensor, 3> out;
-  for (int64_t i = 0; i < 3; ++i)
-    out[i] = qkv.narrow(2, i * D, D).view({B, T, H, D / H}).transpose(1, 2);  // (B, H, T, Dk)
-  return out;
-}
-
 // Self-attention from the packed projection: its gradient comes back packed too, so the three
 // projections' gradients need no concatenation.
 struct FusedPackedAttentionFunction : public torch::autograd::Function<FusedPackedAttentionFunction> {
@@ -174,7 +164,7 @@ struct FusedPackedAttentionFunction : public torch::autograd::Function<FusedPack
                                const MaskArg& mask_in, double beta, bool causal, bool hard, bool straight_through) {
     const auto qkv = qkv_in.contiguous();                                  // (B, T, 3D)
     const auto mask = mask_in.mask.defined() ? mask_in.mask.contiguous() : mask_in.mask;
-    const auto [q, k, v] = unpack(qkv, heads);
+    const auto [q, k, v] = packed_heads(qkv, heads);
     const Flags f{beta, causal, hard, !hard || straight_through};
     auto r = run_forward(q, k, v, mask, f);
     ctx->save_for_backward({qkv, hard ? r.out_soft : r.out, r.lse, r.argmax, mask});
@@ -189,9 +179,9 @@ struct FusedPackedAttentionFunction : public torch::autograd::Function<FusedPack
     const auto& qkv = saved[0];
     const int64_t heads = ctx->saved_data["heads"].toInt();
     const auto f = saved_flags(ctx);
-    const auto [q, k, v] = unpack(qkv, heads);
+    const auto [q, k, v] = packed_heads(qkv, heads);
     auto dqkv = torch::empty_like(qkv);                                    // (B, T, 3D)
-    auto [dq, dk, dv] = unpack(dqkv, heads);
+    auto [dq, dk, dv] = packed_heads(dqkv, heads);
     run_backward(q, k, v, saved[1], saved[2], saved[3], saved[4], last_axis_contiguous(grads[0]), f, dq, dk, dv);
     if (!f.soft_stats) dqkv.narrow(2, 0, 2 * (qkv.size(2) / 3)).zero_();  // hard: no gradient through weights
     return {dqkv, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
