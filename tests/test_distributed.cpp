@@ -357,6 +357,28 @@ TEST_CASE("SIGINT to attn launch reaches every rank once: rank 0 checkpoints, al
   check_intact_and_resumable(s, "run");
 }
 
+TEST_CASE("a SIGINT that reaches one rank stops every rank at the same step, each reporting SIGINT", "[dist]") {
+  // What a terminal's Ctrl-C looks like when one rank's copy arrives a step later than another's.
+  Sandbox s;
+  write_config(s, R"(, "epochs": 100000, "log_every": 5)");  // runs until stopped
+  const int port = free_port();
+  auto r0 = start(s, rank_env(0, 2, port, 30), "train dist.json --out run", "r0");
+  auto r1 = start(s, rank_env(1, 2, port, 30), "train dist.json --out run", "r1");
+  bool training = false;
+  for (int i = 0; i < 3000 && !training; ++i) {
+    training = slurp(s.path("run/train.log")).find("[train] step 5/") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(training);
+  ::kill(r1.pid, SIGINT);
+  const int rc0 = r0.wait(std::chrono::seconds(60)), rc1 = r1.wait(std::chrono::seconds(60));
+  INFO(r0.err());
+  CHECK(rc0 == 130);  // as if it had got the SIGINT itself
+  CHECK(rc1 == 130);
+  CHECK(r0.err().find("stopped by SIGINT at step") != std::string::npos);
+  check_intact_and_resumable(s, "run");
+}
+
 TEST_CASE("bench allreduce times the bucketed all-reduce under attn launch, and refuses to run alone", "[dist]") {
   Sandbox s;
   const auto r = s.attn("launch --nproc 2 -- bench allreduce --size-mb 30 --repeats 3 --json");

@@ -461,14 +461,18 @@ TrainResult train(const TrainRequest& req) {
         for (auto& p : params) grads.push_back(p.grad());
         const auto step_name = "step " + std::to_string(state.step + 1);
         comm->all_reduce_sum(grads, "the gradient all-reduce of " + step_name);
+        // Which signal each rank has seen, one slot per signal, so that a rank whose own copy of
+        // a Ctrl-C arrives a moment later stops at the same step, reporting the same signal.
         auto stats = torch::tensor({step_loss, step_correct, step_units, step_samples,
-                                    nonfinite.empty() ? 0.0 : 1.0, signal_seen ? 1.0 : 0.0},
-                                   torch::kDouble);  // (6)
+                                    nonfinite.empty() ? 0.0 : 1.0, signal_seen == SIGINT ? 1.0 : 0.0,
+                                    signal_seen && signal_seen != SIGINT ? 1.0 : 0.0},
+                                   torch::kDouble);  // (7)
         comm->all_reduce_sum({stats}, "the loss all-reduce of " + step_name);
         step_loss = stats[0].item<double>(), step_correct = stats[1].item<double>();
         step_units = stats[2].item<double>(), step_samples = stats[3].item<double>();
         if (nonfinite.empty() && stats[4].item<double>() > 0) nonfinite = "the loss (on another rank)";
-        if (!signal_seen && stats[5].item<double>() > 0) signal_seen = SIGTERM;  // another rank's
+        if (!signal_seen && stats[5].item<double>() > 0) signal_seen = SIGINT;  // another rank's
+        if (!signal_seen && stats[6].item<double>() > 0) signal_seen = SIGTERM;
       }
       if (nonfinite.empty()) nonfinite = first_nonfinite_gradient(model);
       if (!nonfinite.empty()) {
