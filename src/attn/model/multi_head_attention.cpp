@@ -1,5 +1,7 @@
 #include "attn/model/multi_head_attention.h"
 
+#include "attn/model/blocked_linear.h"
+
 namespace attn {
 
 MultiHeadAttentionOptions::MultiHeadAttentionOptions(int64_t d_model, int64_t num_heads)
@@ -46,12 +48,15 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
                        .causal(causal)
                        .dropout(is_training() ? options.dropout() : 0.0)
                        .need_weights(need_weights);
+  // The projections through the blocked CPU kernel when attention runs through the fused one.
+  const bool blocked = options.kernel() == AttentionKernel::Fused && blocked_linear_applies(xq);
   AttentionOutput att;
   if (xq.is_same(xk) && xk.is_same(xv) && W_q->weight.size(1) == W_k->weight.size(1) &&
       W_k->weight.size(1) == W_v->weight.size(1)) {
     // Self-attention: the lecture's stacked tall matrix, one product gives q, k and v.
     auto w = torch::cat({W_q->weight, W_k->weight, W_v->weight});         // (3D, D_in)
-    auto qkv = torch::nn::functional::linear(xq, w);                       // (B, T, 3D)
+    auto qkv = blocked ? blocked_linear(xq, w, torch::Tensor())            // (B, T, 3D)
+                       : torch::nn::functional::linear(xq, w);
     att = packed_self_attention(qkv, H, key_padding_mask, how);
   } else {
     auto split = [&](const torch::Tensor& x, int64_t T) {
@@ -61,7 +66,7 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
                                        key_padding_mask, how);
   }
   auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
-  return {W_h(h), att.a};
+  return {blocked ? blocked_linear(h, W_h->weight, W_h->bias) : W_h(h), att.a};
 }
 
 void KeyValues::append(const KeyValues& more) {

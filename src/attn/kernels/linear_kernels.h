@@ -1,0 +1,40 @@
+// A linear layer y = x W^T + b over many rows (the attention projections: N = B x T rows of
+// width K = d_model), forward and backward in blocks of rows.
+//
+// One matrix product over all N rows goes through OpenBLAS's general path: it packs both
+// operands and zeroes the output first, which for K = 32 costs as much as the arithmetic. In
+// blocks of 128 rows, one per thread at a time, the products fit its small-matrix kernels and
+// the cache; backward adds each block's dy^T x to a per-chunk weight gradient.
+//
+// LibTorch-free; block products through attn/kernels/blas.h. The torch side, with autograd, is
+// attn/model/blocked_linear.h. Shapes: x (N, K), W (M, K), b (M), y (N, M).
+#pragma once
+
+#include <cstdint>
+
+namespace attn::kernels {
+
+template <typename T>
+struct LinearProblem {
+  int64_t N = 0, K = 0, M = 0;
+  const T* x = nullptr;   ///< (N, K)
+  const T* w = nullptr;   ///< (M, K)
+  const T* b = nullptr;   ///< (M) or null
+  T* y = nullptr;         ///< forward: (N, M)
+  const T* dy = nullptr;  ///< backward: (N, M)
+  T* dx = nullptr;        ///< backward: (N, K)
+  int64_t block = 128;    ///< rows per block
+
+  int64_t blocks() const { return (N + block - 1) / block; }
+};
+
+/// y of the rows of blocks [begin, end).
+template <typename T>
+void linear_forward(const LinearProblem<T>& p, int64_t begin, int64_t end);
+
+/// dx of the rows of blocks [begin, end); their dy^T x added to dw (M, K) and, when db is not
+/// null, their column sums of dy to db (M), block after block in order.
+template <typename T>
+void linear_backward(const LinearProblem<T>& p, int64_t begin, int64_t end, T* dw, T* db);
+
+}  // namespace attn::kernels

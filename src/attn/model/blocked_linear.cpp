@@ -1,0 +1,80 @@
+#include "attn/model/blocked_linear.h"
+
+#include <ATen/Parallel.h>
+
+#include "attn/kernels/linear_kernels.h"
+
+namespace attn {
+
+namespace {
+
+// x (N, K), w (M, K) and b (M, or empty when there is no bias) contiguous. An empty tensor
+// stands for "no bias": autograd functions take no undefined inputs.
+struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b) {
+    auto y = torch::empty({x.size(0), w.size(0)}, x.options());           // (N, M)
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_forward", [&] {
+      kernels::LinearProblem<scalar_t> p;
+      p.N = x.size(0), p.K = x.size(1), p.M = w.size(0);
+      p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>();
+      p.b = b.numel() ? b.data_ptr<scalar_t>() : nullptr;
+      p.y = y.data_ptr<scalar_t>();
+      at::parallel_for(0, p.blocks(), 1, [&](int64_t s, int64_t e) { kernels::linear_forward(p, s, e); });
+    });
+    ctx->save_for_backward({x, w, b});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                  torch::autograd::variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &w = saved[1], &b = saved[2];
+    const auto dy = grads[0].contiguous();                                 // (N, M)
+    const int64_t K = x.size(1), M = w.size(0);
+    const bool bias = b.numel() > 0;
+    auto dx = torch::empty_like(x);                                        // (N, K)
+    // One weight-gradient sum per chunk of blocks, added in chunk order: the same bits on every
+    // run with the same thread count.
+    torch::Tensor sums;                                                    // (chunks, M K + M)
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_backward", [&] {
+      kernels::LinearProblem<scalar_t> p;
+      p.N = x.size(0), p.K = K, p.M = M;
+      p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>();
+      p.dy = dy.data_ptr<scalar_t>(), p.dx = dx.data_ptr<scalar_t>();
+      const int64_t blocks = p.blocks(),
+                    chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), blocks));
+      sums = torch::zeros({chunks, M * K + M}, x.options());
+      at::parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
+        for (int64_t c = cb; c < ce; ++c) {
+          scalar_t* s = sums[c].data_ptr<scalar_t>();
+          kernels::linear_backward(p, c * blocks / chunks, (c + 1) * blocks / chunks, s, bias ? s + M * K : nullptr);
+        }
+      });
+    });
+    auto total = sums.sum(0);                                              // (M K + M)
+    return {dx, total.narrow(0, 0, M * K).view({M, K}), bias ? total.narrow(0, M * K, M) : torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+bool blocked_linear_applies(const torch::Tensor& x) {
+  return x.device().is_cpu() && (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble);
+}
+
+torch::Tensor blocked_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  const int64_t K = x.size(-1);
+  TORCH_CHECK(w.dim() == 2 && w.size(1) == K && (!b.defined() || b.numel() == w.size(0)),
+              "blocked_linear: x (..., ", K, ") does not fit w ", w.sizes(), (b.defined() ? ", b " : ""),
+              (b.defined() ? b.sizes() : c10::IntArrayRef{}));
+  TORCH_CHECK(w.scalar_type() == x.scalar_type() && (!b.defined() || b.scalar_type() == x.scalar_type()),
+              "blocked_linear: the weights must have the dtype of x (", x.scalar_type(), ")");
+  auto shape = x.sizes().vec();
+  shape.back() = w.size(0);
+  const auto bias = b.defined() ? b.contiguous() : torch::empty({0}, x.options());
+  auto y = BlockedLinearFunction::apply(x.reshape({-1, K}).contiguous(), w.contiguous(), bias);  // (N, M)
+  return y.view(shape);                                                    // (..., M)
+}
+
+}  // namespace attn

@@ -1,0 +1,19 @@
+// A linear layer through the blocked CPU kernel of attn/kernels/linear_kernels.h, as an autograd
+// function: the same result as torch::nn::functional::linear, faster on the tall, narrow inputs
+// of the attention projections (B x T rows of d_model). MultiHeadAttention uses it for its
+// packed q/k/v projection and its output projection whenever its attention kernel is "fused".
+//
+// Shapes: x (..., K), w (M, K), b (M) or undefined -> (..., M).
+#pragma once
+
+#include <torch/torch.h>
+
+namespace attn {
+
+/// Whether blocked_linear computes x w^T + b: x on the CPU, in float or double.
+bool blocked_linear_applies(const torch::Tensor& x);
+
+/// x w^T + b over the last axis of x, differentiable in x, w and b (when defined).
+torch::Tensor blocked_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+
+}  // namespace attn
