@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include "attn/kernels/linear_kernels.h"
+#include "attn/model/block_sums.h"
 
 namespace attn {
 
@@ -34,25 +35,17 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
     const int64_t K = x.size(1), M = w.size(0);
     const bool bias = b.numel() > 0;
     auto dx = torch::empty_like(x);                                        // (N, K)
-    // One weight-gradient sum per chunk of blocks, added in chunk order: the same bits on every
-    // run with the same thread count.
-    torch::Tensor sums;                                                    // (chunks, M K + M)
+    torch::Tensor total;                                                   // (M K + M)
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_backward", [&] {
       kernels::LinearProblem<scalar_t> p;
       p.N = x.size(0), p.K = K, p.M = M;
       p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>();
       p.dy = dy.data_ptr<scalar_t>(), p.dx = dx.data_ptr<scalar_t>();
-      const int64_t blocks = p.blocks(),
-                    chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), blocks));
-      sums = torch::zeros({chunks, M * K + M}, x.options());
-      at::parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
-        for (int64_t c = cb; c < ce; ++c) {
-          scalar_t* s = sums[c].data_ptr<scalar_t>();
-          kernels::linear_backward(p, c * blocks / chunks, (c + 1) * blocks / chunks, s, bias ? s + M * K : nullptr);
-        }
-      });
+      total = sum_over_block_chunks<scalar_t>(p.blocks(), M * K + M, x.options(),
+                                              [&](int64_t begin, int64_t end, scalar_t* s) {
+                                                kernels::linear_backward(p, begin, end, s, bias ? s + M * K : nullptr);
+                                              });
     });
-    auto total = sums.sum(0);                                              // (M K + M)
     return {dx, total.narrow(0, 0, M * K).view({M, K}), bias ? total.narrow(0, M * K, M) : torch::Tensor()};
   }
 };

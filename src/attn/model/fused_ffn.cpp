@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include "attn/kernels/ffn_kernels.h"
+#include "attn/model/block_sums.h"
 
 namespace attn {
 
@@ -40,23 +41,17 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
     const auto dy = grads[0].contiguous();                                 // (N, D)
     const int64_t D = x.size(1), F = w1.size(0);
     auto dx = torch::empty_like(x);                                        // (N, D)
-    // One set of weight-gradient sums per chunk of blocks, added in chunk order: the same bits
-    // on every run with the same thread count.
-    torch::Tensor sums;                                                    // (chunks, 2 F D + F + D)
+    torch::Tensor total;                                                   // (2 F D + F + D)
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_backward", [&] {
       auto p = problem<scalar_t>(x, w1, b1, w2, b2);
       p.dy = dy.data_ptr<scalar_t>(), p.dx = dx.data_ptr<scalar_t>();
-      const int64_t blocks = p.blocks(), chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), blocks));
-      sums = torch::zeros({chunks, 2 * F * D + F + D}, x.options());
-      at::parallel_for(0, chunks, 1, [&](int64_t cb, int64_t ce) {
-        for (int64_t c = cb; c < ce; ++c) {
-          scalar_t* s = sums[c].data_ptr<scalar_t>();
-          const kernels::FfnGrads<scalar_t> g{s, s + F * D, s + F * D + F, s + 2 * F * D + F};
-          kernels::ffn_backward(p, c * blocks / chunks, (c + 1) * blocks / chunks, g);
-        }
-      });
+      total = sum_over_block_chunks<scalar_t>(p.blocks(), 2 * F * D + F + D, x.options(),
+                                              [&](int64_t begin, int64_t end, scalar_t* s) {
+                                                kernels::ffn_backward(p, begin, end,
+                                                                      kernels::FfnGrads<scalar_t>{
+                                                                          s, s + F * D, s + F * D + F, s + 2 * F * D + F});
+                                              });
     });
-    auto total = sums.sum(0);                                              // (2 F D + F + D)
     auto dw1 = total.narrow(0, 0, F * D).view({F, D});
     auto db1 = total.narrow(0, F * D, F);
     auto dw2 = total.narrow(0, F * D + F, F * D).view({D, F});
