@@ -16,6 +16,14 @@ namespace attn::test {
 /// (`--rng-seed time`) and a failure can be replayed with the seed Catch prints.
 inline void seed() { torch::manual_seed(Catch::rngSeed()); }
 
+/// Largest difference relative to the largest reference magnitude (the plain difference when
+/// the reference is all zero): the kernels' comparisons with their reference paths.
+inline double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  const double scale = want.abs().max().item<double>();
+  const double diff = (got - want).abs().max().item<double>();
+  return scale == 0 ? diff : diff / scale;
+}
+
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   REQUIRE(a.sizes() == b.sizes());
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();

@@ -23,9 +23,7 @@ Result run(bool blocked, const torch::Tensor& x_in, const torch::Tensor& w_in, c
   return {y.detach(), x.grad(), w.grad(), b.defined() ? b.grad() : torch::Tensor()};
 }
 
-double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  return (got - want).abs().max().item<double>() / std::max(1e-30, want.abs().max().item<double>());
-}
+using attn::test::relative_error;
 
 }  // namespace
 

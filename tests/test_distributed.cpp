@@ -225,6 +225,15 @@ bool wait_for_checkpoint(const Sandbox& s, const std::string& run) {
   return false;
 }
 
+// Waits up to 60 s for `run`'s log to show training step 5.
+bool wait_for_training(const Sandbox& s, const std::string& run) {
+  for (int i = 0; i < 3000; ++i) {
+    if (slurp(s.path(run + "/train.log")).find("[train] step 5/") != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("a rank killed or hung makes the others exit non-zero within the timeout; checkpoints stay intact",
@@ -340,12 +349,7 @@ TEST_CASE("SIGINT to attn launch reaches every rank once: rank 0 checkpoints, al
   Sandbox s;
   write_config(s, R"(, "epochs": 100000, "log_every": 5)");  // runs until stopped
   auto launcher = start(s, "", "launch --nproc 2 --timeout 30 -- train dist.json --out run", "launch");
-  bool training = false;
-  for (int i = 0; i < 3000 && !training; ++i) {
-    training = slurp(s.path("run/train.log")).find("[train] step 5/") != std::string::npos;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  REQUIRE(training);
+  REQUIRE(wait_for_training(s, "run"));
   ::kill(launcher.pid, SIGINT);
   const int rc = launcher.wait(std::chrono::seconds(60));
   const auto err = launcher.err();
@@ -364,12 +368,7 @@ TEST_CASE("a SIGINT that reaches one rank stops every rank at the same step, eac
   const int port = free_port();
   auto r0 = start(s, rank_env(0, 2, port, 30), "train dist.json --out run", "r0");
   auto r1 = start(s, rank_env(1, 2, port, 30), "train dist.json --out run", "r1");
-  bool training = false;
-  for (int i = 0; i < 3000 && !training; ++i) {
-    training = slurp(s.path("run/train.log")).find("[train] step 5/") != std::string::npos;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  REQUIRE(training);
+  REQUIRE(wait_for_training(s, "run"));
   ::kill(r1.pid, SIGINT);
   const int rc0 = r0.wait(std::chrono::seconds(60)), rc1 = r1.wait(std::chrono::seconds(60));
   INFO(r0.err());

@@ -34,9 +34,7 @@ void run_steps(torch::optim::Optimizer& opt, std::vector<torch::Tensor>& params,
   }
 }
 
-double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  return (got - want).abs().max().item<double>() / std::max(1e-30, want.abs().max().item<double>());
-}
+using attn::test::relative_error;
 
 }  // namespace
 

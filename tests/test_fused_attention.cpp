@@ -39,12 +39,7 @@ Result run(const Inputs& in, AttentionOptions options) {
   return {h.detach(), grad(q), grad(k), grad(v)};
 }
 
-// Largest difference relative to the largest reference magnitude (0 when both are all zero).
-double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  const double scale = want.abs().max().item<double>();
-  const double diff = (got - want).abs().max().item<double>();
-  return scale == 0 ? diff : diff / scale;
-}
+using attn::test::relative_error;
 
 void check_same(const Inputs& in, AttentionOptions options, double tolerance, const std::string& what) {
   const auto want = run(in, AttentionOptions(options).kernel(AttentionKernel::Reference));

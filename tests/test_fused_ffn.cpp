@@ -33,9 +33,7 @@ Result run(ConvFeedForward& ffn, const torch::Tensor& x_in, const torch::Tensor&
           ffn->k1convL2->weight.grad().clone(), ffn->k1convL2->bias.grad().clone()};
 }
 
-double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
-  return (got - want).abs().max().item<double>() / std::max(1e-30, want.abs().max().item<double>());
-}
+using attn::test::relative_error;
 
 void check_same(int64_t B, int64_t T, int64_t D, int64_t F, torch::Dtype dtype, double tolerance) {
   auto fused = random_ffn(D, F, dtype, true);
