@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "attn/kernels/blas.h"
+#include "attn/kernels/linear_kernels.h"
 
 namespace attn::kernels {
 
@@ -12,16 +13,8 @@ namespace {
 // h (n x F) = relu(x[r0 .. r0 + n) W1^T + b1).
 template <typename T>
 void hidden(const FfnProblem<T>& p, int64_t r0, int64_t n, T* h) {
-  for (int64_t r = 0; r < n; ++r) std::copy(p.b1, p.b1 + p.F, h + r * p.F);
-  gemm<T>(false, true, n, p.F, p.D, T(1), p.x + r0 * p.D, p.D, p.w1, p.D, T(1), h, p.F);
+  linear_rows(n, p.D, p.F, p.x + r0 * p.D, p.w1, p.b1, h);
   for (int64_t i = 0; i < n * p.F; ++i) h[i] = h[i] > T(0) ? h[i] : T(0);
-}
-
-// acc (width) += the column sums of m (n x width).
-template <typename T>
-void add_column_sums(const T* m, int64_t n, int64_t width, T* acc) {
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t c = 0; c < width; ++c) acc[c] += m[r * width + c];
 }
 
 }  // namespace
@@ -32,9 +25,7 @@ void ffn_forward(const FfnProblem<T>& p, int64_t begin, int64_t end) {
   for (int64_t blk = begin; blk < end; ++blk) {
     const int64_t r0 = blk * p.block, n = std::min(p.block, p.N - r0);
     hidden(p, r0, n, h.data());                                            // (n, F)
-    T* y = p.y + r0 * p.D;
-    for (int64_t r = 0; r < n; ++r) std::copy(p.b2, p.b2 + p.D, y + r * p.D);
-    gemm<T>(false, true, n, p.D, p.F, T(1), h.data(), p.F, p.w2, p.F, T(1), y, p.D);  // y (n, D) += h W2^T
+    linear_rows(n, p.F, p.D, h.data(), p.w2, p.b2, p.y + r0 * p.D);        // y (n, D) = h W2^T + b2
   }
 }
 

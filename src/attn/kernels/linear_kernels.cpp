@@ -7,13 +7,23 @@
 namespace attn::kernels {
 
 template <typename T>
+void linear_rows(int64_t n, int64_t K, int64_t M, const T* x, const T* w, const T* b, T* y) {
+  if (b)
+    for (int64_t r = 0; r < n; ++r) std::copy(b, b + M, y + r * M);
+  gemm<T>(false, true, n, M, K, T(1), x, K, w, K, b ? T(1) : T(0), y, M);  // y (n, M) += x W^T
+}
+
+template <typename T>
+void add_column_sums(const T* m, int64_t n, int64_t width, T* acc) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < width; ++c) acc[c] += m[r * width + c];
+}
+
+template <typename T>
 void linear_forward(const LinearProblem<T>& p, int64_t begin, int64_t end) {
   for (int64_t blk = begin; blk < end; ++blk) {
     const int64_t r0 = blk * p.block, n = std::min(p.block, p.N - r0);
-    T* y = p.y + r0 * p.M;
-    if (p.b)
-      for (int64_t r = 0; r < n; ++r) std::copy(p.b, p.b + p.M, y + r * p.M);
-    gemm<T>(false, true, n, p.M, p.K, T(1), p.x + r0 * p.K, p.K, p.w, p.K, p.b ? T(1) : T(0), y, p.M);  // y += x W^T
+    linear_rows(n, p.K, p.M, p.x + r0 * p.K, p.w, p.b, p.y + r0 * p.M);
   }
 }
 
@@ -24,12 +34,14 @@ void linear_backward(const LinearProblem<T>& p, int64_t begin, int64_t end, T* d
     const T* dy = p.dy + r0 * p.M;
     gemm<T>(false, false, n, p.K, p.M, T(1), dy, p.M, p.w, p.K, T(0), p.dx + r0 * p.K, p.K);  // dx (n, K) = dy W
     gemm<T>(true, false, p.M, p.K, n, T(1), dy, p.M, p.x + r0 * p.K, p.K, T(1), dw, p.K);      // dW (M, K) += dy^T x
-    if (db)
-      for (int64_t r = 0; r < n; ++r)
-        for (int64_t c = 0; c < p.M; ++c) db[c] += dy[r * p.M + c];
+    if (db) add_column_sums(dy, n, p.M, db);                                                  // db (M) += sum dy
   }
 }
 
+template void linear_rows<float>(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*);
+template void linear_rows<double>(int64_t, int64_t, int64_t, const double*, const double*, const double*, double*);
+template void add_column_sums<float>(const float*, int64_t, int64_t, float*);
+template void add_column_sums<double>(const double*, int64_t, int64_t, double*);
 template void linear_forward<float>(const LinearProblem<float>&, int64_t, int64_t);
 template void linear_forward<double>(const LinearProblem<double>&, int64_t, int64_t);
 template void linear_backward<float>(const LinearProblem<float>&, int64_t, int64_t, float*, float*);
