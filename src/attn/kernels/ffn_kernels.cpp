@@ -13,7 +13,7 @@ namespace {
 // h (n x F) = relu(x[r0 .. r0 + n) W1^T + b1).
 template <typename T>
 void hidden(const FfnProblem<T>& p, int64_t r0, int64_t n, T* h) {
-  linear_rows(n, p.D, p.F, p.x + r0 * p.D, p.w1, p.b1, h);
+  linear_rows(n, p.D, p.F, p.x + r0 * p.D, p.w1t, p.b1, h);
   for (int64_t i = 0; i < n * p.F; ++i) h[i] = h[i] > T(0) ? h[i] : T(0);
 }
 
@@ -25,7 +25,7 @@ void ffn_forward(const FfnProblem<T>& p, int64_t begin, int64_t end) {
   for (int64_t blk = begin; blk < end; ++blk) {
     const int64_t r0 = blk * p.block, n = std::min(p.block, p.N - r0);
     hidden(p, r0, n, h.data());                                            // (n, F)
-    linear_rows(n, p.F, p.D, h.data(), p.w2, p.b2, p.y + r0 * p.D);        // y (n, D) = h W2^T + b2
+    linear_rows(n, p.F, p.D, h.data(), p.w2t, p.b2, p.y + r0 * p.D);       // y (n, D) = h W2^T + b2
   }
 }
 

@@ -22,6 +22,8 @@ struct FfnProblem {
   const T* w1 = nullptr;  ///< (F, D)
   const T* b1 = nullptr;  ///< (F)
   const T* w2 = nullptr;  ///< (D, F)
+  const T* w1t = nullptr; ///< (D, F): w1 transposed (see linear_rows)
+  const T* w2t = nullptr; ///< (F, D): w2 transposed
   const T* b2 = nullptr;  ///< (D)
   T* y = nullptr;         ///< forward: (N, D)
   const T* dy = nullptr;  ///< backward: (N, D)

@@ -8,6 +8,10 @@
 #include <limits>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "attn/kernels/blas.h"
 #include "attn/kernels/flash_kernels.h"
 
@@ -18,8 +22,6 @@
 namespace attn::kernels::ATTN_KERNEL_ISA {
 
 namespace {
-
-constexpr int kLanes = 8;  // independent accumulators: lets the compiler vectorise reductions
 
 using attn::kernels::gemm;
 
@@ -47,48 +49,119 @@ inline float exp_scalar(float x) {
 }
 inline double exp_scalar(double x) { return std::exp(x); }
 
+// The row reductions below are `omp simd` loops (the build passes -fopenmp-simd): lanes of
+// partial results, combined at the end, in a fixed order for a given build.
 template <typename T>
 T row_max(const T* x, int64_t n) {
-  T acc[kLanes];
-  for (auto& a : acc) a = -std::numeric_limits<T>::infinity();
-  int64_t c = 0;
-  for (; c + kLanes <= n; c += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] = x[c + l] > acc[l] ? x[c + l] : acc[l];
-  for (; c < n; ++c) acc[0] = x[c] > acc[0] ? x[c] : acc[0];
-  T m = acc[0];
-  for (int l = 1; l < kLanes; ++l) m = acc[l] > m ? acc[l] : m;
+  T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
+  for (int64_t c = 0; c < n; ++c) m = x[c] > m ? x[c] : m;
   return m;
 }
 
 template <typename T>
-T row_sum(const T* x, int64_t n) {
-  T acc[kLanes] = {};
-  int64_t c = 0;
-  for (; c + kLanes <= n; c += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += x[c + l];
-  for (; c < n; ++c) acc[0] += x[c];
+T row_dot(const T* x, const T* y, int64_t n) {
   T s = 0;
-  for (int l = 0; l < kLanes; ++l) s += acc[l];
+#pragma omp simd reduction(+ : s)
+  for (int64_t c = 0; c < n; ++c) s += x[c] * y[c];
   return s;
 }
 
+// x[c] = exp(x[c] - shift), in place; returns the sum of the new x.
 template <typename T>
-T row_dot(const T* x, const T* y, int64_t n) {
-  T acc[kLanes] = {};
-  int64_t c = 0;
-  for (; c + kLanes <= n; c += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += x[c + l] * y[c + l];
-  for (; c < n; ++c) acc[0] += x[c] * y[c];
+T exp_shifted_sum(T* x, int64_t n, T shift) {
   T s = 0;
-  for (int l = 0; l < kLanes; ++l) s += acc[l];
+#pragma omp simd reduction(+ : s)
+  for (int64_t c = 0; c < n; ++c) {
+    x[c] = exp_scalar(x[c] - shift);
+    s += x[c];
+  }
   return s;
 }
 
 // x[c] = exp(x[c] - shift), in place.
 template <typename T>
 void exp_shifted(T* x, int64_t n, T shift) {
+#pragma omp simd
   for (int64_t c = 0; c < n; ++c) x[c] = exp_scalar(x[c] - shift);
 }
+
+// P = P * (dP - d), in place in dp: the score gradient's element step.
+template <typename T>
+void times_shifted(const T* pr, T* dr, int64_t n, T d) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) dr[c] = pr[c] * (dr[c] - d);
+}
+
+#if defined(__AVX512F__)
+// The float element loops again, written for AVX-512: 16 lanes, the tail under a mask (the plain
+// loops above leave a scalar tail, which for rows of 200 keys cost as much as the vector part),
+// 2^n applied by scalef, and one horizontal reduction per row.
+// GCC 12 warns that the "undefined" pass-through operand inside some of its own intrinsics
+// (roundscale, scalef, the reductions) may be used uninitialised; it is not.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1); }
+
+// exp of 16 lanes, the polynomial of exp_scalar; lanes below kExpLow (and -inf) give 0.
+inline __m512 exp16(__m512 x) {
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.3981999507e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073e-3f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(4.1665795894e-2f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(1.6666665459e-1f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(5.0000001201e-1f));
+  y = _mm512_add_ps(_mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  y = _mm512_scalef_ps(y, n);
+  const __mmask16 low = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpLow), _CMP_LT_OQ);
+  return _mm512_mask_blend_ps(low, y, _mm512_setzero_ps());
+}
+
+inline float row_max(const float* x, int64_t n) {
+  __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (int64_t c = 0; c < n; c += 16)
+    m = _mm512_mask_max_ps(m, tail_mask(n - c), m, _mm512_maskz_loadu_ps(tail_mask(n - c), x + c));
+  return _mm512_reduce_max_ps(m);
+}
+
+inline float exp_shifted_sum(float* x, int64_t n, float shift) {
+  const __m512 sh = _mm512_set1_ps(shift);
+  __m512 s = _mm512_setzero_ps();
+  for (int64_t c = 0; c < n; c += 16) {
+    const __mmask16 k = tail_mask(n - c);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), sh));
+    _mm512_mask_storeu_ps(x + c, k, e);
+    s = _mm512_mask_add_ps(s, k, s, e);
+  }
+  return _mm512_reduce_add_ps(s);
+}
+
+inline void exp_shifted(float* x, int64_t n, float shift) {
+  const __m512 sh = _mm512_set1_ps(shift);
+  for (int64_t c = 0; c < n; c += 16) {
+    const __mmask16 k = tail_mask(n - c);
+    _mm512_mask_storeu_ps(x + c, k, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), sh)));
+  }
+}
+
+inline void times_shifted(const float* pr, float* dr, int64_t n, float d) {
+  const __m512 dv = _mm512_set1_ps(d);
+  for (int64_t c = 0; c < n; c += 16) {
+    const __mmask16 k = tail_mask(n - c);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, pr + c), _mm512_sub_ps(_mm512_maskz_loadu_ps(k, dr + c), dv));
+    _mm512_mask_storeu_ps(dr + c, k, v);
+  }
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
 
 template <typename T>
 constexpr T kInf = std::numeric_limits<T>::infinity();
@@ -138,10 +211,11 @@ struct Geometry {
   }
 
   /// The score tile s (ni x nj, leading dimension ld) of queries i0.. and keys j0..:
-  /// beta * q.k, then -inf where the key is padding or (causal) in the future.
-  void scores(int64_t b, int64_t h, int64_t i0, int64_t ni, int64_t j0, int64_t nj, const T* key_mask, T* s,
-              int64_t ld) const {
-    gemm<T>(false, true, ni, nj, p.D, p.beta, p.q.row(b, h, i0), p.q.st, p.k.row(b, h, j0), p.k.st, T(0), s, ld);
+  /// beta * q.k, then -inf where the key is padding or (causal) in the future. kt: the key
+  /// tile transposed (D x nj, leading dimension ld), from Scratch::keys_t.
+  void scores(int64_t b, int64_t h, int64_t i0, int64_t ni, int64_t j0, int64_t nj, const T* key_mask, const T* kt,
+              T* s, int64_t ld) const {
+    gemm<T>(false, false, ni, nj, p.D, p.beta, p.q.row(b, h, i0), p.q.st, kt, ld, T(0), s, ld);  // (ni, nj)
     for (int64_t r = 0; r < ni; ++r) {
       T* row = s + r * ld;
       if (p.key_padding)
@@ -154,15 +228,41 @@ struct Geometry {
   }
 };
 
+// x (nj rows of width d, from row j0 of (b, h)) transposed into out (d x nj, leading dimension ld).
+template <typename T>
+void transpose_rows(const View4<const T>& x, int64_t b, int64_t h, int64_t j0, int64_t nj, int64_t d, T* out,
+                    int64_t ld) {
+  for (int64_t c = 0; c < nj; ++c) {
+    const T* row = x.row(b, h, j0 + c);
+    for (int64_t e = 0; e < d; ++e) out[e * ld + c] = row[e];
+  }
+}
+
 // Per-thread scratch, sized for one tile.
 template <typename T>
 struct Scratch {
-  std::vector<T> s, dp, acc, m, l, best, key_mask, dk, dv;
+  std::vector<T> s, dp, acc, m, l, best, key_mask, dk, dv, kt, vt;
   std::vector<int64_t> idx;
+  int64_t kt_of = -1, vt_of = -1;  // which (b, h, key tile) kt and vt hold
   explicit Scratch(const FlashProblem<T>& p)
       : s(p.q_tile * p.k_tile), dp(p.q_tile * p.k_tile), acc(p.q_tile * std::max(p.Dv, int64_t(1))),
         m(p.q_tile), l(p.q_tile), best(p.q_tile), key_mask(p.k_tile), dk(p.k_tile * p.D),
-        dv(p.k_tile * p.Dv), idx(p.q_tile) {}
+        dv(p.k_tile * p.Dv), kt(p.D * p.k_tile), vt(p.Dv * p.k_tile), idx(p.q_tile) {}
+
+  // Key tile `tile` of (b, h) transposed (D x nj, leading dimension k_tile), packed once per
+  // tile and reused by the query tiles that follow: the score product then runs as a plain
+  // (NN) product, which OpenBLAS's small-matrix kernels take ~25% faster than q k^T.
+  const T* keys_t(const FlashProblem<T>& p, int64_t b, int64_t h, int64_t tile, int64_t j0, int64_t nj) {
+    const int64_t tag = (b * p.H + h) * p.k_tiles + tile;
+    if (kt_of != tag) transpose_rows(p.k, b, h, j0, nj, p.D, kt.data(), p.k_tile), kt_of = tag;
+    return kt.data();
+  }
+  /// The same for the values (Dv x nj): dP = dO V^T.
+  const T* values_t(const FlashProblem<T>& p, int64_t b, int64_t h, int64_t tile, int64_t j0, int64_t nj) {
+    const int64_t tag = (b * p.H + h) * p.k_tiles + tile;
+    if (vt_of != tag) transpose_rows(p.v, b, h, j0, nj, p.Dv, vt.data(), p.k_tile), vt_of = tag;
+    return vt.data();
+  }
 };
 
 template <typename T>
@@ -181,7 +281,7 @@ void forward(const FlashProblem<T>& p, int64_t begin, int64_t end) {
     for (int64_t kt = 0; kt < kt_end; ++kt) {
       const int64_t j0 = g.k_begin(kt), nj = g.k_count(kt);
       g.key_mask(b, j0, nj, w.key_mask.data());
-      g.scores(b, h, i0, ni, j0, nj, w.key_mask.data(), w.s.data(), ld);
+      g.scores(b, h, i0, ni, j0, nj, w.key_mask.data(), w.keys_t(p, b, h, kt, j0, nj), w.s.data(), ld);
       for (int64_t r = 0; r < ni; ++r) {
         T* row = w.s.data() + r * ld;
         if (p.hard)  // the first maximal key wins ties, as torch::argmax
@@ -194,8 +294,7 @@ void forward(const FlashProblem<T>& p, int64_t begin, int64_t end) {
           continue;
         }
         const T alpha = exp_scalar(w.m[r] - m_new);  // rescales what was summed so far
-        exp_shifted(row, nj, m_new);                 // row = P = exp(s - m_new)
-        w.l[r] = w.l[r] * alpha + row_sum(row, nj);
+        w.l[r] = w.l[r] * alpha + exp_shifted_sum(row, nj, m_new);  // row = P = exp(s - m_new)
         if (alpha != T(1)) {
           T* a = w.acc.data() + r * p.Dv;
           for (int64_t c = 0; c < p.Dv; ++c) a[c] *= alpha;
@@ -245,20 +344,20 @@ void backward_prepare(const FlashProblem<T>& p, int64_t begin, int64_t end) {
 // dS = P * (dP - drow) for the tile whose P is in s and dO V^T in dp; result in dp.
 template <typename T>
 void score_gradient(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T>& w, int64_t b, int64_t h,
-                    int64_t i0, int64_t ni, int64_t j0, int64_t nj) {
+                    int64_t i0, int64_t ni, int64_t kt, int64_t j0, int64_t nj) {
   const int64_t ld = p.k_tile;
   const int64_t bh = b * p.H + h;
-  g.scores(b, h, i0, ni, j0, nj, w.key_mask.data(), w.s.data(), ld);
+  g.scores(b, h, i0, ni, j0, nj, w.key_mask.data(), w.keys_t(p, b, h, kt, j0, nj), w.s.data(), ld);
   for (int64_t r = 0; r < ni; ++r) exp_shifted(w.s.data() + r * ld, nj, p.lse[bh * p.Tq + i0 + r]);  // P
   if (!p.soft_stats) return;
   // dp (ni x nj) = dO (ni x Dv) V^T (Dv x nj)
-  gemm<T>(false, true, ni, nj, p.Dv, T(1), p.dout.row(b, h, i0), p.dout.st, p.v.row(b, h, j0), p.v.st, T(0),
-          w.dp.data(), ld);
+  gemm<T>(false, false, ni, nj, p.Dv, T(1), p.dout.row(b, h, i0), p.dout.st, w.values_t(p, b, h, kt, j0, nj), ld,
+          T(0), w.dp.data(), ld);
   for (int64_t r = 0; r < ni; ++r) {
     const T d = p.drow[bh * p.Tq + i0 + r];
     const T* pr = w.s.data() + r * ld;
     T* dr = w.dp.data() + r * ld;
-    for (int64_t c = 0; c < nj; ++c) dr[c] = pr[c] * (dr[c] - d);
+    times_shifted(pr, dr, nj, d);
   }
 }
 
@@ -274,7 +373,7 @@ void backward_key_tile(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T
     g.key_mask(b, j0, nj, w.key_mask.data());
     for (int64_t qt = g.first_q_tile_for(j0); qt < p.q_tiles; ++qt) {
       const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
-      score_gradient(p, g, w, b, h, i0, ni, j0, nj);
+      score_gradient(p, g, w, b, h, i0, ni, kt, j0, nj);
       if (!p.hard)  // dv (nj x Dv) += P^T (nj x ni) dO (ni x Dv)
         gemm<T>(true, false, nj, p.Dv, ni, T(1), w.s.data(), ld, p.dout.row(b, h, i0), p.dout.st, T(1),
                 w.dv.data(), p.Dv);
@@ -344,7 +443,7 @@ void backward_dq(const FlashProblem<T>& p, int64_t begin, int64_t end) {
       const int64_t j0 = g.k_begin(kt), nj = g.k_count(kt);
       if (g.first_q_tile_for(j0) > qt) continue;
       g.key_mask(b, j0, nj, w.key_mask.data());
-      score_gradient(p, g, w, b, h, i0, ni, j0, nj);
+      score_gradient(p, g, w, b, h, i0, ni, kt, j0, nj);
       gemm<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st, T(1),
               p.dq.row(b, h, i0), p.dq.st);
     }

@@ -7,10 +7,10 @@
 namespace attn::kernels {
 
 template <typename T>
-void linear_rows(int64_t n, int64_t K, int64_t M, const T* x, const T* w, const T* b, T* y) {
+void linear_rows(int64_t n, int64_t K, int64_t M, const T* x, const T* wt, const T* b, T* y) {
   if (b)
     for (int64_t r = 0; r < n; ++r) std::copy(b, b + M, y + r * M);
-  gemm<T>(false, true, n, M, K, T(1), x, K, w, K, b ? T(1) : T(0), y, M);  // y (n, M) += x W^T
+  gemm<T>(false, false, n, M, K, T(1), x, K, wt, M, b ? T(1) : T(0), y, M);  // y (n, M) += x W^T
 }
 
 template <typename T>
@@ -23,7 +23,7 @@ template <typename T>
 void linear_forward(const LinearProblem<T>& p, int64_t begin, int64_t end) {
   for (int64_t blk = begin; blk < end; ++blk) {
     const int64_t r0 = blk * p.block, n = std::min(p.block, p.N - r0);
-    linear_rows(n, p.K, p.M, p.x + r0 * p.K, p.w, p.b, p.y + r0 * p.M);
+    linear_rows(n, p.K, p.M, p.x + r0 * p.K, p.wt, p.b, p.y + r0 * p.M);
   }
 }
 

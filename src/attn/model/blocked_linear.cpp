@@ -15,10 +15,11 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
                                const torch::Tensor& b) {
     auto y = torch::empty({x.size(0), w.size(0)}, x.options());           // (N, M)
+    const auto wt = w.t().contiguous();                                    // (K, M): see linear_rows
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_forward", [&] {
       kernels::LinearProblem<scalar_t> p;
       p.N = x.size(0), p.K = x.size(1), p.M = w.size(0);
-      p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>();
+      p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>(), p.wt = wt.data_ptr<scalar_t>();
       p.b = b.numel() ? b.data_ptr<scalar_t>() : nullptr;
       p.y = y.data_ptr<scalar_t>();
       at::parallel_for(0, p.blocks(), 1, [&](int64_t s, int64_t e) { kernels::linear_forward(p, s, e); });

@@ -9,13 +9,21 @@ namespace attn {
 
 namespace {
 
+// The weights transposed, for the kernels' forward products (see linear_rows); they must
+// outlive the problem that points into them.
+struct Transposed {
+  torch::Tensor w1t, w2t;  // (D, F), (F, D)
+  Transposed(const torch::Tensor& w1, const torch::Tensor& w2) : w1t(w1.t().contiguous()), w2t(w2.t().contiguous()) {}
+};
+
 template <typename T>
 kernels::FfnProblem<T> problem(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
-                               const torch::Tensor& w2, const torch::Tensor& b2) {
+                               const torch::Tensor& w2, const torch::Tensor& b2, const Transposed& t) {
   kernels::FfnProblem<T> p;
   p.N = x.size(0), p.D = x.size(1), p.F = w1.size(0);
   p.x = x.data_ptr<T>(), p.w1 = w1.data_ptr<T>(), p.b1 = b1.data_ptr<T>();
   p.w2 = w2.data_ptr<T>(), p.b2 = b2.data_ptr<T>();
+  p.w1t = t.w1t.data_ptr<T>(), p.w2t = t.w2t.data_ptr<T>();
   return p;
 }
 
@@ -25,8 +33,9 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
                                const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
                                const torch::Tensor& b2) {
     auto y = torch::empty_like(x);                                         // (N, D)
+    const Transposed t(w1, w2);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_forward", [&] {
-      auto p = problem<scalar_t>(x, w1, b1, w2, b2);
+      auto p = problem<scalar_t>(x, w1, b1, w2, b2, t);
       p.y = y.data_ptr<scalar_t>();
       at::parallel_for(0, p.blocks(), 1, [&](int64_t b, int64_t e) { kernels::ffn_forward(p, b, e); });
     });
@@ -42,8 +51,9 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
     const int64_t D = x.size(1), F = w1.size(0);
     auto dx = torch::empty_like(x);                                        // (N, D)
     torch::Tensor total;                                                   // (2 F D + F + D)
+    const Transposed t(w1, w2);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_backward", [&] {
-      auto p = problem<scalar_t>(x, w1, b1, w2, b2);
+      auto p = problem<scalar_t>(x, w1, b1, w2, b2, t);
       p.dy = dy.data_ptr<scalar_t>(), p.dx = dx.data_ptr<scalar_t>();
       total = sum_over_block_chunks<scalar_t>(p.blocks(), 2 * F * D + F + D, x.options(),
                                               [&](int64_t begin, int64_t end, scalar_t* s) {
