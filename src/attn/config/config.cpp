@@ -38,7 +38,7 @@ void visit(ModelConfig& c, V&& v) {
   v("tie_embeddings", c.tie_embeddings);
   v("norm", c.norm), v("activation", c.activation), v("dropout", c.dropout);
   v("attention_dropout", c.attention_dropout), v("attention_kernel", c.attention_kernel);
-  v("ffn_kernel", c.ffn_kernel);
+  v("ffn_kernel", c.ffn_kernel), v("norm_kernel", c.norm_kernel);
 }
 
 template <class V>
@@ -314,6 +314,7 @@ void validate(const Config& c) {
         m.attention_dropout, "in [0, 1)");
   check_choice("model.attention_kernel", m.attention_kernel, {"fused", "reference"});
   check_choice("model.ffn_kernel", m.ffn_kernel, {"fused", "reference"});
+  check_choice("model.norm_kernel", m.norm_kernel, {"fused", "reference"});
 
   const auto& t = c.train;
   check(t.epochs > 0, "train.epochs", t.epochs, "positive");

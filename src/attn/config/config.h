@@ -81,6 +81,7 @@ struct ModelConfig {
   double attention_dropout = 0;
   std::string attention_kernel = "fused";  ///< "fused" (tiled, O(t) memory) | "reference" (plain)
   std::string ffn_kernel = "fused";  ///< "fused" (blocked CPU kernel) | "reference" (two linear layers)
+  std::string norm_kernel = "fused";  ///< "fused" (one-pass add & LayerNorm) | "reference" (LibTorch's)
 };
 
 struct TrainConfig {

@@ -12,14 +12,16 @@ LayerOptions layer_options(const ModelConfig& m) {
       .dropout(m.dropout)
       .attention_dropout(m.attention_dropout)
       .attention_kernel(parse_attention_kernel(m.attention_kernel))
-      .fused_ffn(m.ffn_kernel == "fused");
+      .fused_ffn(m.ffn_kernel == "fused")
+      .fused_norm(m.norm_kernel == "fused");
 }
 
 SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes) {
   auto embeddings = EmbeddingsOptions(vocab_size, m.d_model)
                         .positions(parse_positions(m.positions))
                         .max_positions(m.max_positions)
-                        .dropout(m.dropout);
+                        .dropout(m.dropout)
+                        .fused_norm(m.norm_kernel == "fused");
   return SetClassifier(
       SetClassifierOptions(EncoderOptions(embeddings, layer_options(m), m.layers), num_classes)
           .pooling(parse_pooling(m.pooling)));
@@ -30,7 +32,8 @@ Seq2Seq build_seq2seq(const ModelConfig& m, int64_t source_vocab, int64_t target
     return EmbeddingsOptions(vocab, m.d_model)
         .positions(parse_positions(positions))
         .max_positions(m.max_positions)
-        .dropout(m.dropout);
+        .dropout(m.dropout)
+        .fused_norm(m.norm_kernel == "fused");
   };
   const int64_t decoder_layers = m.decoder_layers > 0 ? m.decoder_layers : m.layers;
   return Seq2Seq(Seq2SeqOptions(EncoderOptions(embeddings(source_vocab, m.positions), layer_options(m), m.layers),

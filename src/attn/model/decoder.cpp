@@ -22,14 +22,14 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& y, const torch::Ten
                                         const torch::Tensor& memory_padding) {
   const auto where = options.norm();
   const double p = options.dropout();
-  const bool train = is_training();
-  auto out1 = add_norm(y, layernorm1, where, p, train, [&](const torch::Tensor& x) {
+  const bool train = is_training(), fused = options.fused_norm();
+  auto out1 = add_norm(y, layernorm1, where, p, train, fused, [&](const torch::Tensor& x) {
     return self_mha->forward(x, x, x, tgt_padding, /*causal=*/true).output;  // (B, T, D)
   });
-  auto out2 = add_norm(out1, layernorm2, where, p, train, [&](const torch::Tensor& x) {
+  auto out2 = add_norm(out1, layernorm2, where, p, train, fused, [&](const torch::Tensor& x) {
     return cross_mha->forward(x, memory, memory, memory_padding).output;     // (B, T, D)
   });
-  return add_norm(out2, layernorm3, where, p, train,
+  return add_norm(out2, layernorm3, where, p, train, fused,
                   [&](const torch::Tensor& x) { return cnn(x); });           // (B, T, D)
 }
 
@@ -37,15 +37,15 @@ torch::Tensor DecoderLayerImpl::step(const torch::Tensor& y, DecoderLayerCache& 
                                      const torch::Tensor& memory_padding) {
   const auto where = options.norm();
   const double p = options.dropout();
-  const bool train = is_training();
-  auto out1 = add_norm(y, layernorm1, where, p, train, [&](const torch::Tensor& x) {
+  const bool train = is_training(), fused = options.fused_norm();
+  auto out1 = add_norm(y, layernorm1, where, p, train, fused, [&](const torch::Tensor& x) {
     cache.self.append(self_mha->project_kv(x, x));                         // (B, H, t + 1, Dk)
     return self_mha->attend(x, cache.self);                                // (B, 1, D)
   });
-  auto out2 = add_norm(out1, layernorm2, where, p, train, [&](const torch::Tensor& x) {
+  auto out2 = add_norm(out1, layernorm2, where, p, train, fused, [&](const torch::Tensor& x) {
     return cross_mha->attend(x, cache.cross, memory_padding);              // (B, 1, D)
   });
-  return add_norm(out2, layernorm3, where, p, train,
+  return add_norm(out2, layernorm3, where, p, train, fused,
                   [&](const torch::Tensor& x) { return cnn(x); });           // (B, 1, D)
 }
 

@@ -1,5 +1,7 @@
 #include "attn/model/embeddings.h"
 
+#include "attn/model/fused_add_norm.h"
+
 namespace attn {
 
 Positions parse_positions(const std::string& name) {
@@ -67,15 +69,16 @@ EmbeddingsImpl::EmbeddingsImpl(EmbeddingsOptions options_) : options(std::move(o
 torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& ids, int64_t start) {
   TORCH_CHECK(ids.dim() == 2, "Embeddings expects token ids (B, T), got ", ids.sizes());
   auto x = word_embeddings(ids);                                           // (B, T, D)
+  torch::Tensor positions;                                                 // (T, D) or undefined
   if (position_embeddings) {
     const int64_t T = ids.size(1);
     TORCH_CHECK(start >= 0 && start + T <= options.max_positions(), "Embeddings: positions ",
                 start, "..", start + T - 1, " exceed the table of ", options.max_positions(),
                 " (raise max_positions or shorten the input)");
     auto pos = torch::arange(start, start + T, ids.options().dtype(torch::kLong));  // (T)
-    x = x + position_embeddings(pos).unsqueeze(0);                         // (B, T, D)
+    positions = position_embeddings(pos);                                  // (T, D)
   }
-  x = LayerNorm(x);
+  x = add_layer_norm(x, positions, LayerNorm, options.fused_norm());       // (B, T, D)
   if (options.dropout() > 0) x = torch::dropout(x, options.dropout(), is_training());
   return x;
 }

@@ -30,6 +30,9 @@ struct EmbeddingsOptions {
   TORCH_ARG(double, layer_norm_eps) = 1e-12;
   /// Dropout after the LayerNorm while training.
   TORCH_ARG(double, dropout) = 0.0;
+  /// The position add and the LayerNorm in one pass (attn/model/fused_add_norm.h) where it
+  /// applies, or LibTorch's add and LayerNorm.
+  TORCH_ARG(bool, fused_norm) = true;
 };
 
 /// The sinusoid table (rows, dim), computed in float64.

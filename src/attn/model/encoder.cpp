@@ -20,10 +20,11 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x,
                                         const torch::Tensor& key_padding_mask) {
   const auto where = options.norm();
   const double p = options.dropout();
-  auto out1 = add_norm(x, layernorm1, where, p, is_training(), [&](const torch::Tensor& y) {
+  const bool fused = options.fused_norm();
+  auto out1 = add_norm(x, layernorm1, where, p, is_training(), fused, [&](const torch::Tensor& y) {
     return mha->forward(y, y, y, key_padding_mask).output;                 // (B, T, D)
   });
-  return add_norm(out1, layernorm2, where, p, is_training(),
+  return add_norm(out1, layernorm2, where, p, is_training(), fused,
                   [&](const torch::Tensor& y) { return cnn(y); });         // (B, T, D)
 }
 

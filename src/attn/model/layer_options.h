@@ -41,6 +41,9 @@ struct LayerOptions {
   TORCH_ARG(AttentionKernel, attention_kernel) = AttentionKernel::Fused;
   /// The 1-convolution through its blocked CPU kernel (where it applies) or its two linear layers.
   TORCH_ARG(bool, fused_ffn) = true;
+  /// Each residual add and its LayerNorm in one pass (attn/model/fused_add_norm.h) where it
+  /// applies, or LibTorch's add and LayerNorm.
+  TORCH_ARG(bool, fused_norm) = true;
 };
 
 /// Checks every value of `o`; `where` names the owner in the message ("EncoderLayer").

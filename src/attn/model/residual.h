@@ -5,18 +5,21 @@
 
 #include <torch/torch.h>
 
+#include "attn/model/fused_add_norm.h"
 #include "attn/model/layer_options.h"
 
 namespace attn {
 
+/// `fused`: the add and the LayerNorm of post-norm in one pass where that applies
+/// (attn/model/fused_add_norm.h).
 template <class SubLayer>
 torch::Tensor add_norm(const torch::Tensor& x, torch::nn::LayerNorm& norm, NormPlacement where,
-                       double dropout, bool training, SubLayer&& f) {
+                       double dropout, bool training, bool fused, SubLayer&& f) {
   auto drop = [&](torch::Tensor y) {
     return dropout > 0 ? torch::dropout(y, dropout, training) : y;
   };
   if (where == NormPlacement::Pre) return x + drop(f(norm(x)));
-  return norm(x + drop(f(x)));
+  return add_layer_norm(x, drop(f(x)), norm, fused);
 }
 
 }  // namespace attn
