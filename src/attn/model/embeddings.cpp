@@ -1,5 +1,6 @@
 #include "attn/model/embeddings.h"
 
+#include "attn/model/embedding_lookup.h"
 #include "attn/model/fused_add_norm.h"
 
 namespace attn {
@@ -68,7 +69,8 @@ EmbeddingsImpl::EmbeddingsImpl(EmbeddingsOptions options_) : options(std::move(o
 
 torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& ids, int64_t start) {
   TORCH_CHECK(ids.dim() == 2, "Embeddings expects token ids (B, T), got ", ids.sizes());
-  auto x = word_embeddings(ids);                                           // (B, T, D)
+  auto x = embedding_lookup(word_embeddings->weight, ids,
+                            word_embeddings->options.padding_idx().value_or(-1));  // (B, T, D)
   torch::Tensor positions;                                                 // (T, D) or undefined
   if (position_embeddings) {
     const int64_t T = ids.size(1);
