@@ -240,13 +240,12 @@ void transpose_rows(const View4<const T>& x, int64_t b, int64_t h, int64_t j0, i
 // Per-thread scratch, sized for one tile.
 template <typename T>
 struct Scratch {
-  std::vector<T> s, dp, acc, m, l, best, key_mask, dk, dv, kt, vt;
+  std::vector<T> s, dp, acc, m, l, best, key_mask, kt, vt;
   std::vector<int64_t> idx;
   int64_t kt_of = -1, vt_of = -1;  // which (b, h, key tile) kt and vt hold
   explicit Scratch(const FlashProblem<T>& p)
       : s(p.q_tile * p.k_tile), dp(p.q_tile * p.k_tile), acc(p.q_tile * std::max(p.Dv, int64_t(1))),
-        m(p.q_tile), l(p.q_tile), best(p.q_tile), key_mask(p.k_tile), dk(p.k_tile * p.D),
-        dv(p.k_tile * p.Dv), kt(p.D * p.k_tile), vt(p.Dv * p.k_tile), idx(p.q_tile) {}
+        m(p.q_tile), l(p.q_tile), best(p.q_tile), key_mask(p.k_tile), kt(p.D * p.k_tile), vt(p.Dv * p.k_tile), idx(p.q_tile) {}
 
   // Key tile `tile` of (b, h) transposed (D x nj, leading dimension k_tile), packed once per
   // tile and reused by the query tiles that follow: the score product then runs as a plain
@@ -360,35 +359,42 @@ void score_gradient(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T>& 
   }
 }
 
-// dk and dv of key tile kt of (b, h); with dq_too, also adds this tile's part of dq.
+template <typename T>
+void zero_rows(const View4<T>& x, int64_t b, int64_t h, int64_t i0, int64_t n, int64_t width) {
+  for (int64_t r = 0; r < n; ++r) std::fill(x.row(b, h, i0 + r), x.row(b, h, i0 + r) + width, T(0));
+}
+
+// dk and dv of key tile kt of (b, h), written straight into their rows: the first query tile's
+// products overwrite (beta 0), the others add. With dq_too, also this tile's part of dq, which
+// key tile 0 overwrites when every query tile sees it (dq_from_zero false) and adds to
+// otherwise (the caller zeroed dq).
 template <typename T>
 void backward_key_tile(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T>& w, int64_t b, int64_t h,
-                       int64_t kt, bool dq_too) {
+                       int64_t kt, bool dq_too, bool dq_zeroed) {
   const int64_t ld = p.k_tile, j0 = g.k_begin(kt), nj = g.k_count(kt);
-  std::fill(w.dk.begin(), w.dk.begin() + nj * p.D, T(0));
-  std::fill(w.dv.begin(), w.dv.begin() + nj * p.Dv, T(0));
+  T* dk = p.dk.row(b, h, j0);
+  T* dv = p.dv.row(b, h, j0);
+  bool first = true;  // no query tile has written dk and dv yet
   const bool any = !p.hard || p.soft_stats;
   if (any) {
     g.key_mask(b, j0, nj, w.key_mask.data());
     for (int64_t qt = g.first_q_tile_for(j0); qt < p.q_tiles; ++qt) {
       const int64_t i0 = g.q_begin(qt), ni = g.q_count(qt);
+      const T keep = first ? T(0) : T(1);
       score_gradient(p, g, w, b, h, i0, ni, kt, j0, nj);
       if (!p.hard)  // dv (nj x Dv) += P^T (nj x ni) dO (ni x Dv)
-        gemm<T>(true, false, nj, p.Dv, ni, T(1), w.s.data(), ld, p.dout.row(b, h, i0), p.dout.st, T(1),
-                w.dv.data(), p.Dv);
-      if (!p.soft_stats) continue;
+        gemm<T>(true, false, nj, p.Dv, ni, T(1), w.s.data(), ld, p.dout.row(b, h, i0), p.dout.st, keep, dv,
+                p.dv.st);
       if (dq_too)  // dq (ni x D) += beta dS (ni x nj) K (nj x D)
-        gemm<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st, T(1),
-                p.dq.row(b, h, i0), p.dq.st);
+        gemm<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st,
+                kt == 0 && !dq_zeroed ? T(0) : T(1), p.dq.row(b, h, i0), p.dq.st);
       // dk (nj x D) += beta dS^T (nj x ni) Q (ni x D)
-      gemm<T>(true, false, nj, p.D, ni, p.beta, w.dp.data(), ld, p.q.row(b, h, i0), p.q.st, T(1), w.dk.data(),
-              p.D);
+      gemm<T>(true, false, nj, p.D, ni, p.beta, w.dp.data(), ld, p.q.row(b, h, i0), p.q.st, keep, dk, p.dk.st);
+      first = false;
     }
   }
-  for (int64_t c = 0; c < nj; ++c) {
-    std::copy(w.dk.data() + c * p.D, w.dk.data() + (c + 1) * p.D, p.dk.row(b, h, j0 + c));
-    std::copy(w.dv.data() + c * p.Dv, w.dv.data() + (c + 1) * p.Dv, p.dv.row(b, h, j0 + c));
-  }
+  if (first) zero_rows(p.dk, b, h, j0, nj, p.D);  // no query sees these keys
+  if (first || p.hard) zero_rows(p.dv, b, h, j0, nj, p.Dv);
   if (p.hard) {  // the one-hot weights send each query's gradient to its chosen value
     const int64_t* chosen = p.argmax + (b * p.H + h) * p.Tq;
     for (int64_t i = 0; i < p.Tq; ++i) {
@@ -402,18 +408,16 @@ void backward_key_tile(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T
 }
 
 template <typename T>
-void zero_rows(const View4<T>& x, int64_t b, int64_t h, int64_t i0, int64_t n, int64_t width) {
-  for (int64_t r = 0; r < n; ++r) std::fill(x.row(b, h, i0 + r), x.row(b, h, i0 + r) + width, T(0));
-}
-
-template <typename T>
 void backward_fused(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   const Geometry<T> g(p);
   Scratch<T> w(p);
   for (int64_t bh = begin; bh < end; ++bh) {
     const int64_t b = bh / p.H, h = bh % p.H;
-    if (p.soft_stats) zero_rows(p.dq, b, h, 0, p.Tq, p.D);
-    for (int64_t kt = 0; kt < p.k_tiles; ++kt) backward_key_tile(p, g, w, b, h, kt, /*dq_too=*/p.soft_stats);
+    // Key tile 0 writes dq when every query tile sees it (not so when causal with Tq > Tk).
+    const bool dq_zeroed = p.soft_stats && g.first_q_tile_for(0) > 0;
+    if (dq_zeroed) zero_rows(p.dq, b, h, 0, p.Tq, p.D);
+    for (int64_t kt = 0; kt < p.k_tiles; ++kt)
+      backward_key_tile(p, g, w, b, h, kt, /*dq_too=*/p.soft_stats, dq_zeroed);
   }
 }
 
@@ -423,7 +427,7 @@ void backward_dkdv(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   Scratch<T> w(p);
   for (int64_t task = begin; task < end; ++task) {
     const int64_t kt = task % p.k_tiles, bh = task / p.k_tiles;
-    backward_key_tile(p, g, w, bh / p.H, bh % p.H, kt, /*dq_too=*/false);
+    backward_key_tile(p, g, w, bh / p.H, bh % p.H, kt, /*dq_too=*/false, /*dq_zeroed=*/false);
   }
 }
 
