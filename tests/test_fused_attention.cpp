@@ -66,10 +66,11 @@ struct Shape {
 };
 
 // Tiles are at most 64 queries x 256 keys: these cover one element, a single partial tile,
-// t not divisible by the tile, several key tiles, Tq != Tk both ways, and D != Dv.
+// t not divisible by the tile, several key tiles, Tq != Tk both ways, and D != Dv; widths of
+// 16, 32 and 48 take the AVX-512 transpose of the key and value tiles (16 x 16 blocks).
 const std::vector<Shape> kShapes = {{1, 1, 1, 1, 4, 4},    {2, 2, 5, 7, 8, 8},     {1, 3, 65, 65, 16, 8},
                                     {2, 2, 200, 200, 16, 16}, {1, 2, 70, 300, 8, 12}, {2, 1, 300, 33, 4, 4},
-                                    {1, 1, 130, 530, 16, 16}};
+                                    {1, 1, 130, 530, 16, 16}, {1, 2, 40, 50, 32, 48}};
 
 void sweep(torch::Dtype dtype, double tolerance, FusedBackward scheme) {
   set_fused_backward(scheme);
