@@ -123,11 +123,19 @@ inline __m512 exp16(__m512 x) {
   return _mm512_mask_blend_ps(low, y, _mm512_setzero_ps());
 }
 
+// Four running maxima: one would make a chain of dependent max operations along the row.
 inline float row_max(const float* x, int64_t n) {
-  __m512 m = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  for (int64_t c = 0; c < n; c += 16)
-    m = _mm512_mask_max_ps(m, tail_mask(n - c), m, _mm512_maskz_loadu_ps(tail_mask(n - c), x + c));
-  return _mm512_reduce_max_ps(m);
+  const __m512 low = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 m0 = low, m1 = low, m2 = low, m3 = low;
+  int64_t c = 0;
+  for (; c + 64 <= n; c += 64) {
+    m0 = _mm512_max_ps(m0, _mm512_loadu_ps(x + c));
+    m1 = _mm512_max_ps(m1, _mm512_loadu_ps(x + c + 16));
+    m2 = _mm512_max_ps(m2, _mm512_loadu_ps(x + c + 32));
+    m3 = _mm512_max_ps(m3, _mm512_loadu_ps(x + c + 48));
+  }
+  for (; c < n; c += 16) m0 = _mm512_mask_max_ps(m0, tail_mask(n - c), m0, _mm512_maskz_loadu_ps(tail_mask(n - c), x + c));
+  return _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
 }
 
 inline float exp_shifted_sum(float* x, int64_t n, float shift) {
