@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "attn/model/set_max_pool.h"
+
 namespace attn {
 
 Pooling parse_pooling(const std::string& name) {
@@ -24,6 +26,7 @@ SetClassifierOptions::SetClassifierOptions(EncoderOptions encoder, int64_t num_c
     : encoder_(std::move(encoder)), num_classes_(num_classes) {}
 
 torch::Tensor pool_max(const torch::Tensor& x, const torch::Tensor& padding) {
+  if (set_max_pool_applies(x)) return set_max_pool(x, padding);             // (B, D), one parallel pass
   if (!padding.defined()) return std::get<0>(x.max(1));                  // (B, D)
   auto pad = padding.unsqueeze(-1);                                        // (B, T, 1)
   auto pooled = std::get<0>(
