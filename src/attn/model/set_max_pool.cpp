@@ -2,7 +2,8 @@
 
 #include <ATen/Parallel.h>
 
-#include <cmath>
+#include <cstdint>
+#include <vector>
 
 namespace attn {
 
@@ -21,21 +22,36 @@ struct SetMaxPoolFunction : public torch::autograd::Function<SetMaxPoolFunction>
       scalar_t* o = out.data_ptr<scalar_t>();
       int64_t* at = index.data_ptr<int64_t>();
       at::parallel_for(0, B, 1, [&](int64_t b0, int64_t b1) {
+        // The running maxima and their positions in buffers of their own (int32 alongside the
+        // values): the compiler then vectorises the comparison loop.
+        std::vector<scalar_t> maxima(D);
+        std::vector<int32_t> where(D);
         for (int64_t b = b0; b < b1; ++b) {
-          scalar_t* best = o + b * D;
-          int64_t* where = at + b * D;
-          std::fill(where, where + D, int64_t(-1));
-          for (int64_t t = 0; t < T; ++t) {
+          int64_t t = 0;
+          while (t < T && pad && pad[b * T + t]) ++t;
+          if (t == T) {                                                     // an empty set pools to 0
+            std::fill(o + b * D, o + (b + 1) * D, scalar_t(0));
+            std::fill(at + b * D, at + (b + 1) * D, int64_t(-1));
+            continue;
+          }
+          scalar_t* __restrict best = maxima.data();
+          int32_t* __restrict pos = where.data();
+          std::copy(xs + (b * T + t) * D, xs + (b * T + t + 1) * D, best);
+          std::fill(pos, pos + D, int32_t(t));
+          for (++t; t < T; ++t) {
             if (pad && pad[b * T + t]) continue;
-            const scalar_t* row = xs + (b * T + t) * D;
+            const scalar_t* __restrict row = xs + (b * T + t) * D;
+            const int32_t here = int32_t(t);
             for (int64_t d = 0; d < D; ++d) {
-              // Strictly greater keeps the first maximum; a NaN wins once and stays.
-              const bool take = where[d] < 0 || (!std::isnan(best[d]) && (row[d] > best[d] || std::isnan(row[d])));
-              if (take) best[d] = row[d], where[d] = t;
+              // Strictly greater keeps the first maximum; a NaN (v != v) wins once and stays.
+              const scalar_t v = row[d], cur = best[d];
+              const bool take = (v > cur) | ((v != v) & (cur == cur));
+              best[d] = take ? v : cur;
+              pos[d] = take ? here : pos[d];
             }
           }
-          for (int64_t d = 0; d < D; ++d)
-            if (where[d] < 0) best[d] = 0;                                  // an empty set pools to 0
+          std::copy(best, best + D, o + b * D);
+          std::copy(pos, pos + D, at + b * D);
         }
       });
     });
