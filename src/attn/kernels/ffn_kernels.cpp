@@ -10,11 +10,18 @@ namespace attn::kernels {
 
 namespace {
 
-// h (n x F) = relu(x[r0 .. r0 + n) W1^T + b1).
+// h (n x F) = relu(x[r0 .. r0 + n) W1^T + b1): the product, then the bias and the ReLU in one
+// pass (not the bias copied into h before the product: one pass over h fewer).
 template <typename T>
 void hidden(const FfnProblem<T>& p, int64_t r0, int64_t n, T* h) {
-  linear_rows(n, p.D, p.F, p.x + r0 * p.D, p.w1t, p.b1, h);
-  for (int64_t i = 0; i < n * p.F; ++i) h[i] = h[i] > T(0) ? h[i] : T(0);
+  linear_rows<T>(n, p.D, p.F, p.x + r0 * p.D, p.w1t, nullptr, h);
+  for (int64_t r = 0; r < n; ++r) {
+    T* row = h + r * p.F;
+    for (int64_t c = 0; c < p.F; ++c) {
+      const T v = row[c] + p.b1[c];
+      row[c] = v > T(0) ? v : T(0);
+    }
+  }
 }
 
 }  // namespace
