@@ -71,6 +71,33 @@ TEST_CASE("the fused 1-convolution matches its two linear layers, output and gra
   }
 }
 
+TEST_CASE("the fused 1-convolution with the residual inside equals x plus the two linear layers, output and "
+          "gradients",
+          "[fused_ffn]") {
+  attn::test::seed();
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    const double tolerance = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
+    for (const auto& [B, T, D, F] : std::vector<std::array<int64_t, 4>>{{1, 1, 4, 8}, {3, 43, 8, 32}, {7, 200, 32, 128}}) {
+      auto fused = random_ffn(D, F, dtype, true), reference = random_ffn(D, F, dtype, false);
+      {
+        torch::NoGradGuard no_grad;
+        for (size_t i = 0; i < fused->parameters().size(); ++i) reference->parameters()[i].copy_(fused->parameters()[i]);
+      }
+      const auto o = torch::TensorOptions().dtype(dtype);
+      const auto x = torch::randn({B, T, D}, o), grad = torch::randn({B, T, D}, o);
+      auto x1 = x.clone().requires_grad_(), x2 = x.clone().requires_grad_();
+      auto y1 = fused->forward_residual(x1), y2 = x2 + reference(x2);
+      (y1 * grad).sum().backward();
+      (y2 * grad).sum().backward();
+      INFO("B " << B << " T " << T << " D " << D << " F " << F << " " << dtype);
+      CHECK(relative_error(y1, y2) < tolerance);
+      CHECK(relative_error(x1.grad(), x2.grad()) < tolerance);
+      for (size_t i = 0; i < fused->parameters().size(); ++i)
+        CHECK(relative_error(fused->parameters()[i].grad(), reference->parameters()[i].grad()) < tolerance);
+    }
+  }
+}
+
 TEST_CASE("the fused 1-convolution sums its weight gradients in a fixed order: the same bits on every run",
           "[fused_ffn]") {
   attn::test::seed();

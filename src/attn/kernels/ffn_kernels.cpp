@@ -32,7 +32,15 @@ void ffn_forward(const FfnProblem<T>& p, int64_t begin, int64_t end) {
   for (int64_t blk = begin; blk < end; ++blk) {
     const int64_t r0 = blk * p.block, n = std::min(p.block, p.N - r0);
     hidden(p, r0, n, h.data());                                            // (n, F)
-    linear_rows(n, p.F, p.D, h.data(), p.w2t, p.b2, p.y + r0 * p.D);       // y (n, D) = h W2^T + b2
+    if (p.residual) {                                                      // y (n, D) = x + b2 + h W2^T
+      T* y = p.y + r0 * p.D;
+      const T* x = p.x + r0 * p.D;
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t c = 0; c < p.D; ++c) y[r * p.D + c] = x[r * p.D + c] + p.b2[c];
+      gemm<T>(false, false, n, p.D, p.F, T(1), h.data(), p.F, p.w2t, p.D, T(1), y, p.D);
+    } else {
+      linear_rows(n, p.F, p.D, h.data(), p.w2t, p.b2, p.y + r0 * p.D);     // y (n, D) = h W2^T + b2
+    }
   }
 }
 
@@ -50,7 +58,9 @@ void ffn_backward(const FfnProblem<T>& p, int64_t begin, int64_t end, const FfnG
     for (int64_t i = 0; i < n * p.F; ++i) dh[i] = h[i] > T(0) ? dh[i] : T(0);  // through the ReLU
     add_column_sums(dh.data(), n, p.F, g.b1);                              // db1 (F) += sum dh
     gemm<T>(true, false, p.F, p.D, n, T(1), dh.data(), p.F, x, p.D, T(1), g.w1, p.D);  // dW1 (F, D) += dh^T x
-    gemm<T>(false, false, n, p.D, p.F, T(1), dh.data(), p.F, p.w1, p.D, T(0), p.dx + r0 * p.D, p.D);  // dx = dh W1
+    T* dx = p.dx + r0 * p.D;
+    if (p.residual) std::copy(dy, dy + n * p.D, dx);                       // the residual's dx = dy
+    gemm<T>(false, false, n, p.D, p.F, T(1), dh.data(), p.F, p.w1, p.D, p.residual ? T(1) : T(0), dx, p.D);  // dx (+)= dh W1
   }
 }
 

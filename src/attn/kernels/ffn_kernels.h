@@ -28,6 +28,7 @@ struct FfnProblem {
   T* y = nullptr;         ///< forward: (N, D)
   const T* dy = nullptr;  ///< backward: (N, D)
   T* dx = nullptr;        ///< backward: (N, D)
+  bool residual = false;  ///< y = x + FFN(x) (and dx = dy + FFN's dx): the residual add inside
   int64_t block = 128;    ///< rows per block
 
   int64_t blocks() const { return (N + block - 1) / block; }

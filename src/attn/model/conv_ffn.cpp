@@ -46,4 +46,11 @@ torch::Tensor ConvFeedForwardImpl::forward(const torch::Tensor& x) {
   return F::linear(h, w2, k1convL2->bias);                                // (B, T, D)
 }
 
+torch::Tensor ConvFeedForwardImpl::forward_residual(const torch::Tensor& x) {
+  if (x.dim() == 3 && x.size(2) == options.d_model() && fused_ffn_applies(x, options, is_training()))
+    return fused_ffn(x, k1convL1->weight.squeeze(-1), k1convL1->bias, k1convL2->weight.squeeze(-1),
+                     k1convL2->bias, /*residual=*/true);                   // (B, T, D)
+  return x + forward(x);                                                   // (B, T, D)
+}
+
 }  // namespace attn

@@ -34,6 +34,8 @@ class ConvFeedForwardImpl : public torch::nn::Module {
  public:
   explicit ConvFeedForwardImpl(ConvFeedForwardOptions options);
   torch::Tensor forward(const torch::Tensor& x);
+  /// x + forward(x): in one pass through the fused kernel where it applies.
+  torch::Tensor forward_residual(const torch::Tensor& x);
 
   ConvFeedForwardOptions options;
   torch::nn::Conv1d k1convL1{nullptr}, k1convL2{nullptr};

@@ -29,8 +29,7 @@ torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& y, const torch::Ten
   auto out2 = add_norm(out1, layernorm2, where, p, train, fused, [&](const torch::Tensor& x) {
     return cross_mha->forward(x, memory, memory, memory_padding).output;     // (B, T, D)
   });
-  return add_norm(out2, layernorm3, where, p, train, fused,
-                  [&](const torch::Tensor& x) { return cnn(x); });           // (B, T, D)
+  return ffn_add_norm(out2, cnn, layernorm3, where, p, train, fused);       // (B, T, D)
 }
 
 torch::Tensor DecoderLayerImpl::step(const torch::Tensor& y, DecoderLayerCache& cache,
@@ -45,8 +44,7 @@ torch::Tensor DecoderLayerImpl::step(const torch::Tensor& y, DecoderLayerCache& 
   auto out2 = add_norm(out1, layernorm2, where, p, train, fused, [&](const torch::Tensor& x) {
     return cross_mha->attend(x, cache.cross, memory_padding);              // (B, 1, D)
   });
-  return add_norm(out2, layernorm3, where, p, train, fused,
-                  [&](const torch::Tensor& x) { return cnn(x); });           // (B, 1, D)
+  return ffn_add_norm(out2, cnn, layernorm3, where, p, train, fused);       // (B, 1, D)
 }
 
 void DecoderCache::select(const torch::Tensor& index) {

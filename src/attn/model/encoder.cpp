@@ -24,8 +24,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x,
   auto out1 = add_norm(x, layernorm1, where, p, is_training(), fused, [&](const torch::Tensor& y) {
     return mha->forward(y, y, y, key_padding_mask).output;                 // (B, T, D)
   });
-  return add_norm(out1, layernorm2, where, p, is_training(), fused,
-                  [&](const torch::Tensor& y) { return cnn(y); });         // (B, T, D)
+  return ffn_add_norm(out1, cnn, layernorm2, where, p, is_training(), fused);  // (B, T, D)
 }
 
 EncoderImpl::EncoderImpl(EncoderOptions options_) : options(std::move(options_)) {

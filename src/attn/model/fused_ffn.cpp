@@ -31,15 +31,16 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
   // x (N, D) and the weights contiguous.
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
-                               const torch::Tensor& b2) {
+                               const torch::Tensor& b2, bool residual) {
     auto y = torch::empty_like(x);                                         // (N, D)
     const Transposed t(w1, w2);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_forward", [&] {
       auto p = problem<scalar_t>(x, w1, b1, w2, b2, t);
-      p.y = y.data_ptr<scalar_t>();
+      p.y = y.data_ptr<scalar_t>(), p.residual = residual;
       at::parallel_for(0, p.blocks(), 1, [&](int64_t b, int64_t e) { kernels::ffn_forward(p, b, e); });
     });
     ctx->save_for_backward({x, w1, b1, w2, b2});
+    ctx->saved_data["residual"] = residual;
     return y;
   }
 
@@ -55,6 +56,7 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_backward", [&] {
       auto p = problem<scalar_t>(x, w1, b1, w2, b2, t);
       p.dy = dy.data_ptr<scalar_t>(), p.dx = dx.data_ptr<scalar_t>();
+      p.residual = ctx->saved_data["residual"].toBool();
       total = sum_over_block_chunks<scalar_t>(p.blocks(), 2 * F * D + F + D, x.options(),
                                               [&](int64_t begin, int64_t end, scalar_t* s) {
                                                 kernels::ffn_backward(p, begin, end,
@@ -66,7 +68,7 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
     auto db1 = total.narrow(0, F * D, F);
     auto dw2 = total.narrow(0, F * D + F, F * D).view({D, F});
     auto db2 = total.narrow(0, 2 * F * D + F, D);
-    return {dx, dw1, db1, dw2, db2};
+    return {dx, dw1, db1, dw2, db2, torch::Tensor()};
   }
 };
 
@@ -79,7 +81,7 @@ bool fused_ffn_applies(const torch::Tensor& x, const ConvFeedForwardOptions& opt
 }
 
 torch::Tensor fused_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
-                        const torch::Tensor& w2, const torch::Tensor& b2) {
+                        const torch::Tensor& w2, const torch::Tensor& b2, bool residual) {
   const int64_t D = x.size(-1);
   for (const auto* t : {&w1, &b1, &w2, &b2})
     TORCH_CHECK(t->scalar_type() == x.scalar_type(), "fused_ffn: the weights must have the dtype of x (",
@@ -90,7 +92,7 @@ torch::Tensor fused_ffn(const torch::Tensor& x, const torch::Tensor& w1, const t
               ", b2 ", b2.sizes());
   auto shape = x.sizes().vec();
   auto y = FusedFeedForwardFunction::apply(x.reshape({-1, D}).contiguous(), w1.contiguous(), b1.contiguous(),
-                                           w2.contiguous(), b2.contiguous());  // (N, D)
+                                           w2.contiguous(), b2.contiguous(), residual);  // (N, D)
   return y.view(shape);                                                    // (..., D)
 }
 

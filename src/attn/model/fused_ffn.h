@@ -16,8 +16,10 @@ namespace attn {
 /// runs its two linear layers.
 bool fused_ffn_applies(const torch::Tensor& x, const ConvFeedForwardOptions& options, bool training);
 
-/// relu(x w1^T + b1) w2^T + b2 over the last axis of x, differentiable in every argument.
+/// relu(x w1^T + b1) w2^T + b2 over the last axis of x, differentiable in every argument; with
+/// `residual`, x plus that (the residual add inside the kernel: its backward hands x one
+/// gradient, not two for autograd to add up).
 torch::Tensor fused_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,
-                        const torch::Tensor& w2, const torch::Tensor& b2);
+                        const torch::Tensor& w2, const torch::Tensor& b2, bool residual = false);
 
 }  // namespace attn

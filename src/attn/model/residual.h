@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "attn/model/conv_ffn.h"
 #include "attn/model/fused_add_norm.h"
 #include "attn/model/layer_options.h"
 
@@ -20,6 +21,16 @@ torch::Tensor add_norm(const torch::Tensor& x, torch::nn::LayerNorm& norm, NormP
   };
   if (where == NormPlacement::Pre) return x + drop(f(norm(x)));
   return add_layer_norm(x, drop(f(x)), norm, fused);
+}
+
+/// add_norm around the 1-convolution. Post-norm without dropout: LN(ffn->forward_residual(x)),
+/// the residual add inside the feed-forward kernel (one pass fewer, and one gradient for x
+/// instead of two that autograd adds up); otherwise add_norm.
+inline torch::Tensor ffn_add_norm(const torch::Tensor& x, ConvFeedForward& ffn, torch::nn::LayerNorm& norm,
+                                  NormPlacement where, double dropout, bool training, bool fused) {
+  if (where == NormPlacement::Post && !(training && dropout > 0))
+    return add_layer_norm(ffn->forward_residual(x), torch::Tensor(), norm, fused);
+  return add_norm(x, norm, where, dropout, training, fused, [&](const torch::Tensor& y) { return ffn(y); });
 }
 
 }  // namespace attn
