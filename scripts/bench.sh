@@ -53,7 +53,11 @@ fi
 mkdir -p "$(dirname "$out")"
 raw=$(mktemp -d)
 trap 'rm -rf "$raw"' EXIT
-export OMP_WAIT_POLICY=PASSIVE  # two OpenMP processes never overlap here, but be polite
+# Both programs run with OpenMP's defaults, as users run them (the runs never overlap, so idle
+# threads spinning between parallel regions disturb no one). OMP_WAIT_POLICY=PASSIVE, which this
+# script once set, put them to sleep between regions: ~1.3 ms per training step for attn (dozens
+# of parallel regions a step), nothing measurable for the Python run.
+unset OMP_WAIT_POLICY
 
 echo "[bench] matmul rate"
 "$attn" bench matmul --threads "$threads" --json | tail -n 1 >"$raw/matmul.json"
