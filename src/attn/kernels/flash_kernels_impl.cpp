@@ -1,7 +1,8 @@
 // The tiled attention kernels of flash_kernels.h, compiled once per instruction set: the build
-// defines ATTN_KERNEL_ISA (generic, avx2, avx512) and the flags that go with it. Plain loops written so
-// that the compiler vectorises them (independent lanes for reductions, no branches in the
-// element loops); the tile products go to BLAS (attn/kernels/blas.h).
+// defines ATTN_KERNEL_ISA (generic, avx2, avx512) and the flags that go with it. The element
+// loops are plain `omp simd` loops the compiler vectorises, with float versions in AVX-512
+// intrinsics where that build has them (masked tails, the 16 x 16 transpose of a key or value
+// tile); the tile products go to BLAS (attn/kernels/blas.h).
 #include <algorithm>
 #include <cmath>
 #include <cstring>

@@ -11,15 +11,15 @@
 
 namespace attn {
 
-/// `fused`: the add and the LayerNorm of post-norm in one pass where that applies
-/// (attn/model/fused_add_norm.h).
+/// `fused`: the add and the LayerNorm of post-norm in one pass, and pre-norm's LayerNorm, through
+/// the fused kernel where it applies (attn/model/fused_add_norm.h).
 template <class SubLayer>
 torch::Tensor add_norm(const torch::Tensor& x, torch::nn::LayerNorm& norm, NormPlacement where,
                        double dropout, bool training, bool fused, SubLayer&& f) {
   auto drop = [&](torch::Tensor y) {
     return dropout > 0 ? torch::dropout(y, dropout, training) : y;
   };
-  if (where == NormPlacement::Pre) return x + drop(f(norm(x)));
+  if (where == NormPlacement::Pre) return x + drop(f(add_layer_norm(x, torch::Tensor(), norm, fused)));
   return add_layer_norm(x, drop(f(x)), norm, fused);
 }
 
