@@ -337,9 +337,9 @@ void forward(const FlashProblem<T>& p, int64_t begin, int64_t end) {
     std::fill(w.l.begin(), w.l.end(), T(0));
     std::fill(w.best.begin(), w.best.end(), -kInf<T>);
     std::fill(w.idx.begin(), w.idx.end(), int64_t(-1));
-    std::fill(w.acc.begin(), w.acc.begin() + ni * p.Dv, T(0));
     const int64_t kt_end = g.k_tiles_for(i0, ni);
     for (int64_t kt = 0; kt < kt_end; ++kt) {
+      const bool first = kt == 0;  // nothing summed yet: no rescaling, and acc is written, not added to
       const int64_t j0 = g.k_begin(kt), nj = g.k_count(kt);
       g.key_mask(b, j0, nj, w.key_mask.data());
       g.scores(b, h, i0, ni, j0, nj, w.key_mask.data(), w.keys_t(p, b, h, kt, j0, nj), w.s.data(), ld);
@@ -354,17 +354,17 @@ void forward(const FlashProblem<T>& p, int64_t begin, int64_t end) {
           std::fill(row, row + nj, T(0));
           continue;
         }
-        const T alpha = exp_scalar(w.m[r] - m_new);  // rescales what was summed so far
+        const T alpha = first ? T(0) : exp_scalar(w.m[r] - m_new);  // rescales what was summed so far
         w.l[r] = w.l[r] * alpha + exp_shifted_sum(row, nj, m_new);  // row = P = exp(s - m_new)
-        if (alpha != T(1)) {
+        if (!first && alpha != T(1)) {
           T* a = w.acc.data() + r * p.Dv;
           for (int64_t c = 0; c < p.Dv; ++c) a[c] *= alpha;
         }
         w.m[r] = m_new;
       }
-      if (p.soft_stats)  // acc (ni x Dv) += P (ni x nj) V (nj x Dv)
-        gemm<T>(false, false, ni, p.Dv, nj, T(1), w.s.data(), ld, p.v.row(b, h, j0), p.v.st, T(1), w.acc.data(),
-                p.Dv);
+      if (p.soft_stats)  // acc (ni x Dv) (+)= P (ni x nj) V (nj x Dv)
+        gemm<T>(false, false, ni, p.Dv, nj, T(1), w.s.data(), ld, p.v.row(b, h, j0), p.v.st, first ? T(0) : T(1),
+                w.acc.data(), p.Dv);
     }
     T* lse = p.lse ? p.lse + bh * p.Tq + i0 : nullptr;
     for (int64_t r = 0; r < ni; ++r) {
