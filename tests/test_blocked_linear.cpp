@@ -3,6 +3,7 @@
 // counts that are and are not a multiple of the block; fresh random inputs in every case.
 #include "attn/model/blocked_linear.h"
 
+#include "attn/kernels/blas.h"
 #include "attn/model/multi_head_attention.h"
 #include "support.h"
 
@@ -31,7 +32,9 @@ TEST_CASE("the blocked linear layer matches torch's linear, output and gradients
           "[blocked_linear]") {
   attn::test::seed();
   // Rows (B * T): one, fewer than a block (128), a block and a bit, many blocks split unevenly.
-  const std::vector<std::array<int64_t, 4>> shapes = {{1, 1, 4, 12}, {2, 37, 6, 18}, {3, 43, 8, 8}, {9, 200, 32, 96}};
+  // K 64 x M 192 (the q/k/v projection of d_model 64) makes the blocks 80 rows (kernels::block_rows).
+  const std::vector<std::array<int64_t, 4>> shapes = {{1, 1, 4, 12}, {2, 37, 6, 18}, {3, 43, 8, 8}, {9, 200, 32, 96},
+                                                      {2, 101, 64, 192}};
   for (const auto& [B, T, K, M] : shapes)
     for (const auto dtype : {torch::kFloat64, torch::kFloat32})
       for (bool bias : {false, true}) {
@@ -76,4 +79,13 @@ TEST_CASE("the blocked linear layer refuses weights that do not fit x", "[blocke
   CHECK_THROWS_WITH(blocked_linear(x, torch::randn({5, 4}, torch::kFloat64), torch::Tensor()),
                     Catch::Contains("dtype of x"));
   CHECK_FALSE(blocked_linear_applies(x.to(torch::kBFloat16)));
+}
+
+TEST_CASE("block rows keep each block product within OpenBLAS's small-matrix path, 16 to 128 rows", "[blocked_linear]") {
+  CHECK(kernels::block_rows(96, 32) == 128);    // the notebook's q/k/v projection: 325 would fit, 128 at most
+  CHECK(kernels::block_rows(192, 64) == 80);    // d_model 64: 81 fit, a multiple of 16 below
+  CHECK(kernels::block_rows(128, 64) == 112);   // 122 fit
+  CHECK(kernels::block_rows(4096, 4096) == 16); // nothing fits: 16 at least
+  for (const auto& [m, k] : std::vector<std::pair<int64_t, int64_t>>{{96, 32}, {192, 64}, {128, 64}, {256, 64}})
+    CHECK(kernels::block_rows(m, k) * m * k <= 1000000);
 }

@@ -13,4 +13,11 @@ template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
+/// Rows per block for the blocked kernels, whose block products are (rows x m) = (rows x k)(k x m)
+/// and their transposes: 128 at most (measured best at the notebook's size), a multiple of 16,
+/// and small enough that rows * m * k stays within 1e6, the largest product OpenBLAS (0.3.21,
+/// its AVX-512 kernels) takes through its small-matrix path rather than its general one, which
+/// packs both operands first (d_model 64: the q/k/v projection and the feed-forward).
+int64_t block_rows(int64_t m, int64_t k);
+
 }  // namespace attn::kernels

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "attn/kernels/blas.h"
 #include "attn/kernels/linear_kernels.h"
 #include "attn/model/block_sums.h"
 
@@ -18,7 +19,7 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
     const auto wt = w.t().contiguous();                                    // (K, M): see linear_rows
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_forward", [&] {
       kernels::LinearProblem<scalar_t> p;
-      p.N = x.size(0), p.K = x.size(1), p.M = w.size(0);
+      p.N = x.size(0), p.K = x.size(1), p.M = w.size(0), p.block = kernels::block_rows(p.M, p.K);
       p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>(), p.wt = wt.data_ptr<scalar_t>();
       p.b = b.numel() ? b.data_ptr<scalar_t>() : nullptr;
       p.y = y.data_ptr<scalar_t>();
@@ -39,7 +40,7 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
     torch::Tensor total;                                                   // (M K + M)
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_backward", [&] {
       kernels::LinearProblem<scalar_t> p;
-      p.N = x.size(0), p.K = K, p.M = M;
+      p.N = x.size(0), p.K = K, p.M = M, p.block = kernels::block_rows(M, K);
       p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>();
       p.dy = dy.data_ptr<scalar_t>(), p.dx = dx.data_ptr<scalar_t>();
       total = sum_over_block_chunks<scalar_t>(p.blocks(), M * K + M, x.options(),

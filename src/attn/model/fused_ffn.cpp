@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "attn/kernels/blas.h"
 #include "attn/kernels/ffn_kernels.h"
 #include "attn/model/block_sums.h"
 
@@ -24,6 +25,7 @@ kernels::FfnProblem<T> problem(const torch::Tensor& x, const torch::Tensor& w1, 
   p.x = x.data_ptr<T>(), p.w1 = w1.data_ptr<T>(), p.b1 = b1.data_ptr<T>();
   p.w2 = w2.data_ptr<T>(), p.b2 = b2.data_ptr<T>();
   p.w1t = t.w1t.data_ptr<T>(), p.w2t = t.w2t.data_ptr<T>();
+  p.block = kernels::block_rows(p.F, p.D);
   return p;
 }
 
