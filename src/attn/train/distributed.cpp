@@ -186,15 +186,26 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
   try {
     impl_->store->setTimeout(timeout);
     impl_->store->set("attn/rank/" + std::to_string(env.rank), bytes_of(mine));
-    for (int r = 0; r < env.world_size; ++r) {
+    std::string mismatch;  // the first rank found to run another job
+    for (int r = 0; r < env.world_size && mismatch.empty(); ++r) {
       if (r == env.rank) continue;
       const auto got = impl_->store->get("attn/rank/" + std::to_string(r));
       const std::string theirs(got.begin(), got.end());
       if (theirs != mine)
-        throw DistributedError("rendezvous: rank " + std::to_string(r) + " runs " + theirs + ", rank " +
-                               std::to_string(env.rank) + " runs " + mine +
-                               "; every rank needs the same WORLD_SIZE, config file and --set overrides");
+        mismatch = "rendezvous: rank " + std::to_string(r) + " runs " + theirs + ", rank " +
+                   std::to_string(env.rank) + " runs " + mine +
+                   "; every rank needs the same WORLD_SIZE, config file and --set overrides";
     }
+    // Rank 0 serves the store: it leaves only once every rank has read what it needs from it,
+    // else a rank still reading would see the store vanish and report that instead of the
+    // mismatch (seen in CI).
+    impl_->store->set("attn/compared/" + std::to_string(env.rank), bytes_of("1"));
+    if (env.rank == 0) {
+      std::vector<std::string> keys;
+      for (int r = 1; r < env.world_size; ++r) keys.push_back("attn/compared/" + std::to_string(r));
+      impl_->store->wait(keys, timeout);
+    }
+    if (!mismatch.empty()) throw DistributedError(mismatch);
   } catch (const DistributedError&) {
     throw;
   } catch (const std::exception& e) {
