@@ -51,13 +51,14 @@ torch::Tensor embedding_lookup(const torch::Tensor& table, const torch::Tensor& 
   auto shape = ids.sizes().vec();
   shape.push_back(table.size(1));
   const auto flat = ids.reshape({-1}).contiguous();                        // (N)
+  // Elsewhere LibTorch's embedding, which checks the ids itself (on CUDA without a host sync).
+  if (!table.device().is_cpu() || !(table.scalar_type() == torch::kFloat || table.scalar_type() == torch::kDouble))
+    return torch::embedding(table, flat, padding_idx).view(shape);        // (..., D)
   if (flat.numel() > 0) {
     const auto [lo, hi] = torch::aminmax(flat);
     TORCH_CHECK(lo.item<int64_t>() >= 0 && hi.item<int64_t>() < table.size(0), "embedding_lookup: ids must lie in [0, ",
                 table.size(0), "), got ", lo.item<int64_t>(), "..", hi.item<int64_t>());
   }
-  if (!table.device().is_cpu() || !(table.scalar_type() == torch::kFloat || table.scalar_type() == torch::kDouble))
-    return torch::embedding(table, flat, padding_idx).view(shape);        // (..., D)
   return EmbeddingLookupFunction::apply(table.contiguous(), flat, padding_idx).view(shape);  // (..., D)
 }
 
