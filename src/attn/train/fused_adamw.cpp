@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "attn/kernels/adamw_kernels.h"
+
 namespace attn {
 
 namespace {
@@ -20,28 +22,21 @@ void update(torch::Tensor& p, const torch::Tensor& grad, torch::Tensor& exp_avg,
             const torch::optim::AdamWOptions& o, int64_t step) {
   const double beta1 = std::get<0>(o.betas()), beta2 = std::get<1>(o.betas());
   // The scalars as LibTorch's kernels see them: computed in double, applied in T.
-  const T decay = static_cast<T>(1 - o.lr() * o.weight_decay());
-  const T b1 = static_cast<T>(beta1), a1 = static_cast<T>(1 - beta1);
-  const T b2 = static_cast<T>(beta2), a2 = static_cast<T>(1 - beta2);
+  kernels::AdamWProblem<T> q;
+  q.p = p.data_ptr<T>();
+  q.m = exp_avg.data_ptr<T>();
+  q.v = exp_avg_sq.data_ptr<T>();
+  q.g = grad.data_ptr<T>();
+  q.n = p.numel();
+  q.decays = o.weight_decay() != 0;
+  q.decay = static_cast<T>(1 - o.lr() * o.weight_decay());
+  q.beta1 = static_cast<T>(beta1), q.one_minus_beta1 = static_cast<T>(1 - beta1);
+  q.beta2 = static_cast<T>(beta2), q.one_minus_beta2 = static_cast<T>(1 - beta2);
   // LibTorch divides by a scalar as a product with its reciprocal.
-  const T inv_root_bc2 = T(1) / static_cast<T>(std::sqrt(1 - std::pow(beta2, double(step))));
-  const T eps = static_cast<T>(o.eps());
-  const T neg_step = static_cast<T>(-(o.lr() / (1 - std::pow(beta1, double(step)))));
-  const bool decays = o.weight_decay() != 0;
-  T* pp = p.data_ptr<T>();
-  T* m = exp_avg.data_ptr<T>();
-  T* v = exp_avg_sq.data_ptr<T>();
-  const T* g = grad.data_ptr<T>();
-  at::parallel_for(0, p.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const T x = decays ? pp[i] * decay : pp[i];
-      const T mi = m[i] * b1 + a1 * g[i];
-      const T vi = v[i] * b2 + a2 * g[i] * g[i];
-      const T denom = std::sqrt(vi) * inv_root_bc2 + eps;
-      m[i] = mi, v[i] = vi;
-      pp[i] = x + neg_step * mi / denom;
-    }
-  });
+  q.inv_root_bc2 = T(1) / static_cast<T>(std::sqrt(1 - std::pow(beta2, double(step))));
+  q.eps = static_cast<T>(o.eps());
+  q.neg_step = static_cast<T>(-(o.lr() / (1 - std::pow(beta1, double(step)))));
+  at::parallel_for(0, q.n, 1 << 14, [&](int64_t begin, int64_t end) { kernels::adamw_update(q, begin, end); });
 }
 
 }  // namespace
