@@ -1,10 +1,9 @@
 #include "attn/model/blocked_linear.h"
 
-#include <ATen/Parallel.h>
-
 #include "attn/kernels/blas.h"
 #include "attn/kernels/linear_kernels.h"
 #include "attn/model/block_sums.h"
+#include "attn/model/parallel_chunks.h"
 
 namespace attn {
 
@@ -23,7 +22,7 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
       p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>(), p.wt = wt.data_ptr<scalar_t>();
       p.b = b.numel() ? b.data_ptr<scalar_t>() : nullptr;
       p.y = y.data_ptr<scalar_t>();
-      at::parallel_for(0, p.blocks(), 1, [&](int64_t s, int64_t e) { kernels::linear_forward(p, s, e); });
+      parallel_guided(p.blocks(), [&](int64_t s, int64_t e) { kernels::linear_forward(p, s, e); });
     });
     ctx->save_for_backward({x, w, b});
     return y;

@@ -1,9 +1,8 @@
 #include "attn/model/fused_add_norm.h"
 
-#include <ATen/Parallel.h>
-
 #include "attn/kernels/norm_kernels.h"
 #include "attn/model/block_sums.h"
+#include "attn/model/parallel_chunks.h"
 
 namespace attn {
 
@@ -29,7 +28,7 @@ struct FusedAddNormFunction : public torch::autograd::Function<FusedAddNormFunct
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_add_norm_forward", [&] {
       auto p = problem<scalar_t>(x, r, gamma, beta, eps);
       p.y = y.data_ptr<scalar_t>(), p.rstd = rstd.data_ptr<scalar_t>();
-      at::parallel_for(0, p.blocks(), 1, [&](int64_t b, int64_t e) { kernels::add_norm_forward(p, b, e); });
+      parallel_guided(p.blocks(), [&](int64_t b, int64_t e) { kernels::add_norm_forward(p, b, e); });
     });
     ctx->save_for_backward({x, r, gamma, beta, rstd});
     ctx->saved_data["eps"] = eps;

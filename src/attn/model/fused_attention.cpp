@@ -1,10 +1,9 @@
 #include "attn/model/fused_attention.h"
 
-#include <ATen/Parallel.h>
-
 #include <atomic>
 
 #include "attn/kernels/flash_kernels.h"
+#include "attn/model/parallel_chunks.h"
 
 namespace attn {
 
@@ -41,7 +40,7 @@ kernels::FlashProblem<T> problem(const torch::Tensor& q, const torch::Tensor& k,
 
 template <typename F>
 void parallel(int64_t tasks, F&& f) {
-  at::parallel_for(0, tasks, 1, [&](int64_t begin, int64_t end) { f(begin, end); });
+  parallel_guided(tasks, f);
 }
 
 // The key padding mask travels as a plain argument: autograd Functions reject undefined tensors.

@@ -1,10 +1,9 @@
 #include "attn/model/fused_ffn.h"
 
-#include <ATen/Parallel.h>
-
 #include "attn/kernels/blas.h"
 #include "attn/kernels/ffn_kernels.h"
 #include "attn/model/block_sums.h"
+#include "attn/model/parallel_chunks.h"
 
 namespace attn {
 
@@ -39,7 +38,7 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_forward", [&] {
       auto p = problem<scalar_t>(x, w1, b1, w2, b2, t);
       p.y = y.data_ptr<scalar_t>(), p.residual = residual;
-      at::parallel_for(0, p.blocks(), 1, [&](int64_t b, int64_t e) { kernels::ffn_forward(p, b, e); });
+      parallel_guided(p.blocks(), [&](int64_t b, int64_t e) { kernels::ffn_forward(p, b, e); });
     });
     ctx->save_for_backward({x, w1, b1, w2, b2});
     ctx->saved_data["residual"] = residual;
