@@ -62,9 +62,9 @@ template <typename T>
 struct FlashKernels {
   /// Tasks (b, h, query tile): out, lse, argmax, out_soft.
   void (*forward)(const FlashProblem<T>& p, int64_t begin, int64_t end);
-  /// Tasks (b, h, query tile): drow. Run before the backward passes.
+  /// Tasks (b, h, query tile): drow. Run before backward_dkdv and backward_dq.
   void (*backward_prepare)(const FlashProblem<T>& p, int64_t begin, int64_t end);
-  /// Tasks (b, h): dq, dk and dv of one (batch, head), tile after tile of keys.
+  /// Tasks (b, h): drow, then dq, dk and dv of one (batch, head), tile after tile of keys.
   void (*backward_fused)(const FlashProblem<T>& p, int64_t begin, int64_t end);
   /// Tasks (b, h, key tile): dk and dv only. With backward_dq, the same result as
   /// backward_fused with more parallelism (for B * H smaller than the thread count).

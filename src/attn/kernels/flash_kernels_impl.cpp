@@ -410,14 +410,20 @@ void forward(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   }
 }
 
+// drow = rowsum(dO * O) of the queries [i0, i0 + n) of (b, h).
+template <typename T>
+void output_dots(const FlashProblem<T>& p, int64_t b, int64_t h, int64_t i0, int64_t n) {
+  const View4<T>& o = p.hard ? p.out_soft : p.out;
+  T* drow = p.drow + (b * p.H + h) * p.Tq;
+  for (int64_t i = i0; i < i0 + n; ++i) drow[i] = row_dot<T>(p.dout.row(b, h, i), o.row(b, h, i), p.Dv);
+}
+
 template <typename T>
 void backward_prepare(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   const Geometry<T> g(p);
   for (int64_t task = begin; task < end; ++task) {
     const auto [b, h, bh, qt, i0, ni] = g.query_task(task);
-    const View4<T>& o = p.hard ? p.out_soft : p.out;
-    for (int64_t r = 0; r < ni; ++r)
-      p.drow[bh * p.Tq + i0 + r] = row_dot<T>(p.dout.row(b, h, i0 + r), o.row(b, h, i0 + r), p.Dv);
+    output_dots(p, b, h, i0, ni);
   }
 }
 
@@ -494,6 +500,7 @@ void backward_fused(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   Scratch<T> w(p);
   for (int64_t bh = begin; bh < end; ++bh) {
     const int64_t b = bh / p.H, h = bh % p.H;
+    if (p.soft_stats) output_dots(p, b, h, 0, p.Tq);  // this (b, h)'s drow, while its rows are needed next
     // Key tile 0 writes dq when every query tile sees it (not so when causal with Tq > Tk).
     const bool dq_zeroed = p.soft_stats && g.first_q_tile_for(0) > 0;
     if (dq_zeroed) zero_rows(p.dq, b, h, 0, p.Tq, p.D);

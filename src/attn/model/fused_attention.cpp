@@ -103,13 +103,13 @@ void run_backward(const torch::Tensor& q, const torch::Tensor& k, const torch::T
       p.drow = drow.data_ptr<scalar_t>();
     }
     const auto& kern = kernels::flash_kernels<scalar_t>();
-    if (f.soft_stats) parallel(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.backward_prepare(p, b, e); });
     auto scheme = backward_scheme.load();
     if (scheme == FusedBackward::Auto)  // one task per (batch, head) while that keeps every thread busy
       scheme = B * H >= 2 * at::get_num_threads() ? FusedBackward::PerHead : FusedBackward::Split;
     if (scheme == FusedBackward::PerHead) {
       parallel(B * H, [&](int64_t b, int64_t e) { kern.backward_fused(p, b, e); });
     } else {
+      if (f.soft_stats) parallel(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.backward_prepare(p, b, e); });
       parallel(B * H * p.k_tiles, [&](int64_t b, int64_t e) { kern.backward_dkdv(p, b, e); });
       parallel(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.backward_dq(p, b, e); });
     }
