@@ -5,6 +5,7 @@
 
 #include "attn/kernels/blas.h"
 #include "attn/kernels/linear_kernels.h"
+#include "attn/kernels/row_loops.h"
 
 namespace attn::kernels {
 
@@ -15,13 +16,7 @@ namespace {
 template <typename T>
 void hidden(const FfnProblem<T>& p, int64_t r0, int64_t n, T* h) {
   linear_rows<T>(n, p.D, p.F, p.x + r0 * p.D, p.w1t, nullptr, h);
-  for (int64_t r = 0; r < n; ++r) {
-    T* row = h + r * p.F;
-    for (int64_t c = 0; c < p.F; ++c) {
-      const T v = row[c] + p.b1[c];
-      row[c] = v > T(0) ? v : T(0);
-    }
-  }
+  bias_relu(h, p.b1, n, p.F);
 }
 
 }  // namespace
@@ -34,9 +29,7 @@ void ffn_forward(const FfnProblem<T>& p, int64_t begin, int64_t end) {
     hidden(p, r0, n, h.data());                                            // (n, F)
     if (p.residual) {                                                      // y (n, D) = x + b2 + h W2^T
       T* y = p.y + r0 * p.D;
-      const T* x = p.x + r0 * p.D;
-      for (int64_t r = 0; r < n; ++r)
-        for (int64_t c = 0; c < p.D; ++c) y[r * p.D + c] = x[r * p.D + c] + p.b2[c];
+      rows_plus_bias(y, p.x + r0 * p.D, p.b2, n, p.D);
       gemm<T>(false, false, n, p.D, p.F, T(1), h.data(), p.F, p.w2t, p.D, T(1), y, p.D);
     } else {
       linear_rows(n, p.F, p.D, h.data(), p.w2t, p.b2, p.y + r0 * p.D);     // y (n, D) = h W2^T + b2
@@ -55,8 +48,7 @@ void ffn_backward(const FfnProblem<T>& p, int64_t begin, int64_t end, const FfnG
     gemm<T>(true, false, p.D, p.F, n, T(1), dy, p.D, h.data(), p.F, T(1), g.w2, p.F);  // dW2 (D, F) += dy^T h
     add_column_sums(dy, n, p.D, g.b2);                                     // db2 (D) += sum dy
     gemm<T>(false, false, n, p.F, p.D, T(1), dy, p.D, p.w2, p.F, T(0), dh.data(), p.F);  // dh (n, F) = dy W2
-    for (int64_t i = 0; i < n * p.F; ++i) dh[i] = h[i] > T(0) ? dh[i] : T(0);  // through the ReLU
-    add_column_sums(dh.data(), n, p.F, g.b1);                              // db1 (F) += sum dh
+    relu_backward_sums(h.data(), dh.data(), n, p.F, g.b1);                 // through the ReLU; db1 (F) += sum dh
     gemm<T>(true, false, p.F, p.D, n, T(1), dh.data(), p.F, x, p.D, T(1), g.w1, p.D);  // dW1 (F, D) += dh^T x
     T* dx = p.dx + r0 * p.D;
     if (p.residual) std::copy(dy, dy + n * p.D, dx);                       // the residual's dx = dy

@@ -3,21 +3,14 @@
 #include <algorithm>
 
 #include "attn/kernels/blas.h"
+#include "attn/kernels/row_loops.h"
 
 namespace attn::kernels {
 
 template <typename T>
 void linear_rows(int64_t n, int64_t K, int64_t M, const T* x, const T* wt, const T* b, T* y) {
   gemm<T>(false, false, n, M, K, T(1), x, K, wt, M, T(0), y, M);  // y (n, M) = x W^T
-  if (b)  // one vector pass over the block in cache (a copy of b per row was a memmove call per row)
-    for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < M; ++c) y[r * M + c] += b[c];
-}
-
-template <typename T>
-void add_column_sums(const T* m, int64_t n, int64_t width, T* acc) {
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t c = 0; c < width; ++c) acc[c] += m[r * width + c];
+  if (b) add_row_bias(y, b, n, M);  // one pass over the block in cache (not a copy of b per row first)
 }
 
 template <typename T>
@@ -41,8 +34,6 @@ void linear_backward(const LinearProblem<T>& p, int64_t begin, int64_t end, T* d
 
 template void linear_rows<float>(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*);
 template void linear_rows<double>(int64_t, int64_t, int64_t, const double*, const double*, const double*, double*);
-template void add_column_sums<float>(const float*, int64_t, int64_t, float*);
-template void add_column_sums<double>(const double*, int64_t, int64_t, double*);
 template void linear_forward<float>(const LinearProblem<float>&, int64_t, int64_t);
 template void linear_forward<double>(const LinearProblem<double>&, int64_t, int64_t);
 template void linear_backward<float>(const LinearProblem<float>&, int64_t, int64_t, float*, float*);

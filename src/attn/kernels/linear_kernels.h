@@ -37,10 +37,6 @@ struct LinearProblem {
 template <typename T>
 void linear_rows(int64_t n, int64_t K, int64_t M, const T* x, const T* wt, const T* b, T* y);
 
-/// acc (width) += the column sums of m (n, width): a bias gradient.
-template <typename T>
-void add_column_sums(const T* m, int64_t n, int64_t width, T* acc);
-
 /// y of the rows of blocks [begin, end).
 template <typename T>
 void linear_forward(const LinearProblem<T>& p, int64_t begin, int64_t end);

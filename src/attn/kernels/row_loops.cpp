@@ -1,0 +1,120 @@
+#include "attn/kernels/row_loops.h"
+
+#include "attn/kernels/flash_kernels.h"
+
+namespace attn::kernels {
+
+namespace {
+
+// The loops, each inlined into a baseline and an AVX2 copy (run, below). __restrict: the outputs do not
+// overlap the inputs, so the compiler vectorises without run-time overlap checks.
+template <typename T>
+__attribute__((always_inline)) inline void add_row_bias_loop(T* __restrict y, const T* __restrict b, int64_t n,
+                                                             int64_t m) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < m; ++c) y[r * m + c] += b[c];
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void rows_plus_bias_loop(T* __restrict y, const T* __restrict x,
+                                                               const T* __restrict b, int64_t n, int64_t m) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < m; ++c) y[r * m + c] = x[r * m + c] + b[c];
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void bias_relu_loop(T* __restrict h, const T* __restrict b, int64_t n,
+                                                          int64_t m) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < m; ++c) {
+      const T v = h[r * m + c] + (b ? b[c] : T(0));
+      h[r * m + c] = v > T(0) ? v : T(0);
+    }
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void relu_backward_sums_loop(const T* __restrict h, T* __restrict dh, int64_t n,
+                                                                   int64_t m, T* __restrict db) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < m; ++c) {
+      const T v = h[r * m + c] > T(0) ? dh[r * m + c] : T(0);
+      dh[r * m + c] = v;
+      db[c] += v;
+    }
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void add_column_sums_loop(const T* __restrict x, int64_t n, int64_t m,
+                                                                T* __restrict acc) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < m; ++c) acc[c] += x[r * m + c];
+}
+
+// loop() compiled twice: inlined (always_inline) into a baseline copy and into an AVX2 one.
+template <typename F>
+void baseline_copy(const F& loop) {
+  loop();
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ATTN_ROW_LOOPS_AVX2 1
+template <typename F>
+__attribute__((target("avx2"))) void avx2_copy(const F& loop) {
+  loop();
+}
+
+bool use_avx2() {
+  const char* isa = nullptr;
+  flash_kernels<float>(&isa);
+  return isa && isa[0] == 'a';  // "avx2" or "avx512"
+}
+#endif
+
+template <typename F>
+void run(const F& loop) {
+#ifdef ATTN_ROW_LOOPS_AVX2
+  if (use_avx2()) return avx2_copy(loop);
+#endif
+  baseline_copy(loop);
+}
+
+}  // namespace
+
+#define ATTN_INLINE __attribute__((always_inline))
+
+template <typename T>
+void add_row_bias(T* y, const T* b, int64_t n, int64_t m) {
+  run([=]() ATTN_INLINE { add_row_bias_loop(y, b, n, m); });
+}
+
+template <typename T>
+void rows_plus_bias(T* y, const T* x, const T* b, int64_t n, int64_t m) {
+  run([=]() ATTN_INLINE { rows_plus_bias_loop(y, x, b, n, m); });
+}
+
+template <typename T>
+void bias_relu(T* h, const T* b, int64_t n, int64_t m) {
+  run([=]() ATTN_INLINE { bias_relu_loop(h, b, n, m); });
+}
+
+template <typename T>
+void relu_backward_sums(const T* h, T* dh, int64_t n, int64_t m, T* db) {
+  run([=]() ATTN_INLINE { relu_backward_sums_loop(h, dh, n, m, db); });
+}
+
+template <typename T>
+void add_column_sums(const T* x, int64_t n, int64_t m, T* acc) {
+  run([=]() ATTN_INLINE { add_column_sums_loop(x, n, m, acc); });
+}
+
+#define ATTN_ROW_LOOPS_FOR(T)                                                  \
+  template void add_row_bias<T>(T*, const T*, int64_t, int64_t);               \
+  template void rows_plus_bias<T>(T*, const T*, const T*, int64_t, int64_t);  \
+  template void bias_relu<T>(T*, const T*, int64_t, int64_t);                  \
+  template void relu_backward_sums<T>(const T*, T*, int64_t, int64_t, T*);     \
+  template void add_column_sums<T>(const T*, int64_t, int64_t, T*);
+ATTN_ROW_LOOPS_FOR(float)
+ATTN_ROW_LOOPS_FOR(double)
+#undef ATTN_ROW_LOOPS_FOR
+
+}  // namespace attn::kernels
