@@ -1,19 +1,18 @@
 #include "attn/kernels/adamw_kernels.h"
 
 #include <cmath>
-#include <cstring>
 
-#include "attn/kernels/flash_kernels.h"
+#include "attn/kernels/isa_copies.h"
 
 namespace attn::kernels {
 
 namespace {
 
 // LibTorch's order of operations, one element per lane; restrict pointers and local scalars so
-// that the compiler keeps the scalars in registers and vectorises. Inlined into each version
-// below and compiled there for its instruction set.
+// that the compiler keeps the scalars in registers and vectorises. Inlined into a baseline and an
+// AVX2 copy (isa_copies.h).
 template <typename T>
-__attribute__((always_inline)) inline void update_loop(const AdamWProblem<T>& q, int64_t begin, int64_t end) {
+ATTN_INLINE inline void update_loop(const AdamWProblem<T>& q, int64_t begin, int64_t end) {
   T* __restrict p = q.p;
   T* __restrict m = q.m;
   T* __restrict v = q.v;
@@ -33,33 +32,11 @@ __attribute__((always_inline)) inline void update_loop(const AdamWProblem<T>& q,
   }
 }
 
-template <typename T>
-void update_baseline(const AdamWProblem<T>& q, int64_t begin, int64_t end) {
-  update_loop(q, begin, end);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define ATTN_ADAMW_AVX2 1
-template <typename T>
-__attribute__((target("avx2"))) void update_avx2(const AdamWProblem<T>& q, int64_t begin, int64_t end) {
-  update_loop(q, begin, end);
-}
-
-bool use_avx2() {
-  const char* isa = nullptr;
-  flash_kernels<float>(&isa);
-  return isa && std::strcmp(isa, "generic") != 0;  // avx2, or avx512 (whose loop would be bound by memory too)
-}
-#endif
-
 }  // namespace
 
 template <typename T>
 void adamw_update(const AdamWProblem<T>& q, int64_t begin, int64_t end) {
-#ifdef ATTN_ADAMW_AVX2
-  if (use_avx2()) return update_avx2(q, begin, end);
-#endif
-  update_baseline(q, begin, end);
+  run_widest([&]() ATTN_INLINE { update_loop(q, begin, end); });
 }
 
 template void adamw_update<float>(const AdamWProblem<float>&, int64_t, int64_t);

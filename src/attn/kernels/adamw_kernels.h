@@ -3,7 +3,7 @@
 //
 // The loop is vectorised (sqrt and division included: the file is built without errno for
 // math functions) and compiled twice, for the baseline x86-64 and for AVX2, chosen at run time
-// with the attention kernels' instruction set (ATTN_KERNEL_ISA). Each lane does the same
+// with the kernels' instruction set (attn/kernels/isa_copies.h, ATTN_KERNEL_ISA). Each lane does the same
 // IEEE operations in the same order, without contracting them into FMAs, so every version
 // gives the same bits. (The scalar loop it replaces ran at ~3 cycles per element, a sqrt and a
 // division each: 2.7 ms of a 45 ms training step on the notebook's 1.6 million embedding

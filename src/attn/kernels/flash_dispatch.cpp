@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attn/kernels/flash_kernels.h"
+#include "attn/kernels/isa_copies.h"
 
 namespace attn::kernels {
 
@@ -102,6 +103,12 @@ const FlashKernels<T>& flash_kernels(const char** isa) {
   if (pick == "avx2") return avx2::table<T>();
 #endif
   return generic::table<T>();
+}
+
+bool isa_has_avx2() {
+  const char* isa = nullptr;
+  flash_kernels<float>(&isa);
+  return std::strcmp(isa, "generic") != 0;  // avx2, or avx512 (which has AVX2 too)
 }
 
 template void plan_tiles<float>(FlashProblem<float>&);

@@ -1,29 +1,29 @@
 #include "attn/kernels/row_loops.h"
 
-#include "attn/kernels/flash_kernels.h"
+#include "attn/kernels/isa_copies.h"
 
 namespace attn::kernels {
 
 namespace {
 
-// The loops, each inlined into a baseline and an AVX2 copy (run, below). __restrict: the outputs do not
-// overlap the inputs, so the compiler vectorises without run-time overlap checks.
+// The loops, each inlined into a baseline and an AVX2 copy (isa_copies.h). __restrict: the
+// outputs do not overlap the inputs, so the compiler vectorises without run-time overlap checks.
 template <typename T>
-__attribute__((always_inline)) inline void add_row_bias_loop(T* __restrict y, const T* __restrict b, int64_t n,
+ATTN_INLINE inline void add_row_bias_loop(T* __restrict y, const T* __restrict b, int64_t n,
                                                              int64_t m) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < m; ++c) y[r * m + c] += b[c];
 }
 
 template <typename T>
-__attribute__((always_inline)) inline void rows_plus_bias_loop(T* __restrict y, const T* __restrict x,
+ATTN_INLINE inline void rows_plus_bias_loop(T* __restrict y, const T* __restrict x,
                                                                const T* __restrict b, int64_t n, int64_t m) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < m; ++c) y[r * m + c] = x[r * m + c] + b[c];
 }
 
 template <typename T>
-__attribute__((always_inline)) inline void bias_relu_loop(T* __restrict h, const T* __restrict b, int64_t n,
+ATTN_INLINE inline void bias_relu_loop(T* __restrict h, const T* __restrict b, int64_t n,
                                                           int64_t m) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < m; ++c) {
@@ -33,7 +33,7 @@ __attribute__((always_inline)) inline void bias_relu_loop(T* __restrict h, const
 }
 
 template <typename T>
-__attribute__((always_inline)) inline void relu_backward_sums_loop(const T* __restrict h, T* __restrict dh, int64_t n,
+ATTN_INLINE inline void relu_backward_sums_loop(const T* __restrict h, T* __restrict dh, int64_t n,
                                                                    int64_t m, T* __restrict db) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < m; ++c) {
@@ -44,67 +44,37 @@ __attribute__((always_inline)) inline void relu_backward_sums_loop(const T* __re
 }
 
 template <typename T>
-__attribute__((always_inline)) inline void add_column_sums_loop(const T* __restrict x, int64_t n, int64_t m,
+ATTN_INLINE inline void add_column_sums_loop(const T* __restrict x, int64_t n, int64_t m,
                                                                 T* __restrict acc) {
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < m; ++c) acc[c] += x[r * m + c];
 }
 
-// loop() compiled twice: inlined (always_inline) into a baseline copy and into an AVX2 one.
-template <typename F>
-void baseline_copy(const F& loop) {
-  loop();
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define ATTN_ROW_LOOPS_AVX2 1
-template <typename F>
-__attribute__((target("avx2"))) void avx2_copy(const F& loop) {
-  loop();
-}
-
-bool use_avx2() {
-  const char* isa = nullptr;
-  flash_kernels<float>(&isa);
-  return isa && isa[0] == 'a';  // "avx2" or "avx512"
-}
-#endif
-
-template <typename F>
-void run(const F& loop) {
-#ifdef ATTN_ROW_LOOPS_AVX2
-  if (use_avx2()) return avx2_copy(loop);
-#endif
-  baseline_copy(loop);
-}
-
 }  // namespace
-
-#define ATTN_INLINE __attribute__((always_inline))
 
 template <typename T>
 void add_row_bias(T* y, const T* b, int64_t n, int64_t m) {
-  run([=]() ATTN_INLINE { add_row_bias_loop(y, b, n, m); });
+  run_widest([=]() ATTN_INLINE { add_row_bias_loop(y, b, n, m); });
 }
 
 template <typename T>
 void rows_plus_bias(T* y, const T* x, const T* b, int64_t n, int64_t m) {
-  run([=]() ATTN_INLINE { rows_plus_bias_loop(y, x, b, n, m); });
+  run_widest([=]() ATTN_INLINE { rows_plus_bias_loop(y, x, b, n, m); });
 }
 
 template <typename T>
 void bias_relu(T* h, const T* b, int64_t n, int64_t m) {
-  run([=]() ATTN_INLINE { bias_relu_loop(h, b, n, m); });
+  run_widest([=]() ATTN_INLINE { bias_relu_loop(h, b, n, m); });
 }
 
 template <typename T>
 void relu_backward_sums(const T* h, T* dh, int64_t n, int64_t m, T* db) {
-  run([=]() ATTN_INLINE { relu_backward_sums_loop(h, dh, n, m, db); });
+  run_widest([=]() ATTN_INLINE { relu_backward_sums_loop(h, dh, n, m, db); });
 }
 
 template <typename T>
 void add_column_sums(const T* x, int64_t n, int64_t m, T* acc) {
-  run([=]() ATTN_INLINE { add_column_sums_loop(x, n, m, acc); });
+  run_widest([=]() ATTN_INLINE { add_column_sums_loop(x, n, m, acc); });
 }
 
 #define ATTN_ROW_LOOPS_FOR(T)                                                  \

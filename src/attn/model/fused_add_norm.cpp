@@ -2,7 +2,7 @@
 
 #include "attn/kernels/norm_kernels.h"
 #include "attn/model/block_sums.h"
-#include "attn/model/parallel_chunks.h"
+#include "attn/model/parallel_guided.h"
 
 namespace attn {
 

@@ -3,7 +3,7 @@
 #include <atomic>
 
 #include "attn/kernels/flash_kernels.h"
-#include "attn/model/parallel_chunks.h"
+#include "attn/model/parallel_guided.h"
 
 namespace attn {
 

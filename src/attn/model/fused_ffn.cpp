@@ -3,7 +3,7 @@
 #include "attn/kernels/blas.h"
 #include "attn/kernels/ffn_kernels.h"
 #include "attn/model/block_sums.h"
-#include "attn/model/parallel_chunks.h"
+#include "attn/model/parallel_guided.h"
 
 namespace attn {
 
