@@ -1,7 +1,7 @@
 // The blocked kernels' element loops (attn/kernels/row_loops.h) on every kernel instruction set:
-// bias (added, or with a copy), ReLU, the ReLU's gradient with its column sums, column sums. Each copy must give the bits
-// of the plain loops written here (same operations, same order), for widths with and without a
-// vector tail.
+// bias (added, or with a copy), ReLU, the ReLU's gradient with its column sums, column sums.
+// Each copy must give the bits of the plain loops written here (same operations, same order),
+// for widths with and without a vector tail.
 #include "attn/kernels/row_loops.h"
 
 #include <random>

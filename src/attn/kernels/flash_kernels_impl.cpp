@@ -128,15 +128,17 @@ inline __m512 exp16(__m512 x) {
   const __m512 magic = _mm512_set1_ps(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
   const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(23.083120346069336f), magic);  // 16/ln2
   const __m512 n = _mm512_sub_ps(t, magic);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e0p-5f), x);  // ln2/16 in two parts: n * hi is exact
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e0p-5f), x);  // ln2/16 in two parts; n * hi exact
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.9966364561696537e-06f), r);
   __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.0f / 6), r, _mm512_set1_ps(0.5f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));  // e^r
   const __m512i bits = _mm512_castps_si512(t);
   const __m512i iota = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  const __m512i table = _mm512_sub_epi32(_mm512_castps_si512(_mm512_load_ps(kExp2Sixteenths)), _mm512_slli_epi32(iota, 19));
-  const __m512i scale = _mm512_add_epi32(_mm512_permutexvar_epi32(bits, table), _mm512_slli_epi32(bits, 19));  // 2^(n/16)
+  const __m512i table =
+      _mm512_sub_epi32(_mm512_castps_si512(_mm512_load_ps(kExp2Sixteenths)), _mm512_slli_epi32(iota, 19));
+  const __m512i scale =
+      _mm512_add_epi32(_mm512_permutexvar_epi32(bits, table), _mm512_slli_epi32(bits, 19));  // 2^(n/16)
   const __m512 y = _mm512_mul_ps(_mm512_castsi512_ps(scale), p);
   const __mmask16 low = _mm512_cmp_ps_mask(x, _mm512_set1_ps(kExpLow), _CMP_LT_OQ);
   return _mm512_mask_blend_ps(low, y, _mm512_setzero_ps());
