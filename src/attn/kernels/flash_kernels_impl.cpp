@@ -162,7 +162,13 @@ inline float row_max(const float* x, int64_t n) {
 inline float exp_shifted_sum(float* x, int64_t n, float shift) {
   const __m512 sh = _mm512_set1_ps(shift);
   __m512 s = _mm512_setzero_ps();
-  for (int64_t c = 0; c < n; c += 16) {
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + c), sh));
+    _mm512_storeu_ps(x + c, e);
+    s = _mm512_add_ps(s, e);
+  }
+  if (c < n) {
     const __mmask16 k = tail_mask(n - c);
     const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), sh));
     _mm512_mask_storeu_ps(x + c, k, e);
@@ -181,7 +187,13 @@ inline void exp_shifted(float* x, int64_t n, float shift) {
 
 inline void exp_times_shifted(float* x, float* dr, int64_t n, float shift, float d) {
   const __m512 sh = _mm512_set1_ps(shift), dv = _mm512_set1_ps(d);
-  for (int64_t c = 0; c < n; c += 16) {
+  int64_t c = 0;
+  for (; c + 16 <= n; c += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + c), sh));
+    _mm512_storeu_ps(x + c, e);
+    _mm512_storeu_ps(dr + c, _mm512_mul_ps(e, _mm512_sub_ps(_mm512_loadu_ps(dr + c), dv)));
+  }
+  if (c < n) {
     const __mmask16 k = tail_mask(n - c);
     const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + c), sh));
     _mm512_mask_storeu_ps(x + c, k, e);
