@@ -17,7 +17,7 @@ ATTN_INLINE inline void update_loop(const AdamWProblem<T>& q, int64_t begin, int
   T* __restrict m = q.m;
   T* __restrict v = q.v;
   const T* __restrict g = q.g;
-  const T decay = q.decays ? q.decay : T(1);  // p * 1 is p, bit for bit
+  const T decay = q.decay;  // without weight decay exactly 1, and p * 1 is p, bit for bit
   const T b1 = q.beta1, a1 = q.one_minus_beta1, b2 = q.beta2, a2 = q.one_minus_beta2;
   const T irb = q.inv_root_bc2, eps = q.eps, ns = q.neg_step;
 #pragma omp simd

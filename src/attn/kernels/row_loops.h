@@ -3,9 +3,9 @@
 //
 // The library is built for the baseline x86-64 (SSE2, 4 floats at a time); these loops run
 // there and, where the kernels' instruction set (AVX2 or AVX-512) allows, as AVX2 copies, twice
-// as wide (attn/kernels/isa_copies.h). Each output element gets the same operations in the same order
-// in every copy (lanes run across columns, sums along rows; no FMA contraction), so the copies
-// agree bit for bit.
+// as wide (attn/kernels/isa_copies.h). Each output element gets the same operations in the same
+// order in every copy (lanes run across columns, sums along rows; no FMA contraction), so the
+// copies agree bit for bit.
 #pragma once
 
 #include <cstdint>

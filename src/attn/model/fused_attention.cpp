@@ -38,11 +38,6 @@ kernels::FlashProblem<T> problem(const torch::Tensor& q, const torch::Tensor& k,
   return p;
 }
 
-template <typename F>
-void parallel(int64_t tasks, F&& f) {
-  parallel_guided(tasks, f);
-}
-
 // The key padding mask travels as a plain argument: autograd Functions reject undefined tensors.
 struct MaskArg {
   torch::Tensor mask;  // bool (B, Tk) or undefined
@@ -78,7 +73,7 @@ ForwardResult run_forward(const torch::Tensor& q, const torch::Tensor& k, const 
     if (r.lse.defined()) p.lse = r.lse.data_ptr<scalar_t>();
     if (r.argmax.defined()) p.argmax = r.argmax.data_ptr<int64_t>();
     const auto& kern = kernels::flash_kernels<scalar_t>();
-    parallel(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.forward(p, b, e); });
+    parallel_guided(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.forward(p, b, e); });
   });
   return r;
 }
@@ -107,11 +102,12 @@ void run_backward(const torch::Tensor& q, const torch::Tensor& k, const torch::T
     if (scheme == FusedBackward::Auto)  // one task per (batch, head) while that keeps every thread busy
       scheme = B * H >= 2 * at::get_num_threads() ? FusedBackward::PerHead : FusedBackward::Split;
     if (scheme == FusedBackward::PerHead) {
-      parallel(B * H, [&](int64_t b, int64_t e) { kern.backward_fused(p, b, e); });
+      parallel_guided(B * H, [&](int64_t b, int64_t e) { kern.backward_fused(p, b, e); });
     } else {
-      if (f.soft_stats) parallel(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.backward_prepare(p, b, e); });
-      parallel(B * H * p.k_tiles, [&](int64_t b, int64_t e) { kern.backward_dkdv(p, b, e); });
-      parallel(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.backward_dq(p, b, e); });
+      if (f.soft_stats)
+        parallel_guided(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.backward_prepare(p, b, e); });
+      parallel_guided(B * H * p.k_tiles, [&](int64_t b, int64_t e) { kern.backward_dkdv(p, b, e); });
+      parallel_guided(B * H * p.q_tiles, [&](int64_t b, int64_t e) { kern.backward_dq(p, b, e); });
     }
   });
 }

@@ -28,7 +28,6 @@ void update(torch::Tensor& p, const torch::Tensor& grad, torch::Tensor& exp_avg,
   q.v = exp_avg_sq.data_ptr<T>();
   q.g = grad.data_ptr<T>();
   q.n = p.numel();
-  q.decays = o.weight_decay() != 0;
   q.decay = static_cast<T>(1 - o.lr() * o.weight_decay());
   q.beta1 = static_cast<T>(beta1), q.one_minus_beta1 = static_cast<T>(1 - beta1);
   q.beta2 = static_cast<T>(beta2), q.one_minus_beta2 = static_cast<T>(1 - beta2);
