@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "attn/model/dropout.h"
 #include "attn/model/fused_attention.h"
 
 namespace attn {
@@ -150,7 +151,7 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
   }
   if (blind.defined()) a = a.masked_fill(blind, 0.0);
 
-  auto mix = options.dropout() > 0 ? torch::dropout(a, options.dropout(), /*train=*/true) : a;
+  auto mix = attn::dropout(a, options.dropout(), /*training=*/true);
   auto h = torch::matmul(mix, v);                                          // (B, H, Tq, Dv)
   return {h, options.need_weights() ? a : torch::Tensor()};
 }

@@ -1,5 +1,6 @@
 #include "attn/model/conv_ffn.h"
 
+#include "attn/model/dropout.h"
 #include "attn/model/fused_ffn.h"
 
 namespace attn {
@@ -42,7 +43,7 @@ torch::Tensor ConvFeedForwardImpl::forward(const torch::Tensor& x) {
   namespace F = torch::nn::functional;
   auto h = F::linear(x, w1, k1convL1->bias);                                  // (B, T, F)
   h = options.activation() == Activation::GELU ? torch::gelu(h) : torch::relu_(h);
-  if (options.dropout() > 0) h = torch::dropout(h, options.dropout(), is_training());
+  h = attn::dropout(h, options.dropout(), is_training());
   return F::linear(h, w2, k1convL2->bias);                                // (B, T, D)
 }
 

@@ -1,5 +1,6 @@
 #include "attn/model/embeddings.h"
 
+#include "attn/model/dropout.h"
 #include "attn/model/embedding_lookup.h"
 #include "attn/model/fused_add_norm.h"
 
@@ -81,7 +82,7 @@ torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& ids, int64_t start) {
     positions = position_embeddings(pos);                                  // (T, D)
   }
   x = add_layer_norm(x, positions, LayerNorm, options.fused_norm());       // (B, T, D)
-  if (options.dropout() > 0) x = torch::dropout(x, options.dropout(), is_training());
+  x = attn::dropout(x, options.dropout(), is_training());
   return x;
 }
 

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "attn/model/conv_ffn.h"
+#include "attn/model/dropout.h"
 #include "attn/model/fused_add_norm.h"
 #include "attn/model/layer_options.h"
 
@@ -17,7 +18,7 @@ template <class SubLayer>
 torch::Tensor add_norm(const torch::Tensor& x, torch::nn::LayerNorm& norm, NormPlacement where,
                        double dropout, bool training, bool fused, SubLayer&& f) {
   auto drop = [&](torch::Tensor y) {
-    return dropout > 0 ? torch::dropout(y, dropout, training) : y;
+    return attn::dropout(y, dropout, training);
   };
   if (where == NormPlacement::Pre) return x + drop(f(add_layer_norm(x, torch::Tensor(), norm, fused)));
   return add_layer_norm(x, drop(f(x)), norm, fused);
