@@ -3,7 +3,7 @@
 // (flash_kernels.h: generic, avx2 or avx512, ATTN_KERNEL_ISA) allows. The loop is a lambda
 // marked ATTN_INLINE, inlined into both copies and compiled there for each instruction set.
 // Used by the kernels whose loops give the same bits in either copy (lanes across elements, no
-// FMA contraction): AdamW's update, the blocked kernels' row loops.
+// FMA contraction): AdamW's update, the blocked kernels' row loops, dropout's hash loop.
 #pragma once
 
 #include "attn/kernels/flash_kernels.h"

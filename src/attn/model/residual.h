@@ -17,11 +17,9 @@ namespace attn {
 template <class SubLayer>
 torch::Tensor add_norm(const torch::Tensor& x, torch::nn::LayerNorm& norm, NormPlacement where,
                        double dropout, bool training, bool fused, SubLayer&& f) {
-  auto drop = [&](torch::Tensor y) {
-    return attn::dropout(y, dropout, training);
-  };
-  if (where == NormPlacement::Pre) return x + drop(f(add_layer_norm(x, torch::Tensor(), norm, fused)));
-  return add_layer_norm(x, drop(f(x)), norm, fused);
+  if (where == NormPlacement::Pre)
+    return x + attn::dropout(f(add_layer_norm(x, torch::Tensor(), norm, fused)), dropout, training);
+  return add_layer_norm(x, attn::dropout(f(x), dropout, training), norm, fused);
 }
 
 /// add_norm around the 1-convolution. Post-norm without dropout: LN(ffn->forward_residual(x)),
