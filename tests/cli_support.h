@@ -19,6 +19,7 @@
 #include "attn/data/text_codec.h"
 #include "attn/model/build.h"
 #include "attn/train/checkpoint.h"
+#include "remove_tree.h"
 
 namespace attn::test {
 
@@ -51,7 +52,7 @@ struct Sandbox {
       "train": {"epochs": 3, "batch_size": 32, "log_every": 20},
       "threads": 1, "seed": 3})";
   }
-  ~Sandbox() { fs::remove_all(dir); }
+  ~Sandbox() { remove_tree(dir.string()); }
   static int next() {
     static int n = 0;
     return n++;

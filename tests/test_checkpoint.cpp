@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>  // getpid
+
 #include "attn/model/build.h"
 #include "support.h"
+#include "remove_tree.h"
 
 using namespace attn;
 namespace fs = std::filesystem;
@@ -19,7 +22,7 @@ struct Fixture {
     fs::create_directories(dir);
     cfg.model.d_model = 8, cfg.model.ffn_hidden = 16, cfg.model.layers = 1;
   }
-  ~Fixture() { fs::remove_all(dir); }
+  ~Fixture() { attn::test::remove_tree(dir.string()); }
   CheckpointHeader header() const {
     CheckpointHeader h;
     h.config = cfg;

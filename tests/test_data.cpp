@@ -9,12 +9,15 @@
 #include <map>
 #include <set>
 
+#include <unistd.h>  // getpid
+
 #include "attn/data/batcher.h"
 #include "attn/data/classification_data.h"
 #include "attn/data/set_tasks.h"
 #include "attn/data/tokenizer.h"
 #include "attn/data/vocab.h"
 #include "attn/train/lr_schedule.h"
+#include "remove_tree.h"
 
 using namespace attn;
 namespace fs = std::filesystem;
@@ -30,7 +33,7 @@ struct TempDir {
                                         std::to_string(counter()++));
     fs::create_directories(path);
   }
-  ~TempDir() { fs::remove_all(path); }
+  ~TempDir() { attn::test::remove_tree(path.string()); }
   std::string write(const std::string& name, const std::string& text) const {
     auto p = path / name;
     fs::create_directories(p.parent_path());

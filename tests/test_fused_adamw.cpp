@@ -3,6 +3,7 @@
 // and a parameter without gradient), in float64 and float32, and the same checkpoint state; the
 // same bits from each instruction set's loop.
 #include "attn/train/fused_adamw.h"
+#include "attn/train/optimizer.h"
 
 #include <sstream>
 
@@ -59,9 +60,9 @@ TEST_CASE("the one-pass AdamW matches LibTorch's AdamW: parameters and moments, 
       if (i + 1 == ours.size()) CHECK(torch::equal(ours[i], theirs[i]));  // no gradient: untouched
     }
     for (size_t i = 0; i + 1 < ours.size(); ++i) {
-      const auto& a = static_cast<torch::optim::AdamWParamState&>(*fused.state().at(c10::guts::to_string(ours[i].unsafeGetTensorImpl())));
+      const auto& a = static_cast<torch::optim::AdamWParamState&>(*fused.state().at(optimizer_state_key(ours[i])));
       const auto& b =
-          static_cast<torch::optim::AdamWParamState&>(*reference.state().at(c10::guts::to_string(theirs[i].unsafeGetTensorImpl())));
+          static_cast<torch::optim::AdamWParamState&>(*reference.state().at(optimizer_state_key(theirs[i])));
       CHECK(a.step() == b.step());
       CHECK(relative_error(a.exp_avg(), b.exp_avg()) < tolerance);
       CHECK(relative_error(a.exp_avg_sq(), b.exp_avg_sq()) < tolerance);

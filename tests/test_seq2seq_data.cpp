@@ -7,11 +7,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>  // getpid
+
 #include "attn/data/batcher.h"
 #include "attn/data/parallel_text.h"
 #include "attn/data/seq2seq_data.h"
 #include "attn/data/seq2seq_tasks.h"
 #include "attn/data/text_codec.h"
+#include "remove_tree.h"
 
 using namespace attn;
 namespace fs = std::filesystem;
@@ -21,7 +24,7 @@ namespace {
 struct Dir {
   fs::path path = fs::temp_directory_path() / ("attn_s2s_" + std::to_string(::getpid()) + "_" + std::to_string(n()++));
   Dir() { fs::create_directories(path); }
-  ~Dir() { fs::remove_all(path); }
+  ~Dir() { attn::test::remove_tree(path.string()); }
   static int& n() {
     static int k = 0;
     return k;

@@ -18,6 +18,8 @@
 #include <sstream>
 #include <vector>
 
+#include "attn/train/optimizer.h"
+
 namespace attn {
 
 namespace fs = std::filesystem;
@@ -215,7 +217,7 @@ std::string legacy_read_problem(const std::string& bytes) {
     if (devnull >= 0) ::dup2(devnull, 2);
     try {
       torch::serialize::InputArchive archive;
-      archive.load_from(bytes.data(), bytes.size());
+      archive.load_from(bytes.data(), bytes.size(), torch::Device(torch::kCPU));
       c10::IValue header;
       archive.try_read("header", header);
       torch::serialize::InputArchive model;
@@ -287,6 +289,10 @@ std::string serialize_checkpoint(const CheckpointHeader& header, torch::nn::Modu
     archive.write("optimizer", opt);
   }
   archive.write("rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
+  // CUDA runs draw their dropout masks from the devices' generators (seed and offset: no sync).
+  for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i)
+    archive.write("rng_cuda" + std::to_string(i),
+                  torch::globalContext().defaultGenerator(torch::Device(torch::kCUDA, i)).get_state());
   std::ostringstream bytes;
   archive.save_to(bytes);
   return with_checksum(bytes.str());
@@ -333,7 +339,9 @@ CheckpointReader::CheckpointReader(const std::string& path, std::string file_byt
     if (!problem.empty()) throw CheckpointError(damaged + ": " + problem);
   }
   try {
-    archive_.load_from(bytes_.data(), bytes_.size());
+    // Onto the CPU whatever device wrote it: a checkpoint from a GPU run evaluates on a machine
+    // without one; load_model and load_optimizer then copy to the model's device.
+    archive_.load_from(bytes_.data(), bytes_.size(), torch::Device(torch::kCPU));
   } catch (const std::exception&) {  // c10::Error, and torch::jit::ErrorReport from a damaged archive
     throw CheckpointError(damaged);
   }
@@ -407,29 +415,34 @@ void CheckpointReader::load_optimizer(torch::optim::Optimizer& optimizer) {
     throw CheckpointError(path_ + ": holds no optimizer state (a weights-only file cannot resume)");
   try {
     optimizer.load(opt);
+    move_state_to_parameters(optimizer);
   } catch (const std::exception&) {
     throw CheckpointError(path_ + ": its optimizer state does not fit this optimizer");
   }
 }
 
 void CheckpointReader::restore_rng() {
-  torch::Tensor state;
-  bool found = false;
-  try {
-    found = archive_.try_read("rng", state);
-  } catch (const std::exception&) {
-    throw CheckpointError(path_ + ": damaged random generator state");
-  }
-  if (found)
-  {
-    auto generator = torch::globalContext().defaultGenerator(torch::kCPU);  // a handle: shares state
+  auto restore = [&](const std::string& key, at::Generator generator) {  // a handle: shares state
+    torch::Tensor state;
+    bool found = false;
+    try {
+      found = archive_.try_read(key, state);
+    } catch (const std::exception&) {
+      throw CheckpointError(path_ + ": damaged random generator state");
+    }
+    if (!found) return;
     std::lock_guard<std::mutex> lock(generator.mutex());
     try {
       generator.set_state(state);
     } catch (const std::exception&) {
       throw CheckpointError(path_ + ": damaged random generator state");
     }
-  }
+  };
+  restore("rng", torch::globalContext().defaultGenerator(torch::kCPU));
+  // The devices' generators where this machine has those devices (a GPU run resumed on the CPU
+  // has no use for them).
+  for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i)
+    restore("rng_cuda" + std::to_string(i), torch::globalContext().defaultGenerator(torch::Device(torch::kCUDA, i)));
 }
 
 std::string step_checkpoint_name(int64_t step) {

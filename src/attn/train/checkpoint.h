@@ -71,7 +71,8 @@ class CheckpointReader {
   const std::string& integrity() const { return integrity_; }
   void load_model(torch::nn::Module& model);
   void load_optimizer(torch::optim::Optimizer& optimizer);
-  /// Restores the CPU generator, so dropout continues as in an uninterrupted run.
+  /// Restores the CPU generator (and the CUDA ones, where saved and present), so dropout and
+  /// shuffling continue as in an uninterrupted run.
   void restore_rng();
 
  private:

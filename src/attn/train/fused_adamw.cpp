@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "attn/kernels/adamw_kernels.h"
+#include "attn/train/optimizer.h"
 
 namespace attn {
 
@@ -55,7 +56,7 @@ torch::Tensor FusedAdamW::step(LossClosure closure) {
     const auto& options = static_cast<const torch::optim::AdamWOptions&>(group.options());
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
-      auto& slot = state_[c10::guts::to_string(p.unsafeGetTensorImpl())];
+      auto& slot = state_[optimizer_state_key(p)];
       if (!slot) {  // as AdamW::step: zero moments at the first step
         auto fresh = std::make_unique<torch::optim::AdamWParamState>();
         fresh->step(0);
