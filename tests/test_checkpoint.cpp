@@ -7,6 +7,7 @@
 #include <unistd.h>  // getpid
 
 #include "attn/model/build.h"
+#include "attn/train/optimizer.h"
 #include "support.h"
 #include "remove_tree.h"
 
@@ -74,6 +75,43 @@ TEST_CASE("a checkpoint returns its header, weights, optimizer state and RNG", "
   CHECK(torch::equal(torch::rand({3}), rng_next));  // the generator continues where it was saved
   (void)rng_before;
   CHECK_FALSE(fs::exists(f.path("a.pt") + ".tmp." + std::to_string(::getpid())));
+}
+
+TEST_CASE("optimizer state read from a checkpoint moves to each parameter's device", "[checkpoint][device]") {
+  // The state is read onto the CPU whatever device wrote it; a run resumed on a GPU needs it on
+  // the GPU. The meta device stands in for one here (a CPU-only machine has no other).
+  attn::test::seed();
+  Fixture f;
+  auto model = build_classifier(f.cfg.model, 5, 3);
+  TrainConfig sgd_config;
+  sgd_config.optimizer = "sgd";
+  for (const auto& t : {TrainConfig(), sgd_config}) {
+    CAPTURE(t.optimizer);
+    auto params = trainable_parameters(*model);
+    auto opt = make_optimizer(t, params);
+    model(torch::randint(2, 5, {2, 4})).sum().backward();
+    opt->step();
+    save_checkpoint(f.path("o.pt"), f.header(), *model, opt.get());
+
+    std::vector<torch::Tensor> elsewhere;
+    for (const auto& p : params) elsewhere.push_back(torch::empty_like(p, p.options().device(torch::kMeta)));
+    auto moved = make_optimizer(t, elsewhere);
+    CheckpointReader(f.path("o.pt")).load_optimizer(*moved);
+    int checked = 0;
+    for (const auto& p : elsewhere) {
+      const auto& state = *moved->state().at(optimizer_state_key(p));
+      std::vector<torch::Tensor> tensors;
+      if (auto* a = dynamic_cast<const torch::optim::AdamWParamState*>(&state))
+        tensors = {a->exp_avg(), a->exp_avg_sq()};
+      else if (auto* m = dynamic_cast<const torch::optim::SGDParamState*>(&state))
+        tensors = {m->momentum_buffer()};
+      for (const auto& x : tensors) {
+        CHECK(x.device() == p.device());
+        ++checked;
+      }
+    }
+    CHECK(checked >= static_cast<int>(elsewhere.size()));
+  }
 }
 
 TEST_CASE("damaged, truncated, empty or foreign files give a one-line checkpoint error",
