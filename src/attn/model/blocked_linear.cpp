@@ -3,6 +3,7 @@
 #include "attn/kernels/blas.h"
 #include "attn/kernels/linear_kernels.h"
 #include "attn/model/block_sums.h"
+#include "attn/model/cpu_kernels.h"
 #include "attn/model/parallel_guided.h"
 
 namespace attn {
@@ -54,7 +55,7 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
 }  // namespace
 
 bool blocked_linear_applies(const torch::Tensor& x) {
-  return x.device().is_cpu() && (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble);
+  return cpu_kernels_take(x);
 }
 
 torch::Tensor blocked_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {

@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "attn/kernels/dropout_kernels.h"
+#include "attn/model/cpu_kernels.h"
 
 namespace attn {
 
@@ -53,7 +54,7 @@ struct DropoutFunction : public torch::autograd::Function<DropoutFunction> {
 torch::Tensor dropout(const torch::Tensor& x, double p, bool training) {
   TORCH_CHECK(p >= 0 && p < 1, "dropout: p must be in [0, 1), got ", p);
   if (!training || p == 0) return x;
-  if (!x.device().is_cpu() || !(x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble))
+  if (!cpu_kernels_take(x))
     return torch::dropout(x, p, training);
   return DropoutFunction::apply(x.contiguous(), p);
 }

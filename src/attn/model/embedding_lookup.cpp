@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "attn/model/cpu_kernels.h"
+
 namespace attn {
 
 namespace {
@@ -52,7 +54,7 @@ torch::Tensor embedding_lookup(const torch::Tensor& table, const torch::Tensor& 
   shape.push_back(table.size(1));
   const auto flat = ids.reshape({-1}).contiguous();                        // (N)
   // Elsewhere LibTorch's embedding, which checks the ids itself (on CUDA without a host sync).
-  if (!table.device().is_cpu() || !(table.scalar_type() == torch::kFloat || table.scalar_type() == torch::kDouble))
+  if (!cpu_kernels_take(table))
     return torch::embedding(table, flat, padding_idx).view(shape);        // (..., D)
   if (flat.numel() > 0) {
     const auto [lo, hi] = torch::aminmax(flat);

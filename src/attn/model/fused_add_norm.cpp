@@ -2,6 +2,7 @@
 
 #include "attn/kernels/norm_kernels.h"
 #include "attn/model/block_sums.h"
+#include "attn/model/cpu_kernels.h"
 #include "attn/model/parallel_guided.h"
 
 namespace attn {
@@ -61,7 +62,7 @@ struct FusedAddNormFunction : public torch::autograd::Function<FusedAddNormFunct
 }  // namespace
 
 bool fused_add_norm_applies(const torch::Tensor& x, bool enabled) {
-  return enabled && x.device().is_cpu() && (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble);
+  return enabled && cpu_kernels_take(x);
 }
 
 torch::Tensor fused_add_norm(const torch::Tensor& x, const torch::Tensor& r, const torch::Tensor& weight,

@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "attn/kernels/flash_kernels.h"
+#include "attn/model/cpu_kernels.h"
 #include "attn/model/parallel_guided.h"
 
 namespace attn {
@@ -186,8 +187,7 @@ struct FusedPackedAttentionFunction : public torch::autograd::Function<FusedPack
 }  // namespace
 
 bool fused_attention_applies(const torch::Tensor& q, const AttentionOptions& options) {
-  return options.kernel() == AttentionKernel::Fused && q.device().is_cpu() &&
-         (q.scalar_type() == torch::kFloat || q.scalar_type() == torch::kDouble) && !options.need_weights() &&
+  return options.kernel() == AttentionKernel::Fused && cpu_kernels_take(q) && !options.need_weights() &&
          options.dropout() == 0;
 }
 

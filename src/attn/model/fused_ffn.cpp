@@ -3,6 +3,7 @@
 #include "attn/kernels/blas.h"
 #include "attn/kernels/ffn_kernels.h"
 #include "attn/model/block_sums.h"
+#include "attn/model/cpu_kernels.h"
 #include "attn/model/parallel_guided.h"
 
 namespace attn {
@@ -76,9 +77,8 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
 }  // namespace
 
 bool fused_ffn_applies(const torch::Tensor& x, const ConvFeedForwardOptions& options, bool training) {
-  return options.fused() && x.device().is_cpu() &&
-         (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) &&
-         options.activation() == Activation::ReLU && !(training && options.dropout() > 0);
+  return options.fused() && cpu_kernels_take(x) && options.activation() == Activation::ReLU &&
+         !(training && options.dropout() > 0);
 }
 
 torch::Tensor fused_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,

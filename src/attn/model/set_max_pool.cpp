@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "attn/model/cpu_kernels.h"
+
 namespace attn {
 
 namespace {
@@ -85,7 +87,7 @@ struct SetMaxPoolFunction : public torch::autograd::Function<SetMaxPoolFunction>
 }  // namespace
 
 bool set_max_pool_applies(const torch::Tensor& x) {
-  return x.device().is_cpu() && (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble);
+  return cpu_kernels_take(x);
 }
 
 torch::Tensor set_max_pool(const torch::Tensor& x, const torch::Tensor& padding) {
