@@ -153,6 +153,62 @@ TEST_CASE("a query that sees no key gets h = 0 and no gradient from the fused ke
   CHECK(r.dv.abs().max().item<double>() == 0.0);
 }
 
+// The upstream gradient with whole query rows zeroed: each query keeps its gradient with
+// probability `keep`, for all heads at once (what max-pooling and the layers after attention give)
+// or per head.
+torch::Tensor zero_query_rows(const torch::Tensor& grad, double keep, bool per_head) {
+  const auto B = grad.size(0), H = grad.size(1), Tq = grad.size(2);
+  auto kept = torch::rand({B, per_head ? H : 1, Tq, 1}) < keep;             // (B, H or 1, Tq, 1)
+  return grad * kept.to(grad.scalar_type());
+}
+
+TEST_CASE("fused attention's backward over the queries that have a gradient equals the reference",
+          "[fused_attention]") {
+  // Queries whose output gradient is zero are left out of the backward products (gathered
+  // backward, up to 3/4 of the queries); the fractions cross that threshold both ways.
+  attn::test::seed();
+  for_each_isa([] {
+    for (auto dtype : {torch::kFloat64, torch::kFloat32})
+      for (const auto& s : kShapes)
+        for (double keep : {0.0, 0.15, 0.5, 0.75, 0.9})
+          for (bool per_head : {false, true})
+            for (bool masked : {false, true}) {
+              auto in = random_inputs(s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, dtype, masked);
+              in.grad = zero_query_rows(in.grad, keep, per_head);
+              const bool causal = s.Tq == 65;  // causal falls back to every query; one shape checks it
+              check_same(in, AttentionOptions().beta(0.25).causal(causal), dtype == torch::kFloat64 ? 1e-10 : 1e-5,
+                         describe(s.B, s.H, s.Tq, s.Tk, s.D, s.Dv, masked, causal, 0.25, "soft") + " keep " +
+                             std::to_string(keep) + (per_head ? " per head" : ""));
+            }
+  });
+}
+
+TEST_CASE("a query with a zero output gradient adds nothing: the others alone give dk and dv bit for bit",
+          "[fused_attention]") {
+  // The set's backward with some queries' gradients zero against the backward of the set made of
+  // its other queries only: the same dk and dv bit for bit (the zero rows are skipped, not
+  // multiplied by zero and summed in another grouping), and dq exactly 0 on the zero rows.
+  attn::test::seed();
+  for (bool masked : {false, true}) {
+    INFO((masked ? "masked" : "unmasked"));
+    auto in = random_inputs(1, 1, 200, 200, 16, 16, torch::kFloat32, masked);
+    if (masked) in.mask[0] = torch::rand({200}) < 0.3;                     // not all padding here
+    const auto kept = torch::rand({200}) < 0.2;                            // (Tq)
+    in.grad.index_put_({0, 0, ~kept}, 0.0);
+    const auto rows = kept.nonzero().squeeze(1);                           // the queries with a gradient
+    auto alone = in;
+    alone.q = in.q.index_select(2, rows), alone.grad = in.grad.index_select(2, rows);
+    set_fused_backward(FusedBackward::PerHead);  // (b, h) tasks: the scheme that gathers
+    const auto full = run(in, AttentionOptions().beta(0.25));
+    const auto part = run(alone, AttentionOptions().beta(0.25));
+    set_fused_backward(FusedBackward::Auto);
+    CHECK(torch::equal(full.dk, part.dk));
+    CHECK(torch::equal(full.dv, part.dv));
+    CHECK(torch::equal(full.dq.index_select(2, rows), part.dq));
+    CHECK(full.dq.index({0, 0, ~kept}).abs().max().item<double>() == 0.0);
+  }
+}
+
 TEST_CASE("multi-head attention gives the same outputs and parameter gradients with either kernel",
           "[fused_attention][mha]") {
   attn::test::seed();
