@@ -24,6 +24,14 @@ inline double relative_error(const torch::Tensor& got, const torch::Tensor& want
   return scale == 0 ? diff : diff / scale;
 }
 
+/// grad with whole rows (along its last axis) zeroed, each row kept with probability `keep`: the
+/// gradients max-pooling sends back (the kernels then skip the zero rows, attn/model/gradient_rows.h).
+inline torch::Tensor keep_rows(const torch::Tensor& grad, double keep) {
+  auto shape = grad.sizes().vec();
+  shape.back() = 1;
+  return grad * (torch::rand(shape) < keep).to(grad.scalar_type());
+}
+
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   REQUIRE(a.sizes() == b.sizes());
   return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();

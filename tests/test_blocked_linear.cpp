@@ -36,22 +36,41 @@ TEST_CASE("the blocked linear layer matches torch's linear, output and gradients
   // K 256 x M 768 (d_model 256) takes 128-row blocks through OpenBLAS's general path.
   const std::vector<std::array<int64_t, 4>> shapes = {{1, 1, 4, 12}, {2, 37, 6, 18}, {3, 43, 8, 8}, {9, 200, 32, 96},
                                                       {2, 101, 64, 192}, {3, 100, 256, 768}};
+  // Gradients with every row, ~15% of the rows (the rest skipped) and none.
   for (const auto& [B, T, K, M] : shapes)
     for (const auto dtype : {torch::kFloat64, torch::kFloat32})
-      for (bool bias : {false, true}) {
-        const auto o = torch::TensorOptions().dtype(dtype);
-        const auto x = torch::randn({B, T, K}, o), w = torch::randn({M, K}, o), grad = torch::randn({B, T, M}, o);
-        const auto b = bias ? torch::randn({M}, o) : torch::Tensor();
-        REQUIRE(blocked_linear_applies(x));
-        const auto got = run(true, x, w, b, grad), want = run(false, x, w, b, grad);
-        const double tolerance = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
-        INFO("B " << B << " T " << T << " K " << K << " M " << M << " " << dtype << (bias ? " bias" : ""));
-        REQUIRE(got.y.sizes() == want.y.sizes());
-        CHECK(relative_error(got.y, want.y) < tolerance);
-        CHECK(relative_error(got.dx, want.dx) < tolerance);
-        CHECK(relative_error(got.dw, want.dw) < tolerance);
-        if (bias) CHECK(relative_error(got.db, want.db) < tolerance);
-      }
+      for (bool bias : {false, true})
+        for (double keep : {1.0, 0.15, 0.0}) {
+          const auto o = torch::TensorOptions().dtype(dtype);
+          const auto x = torch::randn({B, T, K}, o), w = torch::randn({M, K}, o);
+          const auto grad = attn::test::keep_rows(torch::randn({B, T, M}, o), keep);
+          const auto b = bias ? torch::randn({M}, o) : torch::Tensor();
+          REQUIRE(blocked_linear_applies(x));
+          const auto got = run(true, x, w, b, grad), want = run(false, x, w, b, grad);
+          const double tolerance = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
+          INFO("B " << B << " T " << T << " K " << K << " M " << M << " " << dtype << (bias ? " bias" : "")
+                    << " rows kept " << keep);
+          REQUIRE(got.y.sizes() == want.y.sizes());
+          CHECK(relative_error(got.y, want.y) < tolerance);
+          CHECK(relative_error(got.dx, want.dx) < tolerance);
+          CHECK(relative_error(got.dw, want.dw) < tolerance);
+          if (bias) CHECK(relative_error(got.db, want.db) < tolerance);
+        }
+}
+
+TEST_CASE("rows whose gradient is zero add nothing to the blocked linear layer's weight gradients: the other "
+          "rows alone give the same bits",
+          "[blocked_linear]") {
+  attn::test::seed();
+  const auto x = torch::randn({3000, 32}), w = torch::randn({96, 32}), b = torch::randn({96});
+  const auto kept = torch::rand({3000}) < 0.15;                            // (rows)
+  const auto grad = torch::randn({3000, 96}) * kept.view({3000, 1}).to(torch::kFloat32);
+  const auto rows = kept.nonzero().squeeze(1);
+  const auto all = run(true, x, w, b, grad), alone = run(true, x.index_select(0, rows), w, b, grad.index_select(0, rows));
+  CHECK(torch::equal(all.dw, alone.dw));
+  CHECK(torch::equal(all.db, alone.db));
+  CHECK(torch::equal(all.dx.index_select(0, rows), alone.dx));
+  CHECK(all.dx.index({~kept}).abs().max().item<double>() == 0.0);
 }
 
 TEST_CASE("multi-head attention gives the same outputs and gradients with blocked or torch projections",

@@ -35,7 +35,7 @@ Result run(ConvFeedForward& ffn, const torch::Tensor& x_in, const torch::Tensor&
 
 using attn::test::relative_error;
 
-void check_same(int64_t B, int64_t T, int64_t D, int64_t F, torch::Dtype dtype, double tolerance) {
+void check_same(int64_t B, int64_t T, int64_t D, int64_t F, torch::Dtype dtype, double tolerance, double keep) {
   auto fused = random_ffn(D, F, dtype, true);
   auto reference = random_ffn(D, F, dtype, false);
   {
@@ -44,10 +44,10 @@ void check_same(int64_t B, int64_t T, int64_t D, int64_t F, torch::Dtype dtype, 
       reference->parameters()[i].copy_(fused->parameters()[i]);
   }
   const auto o = torch::TensorOptions().dtype(dtype);
-  const auto x = torch::randn({B, T, D}, o), grad = torch::randn({B, T, D}, o);
+  const auto x = torch::randn({B, T, D}, o), grad = attn::test::keep_rows(torch::randn({B, T, D}, o), keep);
   REQUIRE(fused_ffn_applies(x, fused->options, true));
   const auto got = run(fused, x, grad), want = run(reference, x, grad);
-  INFO("B " << B << " T " << T << " D " << D << " F " << F << " " << dtype);
+  INFO("B " << B << " T " << T << " D " << D << " F " << F << " " << dtype << " rows kept " << keep);
   REQUIRE(got.y.sizes() == want.y.sizes());
   CHECK(relative_error(got.y, want.y) < tolerance);
   CHECK(relative_error(got.dx, want.dx) < tolerance);
@@ -68,10 +68,12 @@ TEST_CASE("the fused 1-convolution matches its two linear layers, output and gra
   const std::vector<std::array<int64_t, 4>> shapes = {{1, 1, 4, 8},    {2, 37, 6, 24},   {3, 43, 8, 32},
                                                       {7, 200, 32, 128}, {5, 61, 16, 8}, {2, 75, 64, 256},
                                                       {3, 100, 256, 1024}};
-  for (const auto& [B, T, D, F] : shapes) {
-    check_same(B, T, D, F, torch::kFloat64, 1e-12);
-    check_same(B, T, D, F, torch::kFloat32, 1e-5);
-  }
+  // Gradients with every row, ~15% of the rows (the rest skipped) and none.
+  for (const auto& [B, T, D, F] : shapes)
+    for (double keep : {1.0, 0.15, 0.0}) {
+      check_same(B, T, D, F, torch::kFloat64, 1e-12, keep);
+      check_same(B, T, D, F, torch::kFloat32, 1e-5, keep);
+    }
 }
 
 TEST_CASE("the fused 1-convolution with the residual inside equals x plus the two linear layers, output and "
@@ -87,7 +89,8 @@ TEST_CASE("the fused 1-convolution with the residual inside equals x plus the tw
         for (size_t i = 0; i < fused->parameters().size(); ++i) reference->parameters()[i].copy_(fused->parameters()[i]);
       }
       const auto o = torch::TensorOptions().dtype(dtype);
-      const auto x = torch::randn({B, T, D}, o), grad = torch::randn({B, T, D}, o);
+      const auto x = torch::randn({B, T, D}, o);
+      const auto grad = attn::test::keep_rows(torch::randn({B, T, D}, o), B * T > 1000 ? 0.15 : 1.0);
       auto x1 = x.clone().requires_grad_(), x2 = x.clone().requires_grad_();
       auto y1 = fused->forward_residual(x1), y2 = x2 + reference(x2);
       (y1 * grad).sum().backward();
@@ -111,6 +114,26 @@ TEST_CASE("the fused 1-convolution sums its weight gradients in a fixed order: t
   CHECK(torch::equal(a.db1, b.db1));
   CHECK(torch::equal(a.dw2, b.dw2));
   CHECK(torch::equal(a.dx, b.dx));
+}
+
+TEST_CASE("rows whose gradient is zero add nothing to the 1-convolution's weight gradients: the other rows "
+          "alone give the same bits",
+          "[fused_ffn]") {
+  // Backward skips them (gathers the rest): the weight gradients equal those of a batch made of
+  // the other rows only, bit for bit, and their dx is exactly 0.
+  attn::test::seed();
+  auto ffn = random_ffn(32, 128, torch::kFloat32, true);
+  const auto x = torch::randn({1, 3000, 32});
+  const auto kept = torch::rand({3000}) < 0.15;                            // (rows)
+  const auto grad = torch::randn({1, 3000, 32}) * kept.view({1, 3000, 1}).to(torch::kFloat32);
+  const auto rows = kept.nonzero().squeeze(1);
+  const auto all = run(ffn, x, grad), alone = run(ffn, x.index_select(1, rows), grad.index_select(1, rows));
+  CHECK(torch::equal(all.dw1, alone.dw1));
+  CHECK(torch::equal(all.db1, alone.db1));
+  CHECK(torch::equal(all.dw2, alone.dw2));
+  CHECK(torch::equal(all.db2, alone.db2));
+  CHECK(torch::equal(all.dx.index_select(1, rows), alone.dx));
+  CHECK(all.dx.index({0, ~kept}).abs().max().item<double>() == 0.0);
 }
 
 TEST_CASE("the fused 1-convolution applies only where it computes the same function", "[fused_ffn]") {

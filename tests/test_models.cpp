@@ -97,6 +97,41 @@ TEST_CASE("the set classifier's gradients match finite differences, for every po
   }
 }
 
+TEST_CASE("the max-pooled classifier's parameter gradients are the same with the fused kernels, which skip the "
+          "rows max-pooling gives no gradient, and with the reference path",
+          "[classifier][notebook]") {
+  // Max-pooling sends each feature's gradient to one element of the set, so most rows of the
+  // encoder's last layer get none, and the fused kernels leave them out of their backward
+  // products (attn/model/gradient_rows.h); LibTorch's path multiplies the zeros. float64.
+  attn::test::seed();
+  auto build = [](bool fused) {
+    const auto kernel = fused ? AttentionKernel::Fused : AttentionKernel::Reference;
+    return SetClassifier(SetClassifierOptions(
+        EncoderOptions(EmbeddingsOptions(1000, 32).fused_norm(fused),
+                       LayerOptions(32, 2, 128).attention_kernel(kernel).fused_ffn(fused).fused_norm(fused), 2),
+        2));
+  };
+  auto fused = build(true), reference = build(false);
+  fused->to(torch::kFloat64), reference->to(torch::kFloat64);
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < fused->parameters().size(); ++i) reference->parameters()[i].copy_(fused->parameters()[i]);
+  }
+  const auto ids = torch::randint(2, 1000, {12, 200});
+  const auto labels = torch::randint(2, {12});
+  torch::nn::functional::cross_entropy(fused(ids), labels).backward();
+  torch::nn::functional::cross_entropy(reference(ids), labels).backward();
+  const auto names = fused->named_parameters().keys();
+  const auto got_all = fused->parameters(), want_all = reference->parameters();
+  for (size_t i = 0; i < got_all.size(); ++i) {
+    const auto &got = got_all[i], &want = want_all[i];
+    if (!want.requires_grad()) continue;
+    INFO(names[i]);
+    REQUIRE(got.grad().defined());
+    CHECK(attn::test::relative_error(got.grad(), want.grad()) < 1e-10);
+  }
+}
+
 TEST_CASE("the notebook's classifier has the notebook's parameters and names", "[classifier][notebook]") {
   auto model = notebook_classifier();
   // The Python notebook's TransformerClassifier: 1,612,802 trainable parameters (the sinusoid

@@ -54,6 +54,8 @@ void forward_rows(const AddNormProblem<T>& p, int64_t begin, int64_t end) {
   }
 }
 
+// A row whose dy is all zero gets dx = 0 and adds nothing to dgamma and dbeta: written as zeros
+// without reading x (max-pooling's gradient leaves most rows so: attn/model/gradient_rows.h).
 template <typename T>
 void backward_rows(const AddNormProblem<T>& p, int64_t begin, int64_t end, T* dgamma, T* dbeta) {
   const int64_t D = p.D;
@@ -63,6 +65,11 @@ void backward_rows(const AddNormProblem<T>& p, int64_t begin, int64_t end, T* dg
     const T* x = p.x + i * D;
     const T* r = rows.next();
     const T* dy = p.dy + i * D;
+    T* dx = p.dx + i * D;
+    if (std::all_of(dy, dy + D, [](T v) { return v == T(0); })) {  // no gradient: dx = 0, adds nothing
+      std::fill(dx, dx + D, T(0));
+      continue;
+    }
     const T rstd = p.rstd[i];
     T total = 0;
     for (int64_t c = 0; c < D; ++c) xhat[c] = x[c] + (r ? r[c] : T(0)), total += xhat[c];
@@ -75,7 +82,6 @@ void backward_rows(const AddNormProblem<T>& p, int64_t begin, int64_t end, T* dg
       dgamma[c] += dy[c] * xhat[c], dbeta[c] += dy[c];
     }
     const T mean_g = sum_g / T(D), mean_gx = sum_gx / T(D);
-    T* dx = p.dx + i * D;
     for (int64_t c = 0; c < D; ++c) dx[c] = rstd * (g[c] - mean_g - xhat[c] * mean_gx);
   }
 }
@@ -140,6 +146,13 @@ ATTN_AVX512 void backward_rows_avx512(const AddNormProblem<float>& p, int64_t be
     const float* x = p.x + i * D;
     const float* r = rows.next();
     const float* dy = p.dy + i * D;
+    __mmask16 nonzero = 0;
+    for (int64_t c = 0; c < D; c += 16)
+      nonzero |= _mm512_cmp_ps_mask(_mm512_loadu_ps(dy + c), _mm512_setzero_ps(), _CMP_NEQ_UQ);  // NaN counts
+    if (!nonzero) {  // no gradient: dx = 0, adds nothing (most rows under max-pooling)
+      for (int64_t c = 0; c < D; c += 16) _mm512_storeu_ps(p.dx + i * D + c, _mm512_setzero_ps());
+      continue;
+    }
     __m512 total = _mm512_setzero_ps();
     for (int64_t c = 0; c < D; c += 16) total = _mm512_add_ps(total, load_sum(x, r, c));
     const __m512 m = _mm512_set1_ps(_mm512_reduce_add_ps(total) / float(D)), rs = _mm512_set1_ps(p.rstd[i]);

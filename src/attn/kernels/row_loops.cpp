@@ -50,6 +50,23 @@ ATTN_INLINE inline void add_column_sums_loop(const T* __restrict x, int64_t n, i
     for (int64_t c = 0; c < m; ++c) acc[c] += x[r * m + c];
 }
 
+template <typename T>
+ATTN_INLINE inline int64_t nonzero_rows_loop(const T* __restrict x, int64_t n, int64_t m, int64_t limit,
+                                             int64_t* __restrict rows) {
+  int64_t count = 0;
+  for (int64_t r = 0; r < n && count <= limit; ++r) {
+    const T* row = x + r * m;
+    int nonzero = !(row[0] == T(0)) || !(row[m - 1] == T(0));  // a dense gradient's rows end here
+    if (!nonzero) {
+#pragma omp simd reduction(| : nonzero)
+      for (int64_t c = 1; c < m; ++c) nonzero |= !(row[c] == T(0));
+    }
+    rows[count] = r;
+    count += nonzero != 0;
+  }
+  return count;
+}
+
 }  // namespace
 
 template <typename T>
@@ -77,12 +94,20 @@ void add_column_sums(const T* x, int64_t n, int64_t m, T* acc) {
   run_widest([=]() ATTN_INLINE { add_column_sums_loop(x, n, m, acc); });
 }
 
+template <typename T>
+int64_t nonzero_rows(const T* x, int64_t n, int64_t m, int64_t limit, int64_t* rows) {
+  int64_t count = 0;
+  run_widest([&]() ATTN_INLINE { count = nonzero_rows_loop(x, n, m, limit, rows); });
+  return count;
+}
+
 #define ATTN_ROW_LOOPS_FOR(T)                                                  \
   template void add_row_bias<T>(T*, const T*, int64_t, int64_t);               \
   template void rows_plus_bias<T>(T*, const T*, const T*, int64_t, int64_t);  \
   template void bias_relu<T>(T*, const T*, int64_t, int64_t);                  \
   template void relu_backward_sums<T>(const T*, T*, int64_t, int64_t, T*);     \
-  template void add_column_sums<T>(const T*, int64_t, int64_t, T*);
+  template void add_column_sums<T>(const T*, int64_t, int64_t, T*);          \
+  template int64_t nonzero_rows<T>(const T*, int64_t, int64_t, int64_t, int64_t*);
 ATTN_ROW_LOOPS_FOR(float)
 ATTN_ROW_LOOPS_FOR(double)
 #undef ATTN_ROW_LOOPS_FOR

@@ -32,4 +32,10 @@ void relu_backward_sums(const T* h, T* dh, int64_t n, int64_t m, T* db);
 template <typename T>
 void add_column_sums(const T* x, int64_t n, int64_t m, T* acc);
 
+/// The rows of x (n, m) with an element that is not zero (NaN counts), in order, into rows (room
+/// for n); returns how many there are, or stops once there are more than `limit` (and returns
+/// limit + 1).
+template <typename T>
+int64_t nonzero_rows(const T* x, int64_t n, int64_t m, int64_t limit, int64_t* rows);
+
 }  // namespace attn::kernels

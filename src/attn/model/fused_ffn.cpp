@@ -4,6 +4,7 @@
 #include "attn/kernels/ffn_kernels.h"
 #include "attn/model/block_sums.h"
 #include "attn/model/cpu_kernels.h"
+#include "attn/model/gradient_rows.h"
 #include "attn/model/parallel_guided.h"
 
 namespace attn {
@@ -49,10 +50,14 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                   torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto &x = saved[0], &w1 = saved[1], &b1 = saved[2], &w2 = saved[3], &b2 = saved[4];
-    const auto dy = grads[0].contiguous();                                 // (N, D)
+    const auto &w1 = saved[1], &b1 = saved[2], &w2 = saved[3], &b2 = saved[4];
+    const auto dy_all = grads[0].contiguous();                             // (N, D)
+    // Rows whose gradient is zero have dx = 0 and add nothing: the products run on the others.
+    const auto rows = gradient_rows(dy_all);                               // (n), or undefined: all
+    const auto x = rows.defined() ? gather_rows(saved[0], rows) : saved[0];  // (n, D)
+    const auto dy = rows.defined() ? gather_rows(dy_all, rows) : dy_all;     // (n, D)
     const int64_t D = x.size(1), F = w1.size(0);
-    auto dx = torch::empty_like(x);                                        // (N, D)
+    auto dx = torch::empty_like(x);                                        // (n, D)
     torch::Tensor total;                                                   // (2 F D + F + D)
     const Transposed t(w1, w2);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_backward", [&] {
@@ -70,6 +75,7 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
     auto db1 = total.narrow(0, F * D, F);
     auto dw2 = total.narrow(0, F * D + F, F * D).view({D, F});
     auto db2 = total.narrow(0, 2 * F * D + F, D);
+    if (rows.defined()) dx = scatter_rows(dx, rows, saved[0].size(0));  // (N, D)
     return {dx, dw1, db1, dw2, db2, torch::Tensor()};
   }
 };
