@@ -3,7 +3,9 @@
 # this machine, in one invocation:
 #   1. training step of the notebook's model (batch 164 x 200, vocabulary 50,002): samples/s
 #      of attn and of the Python baseline, same thread count, warm-up excluded, the median of
-#      --repeats runs each, and their ratio;
+#      --repeats runs each, and their ratio; and attn again with ATTN_SKIP_ZERO_ROWS=0 (every row
+#      through the backward products: how much of the gain is the kernels, how much the rows
+#      that max-pooling leaves without a gradient, attn/model/gradient_rows.h);
 #   2. the same for evaluation (the forward pass);
 #   3. attention alone (multi-head self-attention, projections included), forward + backward,
 #      t = 256 ... 32,768, batch 1, d_model 32 / 2 heads and 256 / 8 heads: time, GFLOP/s and
@@ -67,6 +69,11 @@ for mode in train eval; do
     echo "[bench] $mode, run $r of $repeats: attn"
     "$attn" bench "$mode" --config configs/imdb_notebook.json --steps "$steps" --threads "$threads" --json |
       tail -n 1 >>"$raw/attn_$mode.jsonl"
+    if [ "$mode" = train ]; then  # the same with every row through the backward products
+      echo "[bench] $mode, run $r of $repeats: attn, every row (ATTN_SKIP_ZERO_ROWS=0)"
+      ATTN_SKIP_ZERO_ROWS=0 "$attn" bench train --config configs/imdb_notebook.json --steps "$steps" \
+        --threads "$threads" --json | tail -n 1 >>"$raw/attn_train_every_row.jsonl"
+    fi
     if [ "$python" = 1 ]; then
       echo "[bench] $mode, run $r of $repeats: notebook_baseline.py"
       /usr/bin/python3 "$baseline" --imdb "$imdb" --steps "$steps" --threads "$threads" --mode "$mode" |
@@ -109,9 +116,10 @@ mm = lines("matmul.json")[0]
 report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.processor() or platform.machine(),
           "threads": threads, "steps": steps, "repeats": repeats, "matmul_gflops": mm["gflops"], "steps_table": []}
 print(f"\nattn vs notebook_baseline.py, {threads} threads, {steps} steps per run after 3 warm-up, median of {repeats} runs")
-print(f"{'mode':6} {'attn s/step':>12} {'attn samples/s':>15} {'python s/step':>14} {'python samples/s':>17} {'ratio':>7}")
-for mode in ("train", "eval"):
-    a = lines(f"attn_{mode}.jsonl"); p = lines(f"python_{mode}.jsonl")
+print(f"{'mode':15} {'attn s/step':>12} {'attn samples/s':>15} {'python s/step':>14} {'python samples/s':>17} {'ratio':>7}")
+for mode in ("train", "train_every_row", "eval"):
+    a = lines(f"attn_{mode}.jsonl"); p = lines(f"python_{mode.split('_')[0]}.jsonl")
+    if not a: continue
     a_sec = statistics.median(r["sec_per_step_mean"] for r in a)   # mean per step of each run, as the baseline
     row = {"mode": mode, "attn_sec_per_step": a_sec, "attn_samples_per_sec": a[0]["batch"] / a_sec,
            "attn_runs": a, "isa": a[0]["isa"]}
@@ -120,7 +128,7 @@ for mode in ("train", "eval"):
         row.update(python_sec_per_step=p_sec, python_samples_per_sec=p[0]["batch"] / p_sec,
                    ratio=p_sec / a_sec, python_runs=p)
     report["steps_table"].append(row)
-    print(f"{mode:6} {a_sec:12.4f} {row['attn_samples_per_sec']:15.1f} "
+    print(f"{mode:15} {a_sec:12.4f} {row['attn_samples_per_sec']:15.1f} "
           + (f"{row['python_sec_per_step']:14.4f} {row['python_samples_per_sec']:17.1f} {row['ratio']:6.1f}x" if p else "  (no Python run)"))
 att = lines("attention.jsonl")
 report["attention"] = att

@@ -47,6 +47,7 @@ struct FlashProblem {
   View4<const T> dout;                  ///< (B, H, Tq, Dv)
   View4<T> dq, dk, dv;
   T* drow = nullptr;                    ///< (B, H, Tq) scratch: rowsum(dout * soft output)
+  bool skip_zero_rows = true;           ///< backward leaves out queries whose dout is all zero
 
   /// Fixed tile grids, shared by forward and both backward schemes.
   int64_t q_tile = 0, q_tiles = 0, k_tile = 0, k_tiles = 0;

@@ -584,7 +584,7 @@ template <typename T>
 void backward_fused(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   const Geometry<T> g(p);
   Scratch<T> w(p);
-  const bool may_gather = p.soft_stats && !p.hard && !p.causal;
+  const bool may_gather = p.skip_zero_rows && p.soft_stats && !p.hard && !p.causal;
   std::unique_ptr<Gathered<T>> gr;
   if (may_gather) gr = std::make_unique<Gathered<T>>(p);
   for (int64_t bh = begin; bh < end; ++bh) {

@@ -1,5 +1,8 @@
 #include "attn/kernels/row_loops.h"
 
+#include <cstdlib>
+#include <string>
+
 #include "attn/kernels/isa_copies.h"
 
 namespace attn::kernels {
@@ -99,6 +102,14 @@ int64_t nonzero_rows(const T* x, int64_t n, int64_t m, int64_t limit, int64_t* r
   int64_t count = 0;
   run_widest([&]() ATTN_INLINE { count = nonzero_rows_loop(x, n, m, limit, rows); });
   return count;
+}
+
+bool skip_zero_gradient_rows() {
+  static const bool skip = [] {
+    const char* env = std::getenv("ATTN_SKIP_ZERO_ROWS");
+    return !(env && std::string(env) == "0");
+  }();
+  return skip;
 }
 
 #define ATTN_ROW_LOOPS_FOR(T)                                                  \

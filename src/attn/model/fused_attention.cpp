@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "attn/kernels/flash_kernels.h"
+#include "attn/kernels/row_loops.h"
 #include "attn/model/cpu_kernels.h"
 #include "attn/model/parallel_guided.h"
 
@@ -92,6 +93,7 @@ void run_backward(const torch::Tensor& q, const torch::Tensor& k, const torch::T
     if (lse.defined()) p.lse = lse.data_ptr<scalar_t>();
     if (argmax.defined()) p.argmax = argmax.data_ptr<int64_t>();
     p.dout = view4<const scalar_t>(dout);
+    p.skip_zero_rows = kernels::skip_zero_gradient_rows();
     p.dq = view4<scalar_t>(dq), p.dk = view4<scalar_t>(dk), p.dv = view4<scalar_t>(dv);
     torch::Tensor drow;
     if (f.soft_stats) {

@@ -14,7 +14,7 @@ namespace attn {
 torch::Tensor gradient_rows(const torch::Tensor& g) {
   TORCH_CHECK(g.dim() == 2 && g.is_contiguous(), "gradient_rows: g must be a contiguous (N, W) tensor");
   const int64_t N = g.size(0), W = g.size(1);
-  if (N == 0 || W == 0) return torch::Tensor();
+  if (N == 0 || W == 0 || !kernels::skip_zero_gradient_rows()) return torch::Tensor();
   auto rows = torch::empty({N}, g.options().dtype(torch::kLong));          // (N), the first `count` used
   int64_t* out = rows.data_ptr<int64_t>();
   // Fixed chunks scanned in parallel, each stopping once more than 3/4 of its rows are not zero
