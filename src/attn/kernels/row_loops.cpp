@@ -60,9 +60,9 @@ ATTN_INLINE inline int64_t nonzero_rows_loop(const T* __restrict x, int64_t n, i
   for (int64_t r = 0; r < n && count <= limit; ++r) {
     const T* row = x + r * m;
     int nonzero = !(row[0] == T(0)) || !(row[m - 1] == T(0));  // a dense gradient's rows end here
-    if (!nonzero) {
+    if (!nonzero) {  // the whole row (from 0: whole vectors for widths that are multiples of 8)
 #pragma omp simd reduction(| : nonzero)
-      for (int64_t c = 1; c < m; ++c) nonzero |= !(row[c] == T(0));
+      for (int64_t c = 0; c < m; ++c) nonzero |= !(row[c] == T(0));
     }
     rows[count] = r;
     count += nonzero != 0;
