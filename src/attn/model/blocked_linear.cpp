@@ -34,14 +34,12 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
                                                   torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const auto &w = saved[1], &b = saved[2];
-    const auto dy_all = grads[0].contiguous();                             // (N, M)
     // Rows whose gradient is zero have dx = 0 and add nothing: the products run on the others.
-    const auto rows = gradient_rows(dy_all);                               // (n), or undefined: all
-    const auto x = rows.defined() ? gather_rows(saved[0], rows) : saved[0];  // (n, K)
-    const auto dy = rows.defined() ? gather_rows(dy_all, rows) : dy_all;     // (n, M)
+    const auto kept = rows_with_gradient(saved[0], grads[0].contiguous());
+    const auto &x = kept.x, &dy = kept.dy;                                 // (n, K), (n, M)
     const int64_t K = x.size(1), M = w.size(0);
     const bool bias = b.numel() > 0;
-    auto dx = torch::empty_like(x);                                        // (N, K)
+    auto dx = torch::empty_like(x);                                        // (n, K)
     torch::Tensor total;                                                   // (M K + M)
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_backward", [&] {
       kernels::LinearProblem<scalar_t> p;
@@ -53,8 +51,8 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
                                                 kernels::linear_backward(p, begin, end, s, bias ? s + M * K : nullptr);
                                               });
     });
-    if (rows.defined()) dx = scatter_rows(dx, rows, saved[0].size(0));  // (N, K)
-    return {dx, total.narrow(0, 0, M * K).view({M, K}), bias ? total.narrow(0, M * K, M) : torch::Tensor()};
+    return {kept.all_rows(dx), total.narrow(0, 0, M * K).view({M, K}),
+            bias ? total.narrow(0, M * K, M) : torch::Tensor()};
   }
 };
 

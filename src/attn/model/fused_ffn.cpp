@@ -51,11 +51,9 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
                                                   torch::autograd::variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const auto &w1 = saved[1], &b1 = saved[2], &w2 = saved[3], &b2 = saved[4];
-    const auto dy_all = grads[0].contiguous();                             // (N, D)
     // Rows whose gradient is zero have dx = 0 and add nothing: the products run on the others.
-    const auto rows = gradient_rows(dy_all);                               // (n), or undefined: all
-    const auto x = rows.defined() ? gather_rows(saved[0], rows) : saved[0];  // (n, D)
-    const auto dy = rows.defined() ? gather_rows(dy_all, rows) : dy_all;     // (n, D)
+    const auto kept = rows_with_gradient(saved[0], grads[0].contiguous());
+    const auto &x = kept.x, &dy = kept.dy;                                 // (n, D), (n, D)
     const int64_t D = x.size(1), F = w1.size(0);
     auto dx = torch::empty_like(x);                                        // (n, D)
     torch::Tensor total;                                                   // (2 F D + F + D)
@@ -75,8 +73,7 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
     auto db1 = total.narrow(0, F * D, F);
     auto dw2 = total.narrow(0, F * D + F, F * D).view({D, F});
     auto db2 = total.narrow(0, 2 * F * D + F, D);
-    if (rows.defined()) dx = scatter_rows(dx, rows, saved[0].size(0));  // (N, D)
-    return {dx, dw1, db1, dw2, db2, torch::Tensor()};
+    return {kept.all_rows(dx), dw1, db1, dw2, db2, torch::Tensor()};
   }
 };
 

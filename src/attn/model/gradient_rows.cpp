@@ -76,4 +76,13 @@ torch::Tensor scatter_rows(const torch::Tensor& src, const torch::Tensor& rows, 
   return out;
 }
 
+RowsWithGradient rows_with_gradient(const torch::Tensor& x, const torch::Tensor& dy) {
+  RowsWithGradient r;
+  r.rows = gradient_rows(dy);                                              // (n), or undefined: all
+  r.x = r.rows.defined() ? gather_rows(x, r.rows) : x;                     // (n, K)
+  r.dy = r.rows.defined() ? gather_rows(dy, r.rows) : dy;                  // (n, M)
+  r.N = x.size(0);
+  return r;
+}
+
 }  // namespace attn

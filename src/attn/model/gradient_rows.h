@@ -25,4 +25,19 @@ torch::Tensor gather_rows(const torch::Tensor& x, const torch::Tensor& rows);
 /// (N, W): row rows[i] is src's row i (src (n, W) contiguous, rows increasing), the rest zero.
 torch::Tensor scatter_rows(const torch::Tensor& src, const torch::Tensor& rows, int64_t N);
 
+/// A row-wise layer's backward on the rows that have a gradient: x's and dy's rows where dy is
+/// not zero, or x and dy themselves where gathering would not pay.
+struct RowsWithGradient {
+  torch::Tensor rows;  ///< (n) the rows kept; undefined: every row
+  torch::Tensor x;     ///< (n, K)
+  torch::Tensor dy;    ///< (n, M)
+  int64_t N = 0;       ///< rows in all
+
+  /// dx (n, K) of the rows kept, as (N, K): zeros for the rows left out.
+  torch::Tensor all_rows(const torch::Tensor& dx) const { return rows.defined() ? scatter_rows(dx, rows, N) : dx; }
+};
+
+/// x (N, K) and dy (N, M), both contiguous.
+RowsWithGradient rows_with_gradient(const torch::Tensor& x, const torch::Tensor& dy);
+
 }  // namespace attn
