@@ -16,6 +16,7 @@
 
 #include "attn/kernels/blas.h"
 #include "attn/kernels/flash_kernels.h"
+#include "attn/kernels/row_loops.h"
 
 #ifndef ATTN_KERNEL_ISA
 #error "ATTN_KERNEL_ISA must name the instruction set this file is compiled for"
@@ -509,24 +510,6 @@ void backward_key_tile(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T
   }
 }
 
-// Whether any of x[0, n) is not zero (NaN counts as not zero).
-template <typename T>
-bool any_nonzero(const T* x, int64_t n) {
-  int nonzero = 0;
-#pragma omp simd reduction(| : nonzero)
-  for (int64_t c = 0; c < n; ++c) nonzero |= !(x[c] == T(0));
-  return nonzero != 0;
-}
-
-// The queries of (b, h) whose output gradient is not all zero, into rows; returns their count.
-template <typename T>
-int64_t active_queries(const FlashProblem<T>& p, int64_t b, int64_t h, int64_t* rows) {
-  int64_t n = 0;
-  for (int64_t i = 0; i < p.Tq; ++i)
-    if (any_nonzero(p.dout.row(b, h, i), p.Dv)) rows[n++] = i;
-  return n;
-}
-
 // The rows of a (b, h) whose queries have a gradient, gathered: the problem they make.
 template <typename T>
 struct Gathered {
@@ -589,9 +572,10 @@ void backward_fused(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   if (may_gather) gr = std::make_unique<Gathered<T>>(p);
   for (int64_t bh = begin; bh < end; ++bh) {
     const int64_t b = bh / p.H, h = bh % p.H;
-    if (may_gather) {  // few queries with a gradient: the products over those alone
-      const int64_t n = active_queries(p, b, h, gr->rows.data());
-      if (4 * n <= 3 * p.Tq) {
+    if (may_gather) {  // few queries with a gradient (at most 3/4): the products over those alone
+      const int64_t limit = 3 * p.Tq / 4;
+      const int64_t n = nonzero_rows(p.dout.row(b, h, 0), p.Tq, p.Dv, p.dout.st, limit, gr->rows.data());
+      if (n <= limit) {
         backward_gathered(p, w, *gr, b, h, n);
         continue;
       }

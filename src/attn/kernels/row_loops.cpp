@@ -54,11 +54,11 @@ ATTN_INLINE inline void add_column_sums_loop(const T* __restrict x, int64_t n, i
 }
 
 template <typename T>
-ATTN_INLINE inline int64_t nonzero_rows_loop(const T* __restrict x, int64_t n, int64_t m, int64_t limit,
-                                             int64_t* __restrict rows) {
+ATTN_INLINE inline int64_t nonzero_rows_loop(const T* __restrict x, int64_t n, int64_t m, int64_t ld,
+                                             int64_t limit, int64_t* __restrict rows) {
   int64_t count = 0;
   for (int64_t r = 0; r < n && count <= limit; ++r) {
-    const T* row = x + r * m;
+    const T* row = x + r * ld;
     int nonzero = !(row[0] == T(0)) || !(row[m - 1] == T(0));  // a dense gradient's rows end here
     if (!nonzero) {  // the whole row (from 0: whole vectors for widths that are multiples of 8)
 #pragma omp simd reduction(| : nonzero)
@@ -98,9 +98,9 @@ void add_column_sums(const T* x, int64_t n, int64_t m, T* acc) {
 }
 
 template <typename T>
-int64_t nonzero_rows(const T* x, int64_t n, int64_t m, int64_t limit, int64_t* rows) {
+int64_t nonzero_rows(const T* x, int64_t n, int64_t m, int64_t ld, int64_t limit, int64_t* rows) {
   int64_t count = 0;
-  run_widest([&]() ATTN_INLINE { count = nonzero_rows_loop(x, n, m, limit, rows); });
+  run_widest([&]() ATTN_INLINE { count = nonzero_rows_loop(x, n, m, ld, limit, rows); });
   return count;
 }
 
@@ -118,7 +118,7 @@ bool skip_zero_gradient_rows() {
   template void bias_relu<T>(T*, const T*, int64_t, int64_t);                  \
   template void relu_backward_sums<T>(const T*, T*, int64_t, int64_t, T*);     \
   template void add_column_sums<T>(const T*, int64_t, int64_t, T*);          \
-  template int64_t nonzero_rows<T>(const T*, int64_t, int64_t, int64_t, int64_t*);
+  template int64_t nonzero_rows<T>(const T*, int64_t, int64_t, int64_t, int64_t, int64_t*);
 ATTN_ROW_LOOPS_FOR(float)
 ATTN_ROW_LOOPS_FOR(double)
 #undef ATTN_ROW_LOOPS_FOR

@@ -32,11 +32,11 @@ void relu_backward_sums(const T* h, T* dh, int64_t n, int64_t m, T* db);
 template <typename T>
 void add_column_sums(const T* x, int64_t n, int64_t m, T* acc);
 
-/// The rows of x (n, m) with an element that is not zero (NaN counts), in order, into rows (room
-/// for n); returns how many there are, or stops once there are more than `limit` (and returns
-/// limit + 1).
+/// The rows of x (n rows of m, row i at x + i * ld) with an element that is not zero (NaN counts),
+/// in order, into rows (room for n); returns how many there are, or stops once there are more
+/// than `limit` (and returns limit + 1).
 template <typename T>
-int64_t nonzero_rows(const T* x, int64_t n, int64_t m, int64_t limit, int64_t* rows);
+int64_t nonzero_rows(const T* x, int64_t n, int64_t m, int64_t ld, int64_t limit, int64_t* rows);
 
 /// Whether backward passes leave out the rows whose gradient is zero (attn/model/gradient_rows.h,
 /// and the attention kernel's queries): yes, unless the environment has ATTN_SKIP_ZERO_ROWS=0

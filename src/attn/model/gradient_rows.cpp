@@ -27,7 +27,7 @@ torch::Tensor gradient_rows(const torch::Tensor& g) {
     at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
       for (int64_t c = begin; c < end && !dense; ++c) {
         const int64_t r0 = c * N / chunks, n = (c + 1) * N / chunks - r0;
-        counts[c] = kernels::nonzero_rows(x + r0 * W, n, W, 3 * n / 4, out + r0);
+        counts[c] = kernels::nonzero_rows(x + r0 * W, n, W, W, 3 * n / 4, out + r0);
         if (counts[c] > 3 * n / 4) dense = true;
         for (int64_t i = 0; i < counts[c]; ++i) out[r0 + i] += r0;
       }
