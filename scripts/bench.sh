@@ -7,6 +7,10 @@
 #      through the backward products: how much of the gain is the kernels, how much the rows
 #      that max-pooling leaves without a gradient, attn/model/gradient_rows.h);
 #   2. the same for evaluation (the forward pass);
+#   1 and 2 run twice: each program at its own default BLAS kernel (OPENBLAS_CORETYPE unset:
+#      attn runs the best one this CPU has, Python whatever OpenBLAS picks, which on a CPU newer
+#      than OpenBLAS's table is its generic Prescott kernel: what users get), then both on the
+#      same kernel (OPENBLAS_CORETYPE=the one attn chose, or --blas-core: the kernels' own share);
 #   3. attention alone (multi-head self-attention, projections included), forward + backward,
 #      t = 256 ... 32,768, batch 1, d_model 32 / 2 heads and 256 / 8 heads: time, GFLOP/s and
 #      peak RSS of the fused kernel and of the reference path (skipped where its t x t tensors
@@ -15,14 +19,14 @@
 # Prints a table and writes everything as JSON (--out).
 #
 #   bash scripts/bench.sh [--threads 2] [--steps 20] [--repeats 3] [--max-t 32768]
-#                         [--imdb DIR] [--out runs/bench.json] [--no-python]
+#                         [--imdb DIR] [--out runs/bench.json] [--no-python] [--blas-core NAME]
 # Needs a build (scripts/build.sh) and, for the baseline, Debian's python3-torch
 # (ATTN_SETUP_EXTRA=python3-torch bash scripts/setup.sh) and the IMDB data (unpacked from
 # ../shared/data when --imdb is not given). Takes about 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-threads=2 steps=20 repeats=3 max_t=32768 imdb="" out=runs/bench.json python=1
+threads=2 steps=20 repeats=3 max_t=32768 imdb="" out=runs/bench.json python=1 blas_core=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
@@ -32,6 +36,7 @@ while [ $# -gt 0 ]; do
     --imdb) imdb=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --no-python) python=0; shift ;;
+    --blas-core) blas_core=$2; shift 2 ;;
     *) echo "bench.sh: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -61,26 +66,41 @@ trap 'rm -rf "$raw"' EXIT
 # of parallel regions a step), nothing measurable for the Python run.
 unset OMP_WAIT_POLICY
 
+unset OPENBLAS_CORETYPE
 echo "[bench] matmul rate"
 "$attn" bench matmul --threads "$threads" --json | tail -n 1 >"$raw/matmul.json"
+[ -n "$blas_core" ] || blas_core=$(/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["blas_core"])' <"$raw/matmul.json")
 
-for mode in train eval; do
-  for r in $(seq "$repeats"); do
-    echo "[bench] $mode, run $r of $repeats: attn"
-    "$attn" bench "$mode" --config configs/imdb_notebook.json --steps "$steps" --threads "$threads" --json |
-      tail -n 1 >>"$raw/attn_$mode.jsonl"
-    if [ "$mode" = train ]; then  # the same with every row through the backward products
-      echo "[bench] $mode, run $r of $repeats: attn, every row (ATTN_SKIP_ZERO_ROWS=0)"
-      ATTN_SKIP_ZERO_ROWS=0 "$attn" bench train --config configs/imdb_notebook.json --steps "$steps" \
-        --threads "$threads" --json | tail -n 1 >>"$raw/attn_train_every_row.jsonl"
-    fi
-    if [ "$python" = 1 ]; then
-      echo "[bench] $mode, run $r of $repeats: notebook_baseline.py"
-      /usr/bin/python3 "$baseline" --imdb "$imdb" --steps "$steps" --threads "$threads" --mode "$mode" |
-        tail -n 1 >>"$raw/python_$mode.jsonl"
-    fi
+# Pass "default": each program's own BLAS kernel; pass "same": both on $blas_core.
+for pass in default same; do
+  if [ "$pass" = same ]; then
+    [ -n "$blas_core" ] || { echo "[bench] not OpenBLAS: no second pass on a forced kernel"; break; }
+    export OPENBLAS_CORETYPE=$blas_core
+  fi
+  if [ "$python" = 1 ]; then  # the kernel the Python process runs (OpenBLAS under Debian's python3-torch)
+    /usr/bin/python3 -c 'import torch, ctypes
+f = ctypes.CDLL("libopenblas.so.0").openblas_get_corename; f.restype = ctypes.c_char_p; print(f().decode())' \
+      >"$raw/python_blas_$pass.txt" 2>/dev/null || echo "unknown" >"$raw/python_blas_$pass.txt"
+  fi
+  for mode in train eval; do
+    for r in $(seq "$repeats"); do
+      echo "[bench] $mode ($pass BLAS kernel), run $r of $repeats: attn"
+      "$attn" bench "$mode" --config configs/imdb_notebook.json --steps "$steps" --threads "$threads" --json |
+        tail -n 1 >>"$raw/attn_${mode}_$pass.jsonl"
+      if [ "$mode" = train ] && [ "$pass" = default ]; then  # the same with every row through the backward products
+        echo "[bench] $mode, run $r of $repeats: attn, every row (ATTN_SKIP_ZERO_ROWS=0)"
+        ATTN_SKIP_ZERO_ROWS=0 "$attn" bench train --config configs/imdb_notebook.json --steps "$steps" \
+          --threads "$threads" --json | tail -n 1 >>"$raw/attn_train_every_row_$pass.jsonl"
+      fi
+      if [ "$python" = 1 ]; then
+        echo "[bench] $mode ($pass BLAS kernel), run $r of $repeats: notebook_baseline.py"
+        /usr/bin/python3 "$baseline" --imdb "$imdb" --steps "$steps" --threads "$threads" --mode "$mode" |
+          tail -n 1 >>"$raw/python_${mode}_$pass.jsonl"
+      fi
+    done
   done
 done
+unset OPENBLAS_CORETYPE
 
 mem_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 for shape in "32 2" "256 8"; do
@@ -115,21 +135,28 @@ def lines(name):
 mm = lines("matmul.json")[0]
 report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.processor() or platform.machine(),
           "threads": threads, "steps": steps, "repeats": repeats, "matmul_gflops": mm["gflops"], "steps_table": []}
+report["blas"] = mm.get("blas", "")
 print(f"\nattn vs notebook_baseline.py, {threads} threads, {steps} steps per run after 3 warm-up, median of {repeats} runs")
-print(f"{'mode':15} {'attn s/step':>12} {'attn samples/s':>15} {'python s/step':>14} {'python samples/s':>17} {'ratio':>7}")
-for mode in ("train", "train_every_row", "eval"):
-    a = lines(f"attn_{mode}.jsonl"); p = lines(f"python_{mode.split('_')[0]}.jsonl")
-    if not a: continue
-    a_sec = statistics.median(r["sec_per_step_mean"] for r in a)   # mean per step of each run, as the baseline
-    row = {"mode": mode, "attn_sec_per_step": a_sec, "attn_samples_per_sec": a[0]["batch"] / a_sec,
-           "attn_runs": a, "isa": a[0]["isa"]}
-    if p:
-        p_sec = statistics.median(r["sec_per_step"] for r in p)
-        row.update(python_sec_per_step=p_sec, python_samples_per_sec=p[0]["batch"] / p_sec,
-                   ratio=p_sec / a_sec, python_runs=p)
-    report["steps_table"].append(row)
-    print(f"{mode:15} {a_sec:12.4f} {row['attn_samples_per_sec']:15.1f} "
-          + (f"{row['python_sec_per_step']:14.4f} {row['python_samples_per_sec']:17.1f} {row['ratio']:6.1f}x" if p else "  (no Python run)"))
+print(f"BLAS: attn's default {mm.get('blas', '?')}")
+print(f"{'mode':15} {'BLAS attn / python':24} {'attn s/step':>12} {'attn samples/s':>15} {'python s/step':>14} {'python samples/s':>17} {'ratio':>7}")
+for p_ in ("default", "same"):
+    for mode in ("train", "train_every_row", "eval"):
+        a = lines(f"attn_{mode}_{p_}.jsonl"); p = lines(f"python_{mode.split('_')[0]}_{p_}.jsonl")
+        if not a: continue
+        a_sec = statistics.median(r["sec_per_step_mean"] for r in a)   # mean per step of each run, as the baseline
+        a_core = a[0]["blas"].split(" (")[0].split(" ")[-1]
+        pf = os.path.join(raw, f"python_blas_{p_}.txt")
+        p_core = open(pf).read().strip() if os.path.exists(pf) else "-"
+        kernel = f"{a_core} / {p_core}" if p_ == "default" else f"both {a_core}"
+        row = {"mode": mode, "blas_pass": p_, "attn_blas": a[0]["blas"], "python_blas": p_core, "attn_sec_per_step": a_sec,
+               "attn_samples_per_sec": a[0]["batch"] / a_sec, "attn_runs": a, "isa": a[0]["isa"]}
+        if p:
+            p_sec = statistics.median(r["sec_per_step"] for r in p)
+            row.update(python_sec_per_step=p_sec, python_samples_per_sec=p[0]["batch"] / p_sec,
+                       ratio=p_sec / a_sec, python_runs=p)
+        report["steps_table"].append(row)
+        print(f"{mode:15} {kernel:24} {a_sec:12.4f} {row['attn_samples_per_sec']:15.1f} "
+              + (f"{row['python_sec_per_step']:14.4f} {row['python_samples_per_sec']:17.1f} {row['ratio']:6.1f}x" if p else "  (no Python run)"))
 att = lines("attention.jsonl")
 report["attention"] = att
 print(f"\nattention forward + backward (batch 1; matmul rate {mm['gflops']:.0f} GFLOP/s on {threads} threads)")

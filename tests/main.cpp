@@ -1,11 +1,15 @@
-// Catch2 runner: LibTorch defaults to one thread here, so use every core, as attn itself does.
+// Catch2 runner: LibTorch defaults to one thread here, so use every core, as attn itself does;
+// and the BLAS kernel attn runs on this CPU (a weaker OpenBLAS pick re-executes the runner once).
 #define CATCH_CONFIG_RUNNER
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "attn/kernels/blas_core.h"
+
 int main(int argc, char** argv) {
+  attn::kernels::use_best_blas_core(argv);
   torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   return Catch::Session().run(argc, argv);
 }

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <numeric>
 
+#include "attn/kernels/blas_core.h"
 #include "attn/model/build.h"
 #include "attn/model/fused_attention.h"
 #include "attn/model/multi_head_attention.h"
@@ -146,6 +147,7 @@ int run_bench_step(const BenchStepRequest& req) {
                         {"device", device.str()},
                         {"attention_kernel", cfg.model.attention_kernel},
                         {"isa", fused_attention_isa()},
+                        {"blas", kernels::blas_info().describe()},
                         {"steps", req.steps},
                         {"warmup", req.warmup},
                         {"sec_per_step", sec},
@@ -157,10 +159,11 @@ int run_bench_step(const BenchStepRequest& req) {
   if (req.json) {
     std::cout << out.dump() << "\n";
   } else {
-    std::printf("%s %s | batch %lld x %lld | vocab %lld | %d threads | %s attention (%s)\n",
+    std::printf("%s %s | batch %lld x %lld | vocab %lld | %d threads | %s attention (%s) | BLAS %s\n",
                 req.train ? "train" : "eval", req.config_path.c_str(), static_cast<long long>(s.batch),
                 static_cast<long long>(s.length), static_cast<long long>(s.vocab), threads,
-                cfg.model.attention_kernel.c_str(), fused_attention_isa().c_str());
+                cfg.model.attention_kernel.c_str(), fused_attention_isa().c_str(),
+                kernels::blas_info().describe().c_str());
     std::printf("%lld steps after %lld warm-up: median %.4f s/step (mean %.4f, min %.4f) | %.1f samples/s | "
                 "peak RSS %.0f MB\n",
                 static_cast<long long>(req.steps), static_cast<long long>(req.warmup), sec, mean,
@@ -258,11 +261,15 @@ int run_bench_matmul(const BenchMatmulRequest& req) {
     if (i > 0) times.push_back(seconds_since(t0));
   }
   const double sec = median(times), gflops = 2.0 * n * n * n / sec / 1e9;
+  const auto& blas = kernels::blas_info();
   if (req.json)
-    std::cout << nlohmann::json{{"size", n}, {"threads", threads}, {"sec", sec}, {"gflops", gflops}}.dump() << "\n";
+    std::cout << nlohmann::json{{"size", n},         {"threads", threads}, {"sec", sec},
+                                {"gflops", gflops},  {"blas", blas.describe()}, {"blas_core", blas.core}}
+                     .dump()
+              << "\n";
   else
-    std::printf("matmul %lld x %lld float32, %d threads: %.4f s, %.1f GFLOP/s\n", static_cast<long long>(n),
-                static_cast<long long>(n), threads, sec, gflops);
+    std::printf("matmul %lld x %lld float32, %d threads: %.4f s, %.1f GFLOP/s | BLAS %s\n",
+                static_cast<long long>(n), static_cast<long long>(n), threads, sec, gflops, blas.describe().c_str());
   return 0;
 }
 

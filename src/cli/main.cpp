@@ -7,6 +7,7 @@
 
 #include "attn/config/config.h"
 #include "attn/data/text_files.h"
+#include "attn/kernels/blas_core.h"
 #include "attn/train/checkpoint.h"
 #include "attn/train/distributed.h"
 #include "attn/train/runtime.h"
@@ -201,6 +202,15 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+
+  // Commands that compute run on the best BLAS kernel this CPU has: this may re-execute attn
+  // once (OpenBLAS picks its kernels as it loads), before anything is read or written.
+  if (*train_cmd || *eval_cmd || *predict_cmd || *bench_cmd) try {
+      kernels::use_best_blas_core(argv);
+    } catch (const std::invalid_argument& e) {
+      std::cerr << "attn: " << e.what() << "\n";
+      return 2;
+    }
 
   try {
     if (*train_cmd) return run_train(train_req);

@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include "attn/kernels/blas_core.h"
+
 #include <stdexcept>
 #include <thread>
 
@@ -38,7 +40,7 @@ void keep_freed_memory() {
 
 std::string versions() {
   return std::string("attn ") + ATTN_VERSION + ", LibTorch " + TORCH_VERSION + ", " +
-         (torch::cuda::is_available() ? "CUDA available" : "CPU only");
+         (torch::cuda::is_available() ? "CUDA available" : "CPU only") + ", BLAS " + kernels::blas_info().describe();
 }
 
 }  // namespace attn

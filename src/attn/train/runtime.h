@@ -19,7 +19,7 @@ int set_threads(int64_t threads);
 /// which is not trimmed. Call once, first thing in main.
 void keep_freed_memory();
 
-/// "attn 0.1.0, LibTorch 1.13.0, CPU" and the like.
+/// "attn 0.1.0, LibTorch 1.13.0, CPU only, BLAS OpenBLAS 0.3.21 Cooperlake (OpenBLAS's choice)" and the like.
 std::string versions();
 
 }  // namespace attn

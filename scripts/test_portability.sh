@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# One machine checking what many would: the kernel, model and training tests once for each
+# OpenBLAS kernel (OPENBLAS_CORETYPE: Prescott, Haswell, SkylakeX, those this CPU can run) and
+# each instruction set of attn's own kernels (ATTN_KERNEL_ISA: avx512, avx2, generic, those this
+# CPU has). A test that holds for one BLAS kernel's summation order only, or for one ISA, fails
+# here on any machine, not just on the machine that has that kernel.
+#
+#   bash scripts/test_portability.sh          # every pair of BLAS kernel and ISA
+#   bash scripts/test_portability.sh --ci     # each BLAS kernel with the widest ISA, and each
+#                                             # other ISA with the default kernel (what CI runs)
+# Needs a build with the tests (scripts/test.sh or scripts/build.sh); BUILD_DIR selects it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=all
+case "${1:-}" in
+  "") ;;
+  --ci) mode=ci ;;
+  *) echo "test_portability.sh: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
+esac
+tests=${BUILD_DIR:-build}/tests/attn_tests
+[ -x "$tests" ] || { echo "test_portability.sh: no test binary at $tests; build first: bash scripts/build.sh" >&2; exit 1; }
+
+# The test files whose assertions depend on floating-point products and sums: every kernel
+# (fused or blocked, attn's own or LibTorch's through them), the modules, the models, decoding
+# and the optimizer; then the training loop (test_cli: train, eval, predict, and the bit-exact
+# resume; test_checkpoint, test_crash_safety: resumes after kills and damaged files).
+kernel_files=(
+  test_attention test_multi_head_attention test_fused_attention test_fused_ffn test_fused_add_norm
+  test_blocked_linear test_gradient_rows test_row_loops test_dropout test_embedding_lookup
+  test_set_max_pool test_fused_adamw test_parallel_guided test_layers test_models test_decoding
+)
+training_files=(test_cli test_checkpoint test_crash_safety)
+selection() { local s; s=$(printf '[#%s],' "$@"); echo "${s%,}"; }
+
+flags=" $(grep -m1 '^flags' /proc/cpuinfo) "
+has() { for f in "$@"; do [[ $flags == *" $f "* ]] || return 1; done; }
+cores=(Prescott)
+isas=()
+if has avx2 fma; then cores+=(Haswell); fi
+if has avx512f avx512cd avx512bw avx512dq avx512vl; then cores+=(SkylakeX); isas+=(avx512); fi
+if has avx2 fma; then isas+=(avx2); fi
+isas+=(generic)
+
+# Each run: "CORE ISA FILES", FILES "all" (kernel and training files) or "kernels".
+runs=()
+if [ "$mode" = all ]; then
+  for c in "${cores[@]}"; do for i in "${isas[@]}"; do runs+=("$c $i all"); done; done
+else  # CI: ~4 minutes on 2 cores. The ISA changes attn's kernels only; test_checkpoint's and
+      # test_crash_safety's resumes run in the main test pass on this machine's own kernel.
+  training_files=(test_cli)
+  for c in "${cores[@]}"; do runs+=("$c ${isas[0]} all"); done
+  for i in "${isas[@]:1}"; do runs+=("default $i kernels"); done
+fi
+
+echo "[portability] BLAS kernels: ${cores[*]} | ISAs: ${isas[*]} | ${#runs[@]} runs"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+failed=()
+for run in "${runs[@]}"; do
+  read -r core isa which <<<"$run"
+  start=$(date +%s)
+  envs=(ATTN_KERNEL_ISA="$isa")
+  [ "$core" != default ] && envs+=(OPENBLAS_CORETYPE="$core")
+  if [ "$which" = all ]; then spec=$(selection "${kernel_files[@]}" "${training_files[@]}")
+  else spec=$(selection "${kernel_files[@]}"); fi
+  what="OPENBLAS_CORETYPE=$core ATTN_KERNEL_ISA=$isa, $which tests"
+  if env "${envs[@]}" "$tests" -# "$spec" --use-colour no >"$log" 2>&1; then
+    echo "[portability] $what: ok ($(grep -E '^All tests passed' "$log" | tail -n 1); $(( $(date +%s) - start )) s)"
+  else
+    echo "[portability] $what: FAILED" >&2
+    grep -B2 -A12 -E 'FAILED' "$log" | head -n 80 >&2
+    tail -n 3 "$log" >&2
+    failed+=("$core/$isa")
+  fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "[portability] failed for: ${failed[*]}" >&2
+  exit 1
+fi
+echo "[portability] all ${#runs[@]} runs passed"
