@@ -108,7 +108,7 @@ const BlasInfo& blas_info() {
       return b;
     }
     const std::string best = best_core(cpu_vectors());
-    const bool weaker = core_tier(b.core) >= 0 && !best.empty() && core_tier(b.core) < core_tier(best);
+    const bool weaker = !core_to_choose(b.core, cpu_vectors(), nullptr, nullptr).empty();
     const char* picked = env("ATTN_BLAS_PICKED");
     const char* user = env("OPENBLAS_CORETYPE");
     if (picked && user) {
