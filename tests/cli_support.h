@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "attn/data/text_codec.h"
@@ -68,6 +69,18 @@ struct Sandbox {
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
   }
+};
+
+// Sets (or, given nullptr, unsets) an environment variable for one scope: the binary a test
+// runs inherits it; the value before is restored after.
+struct ScopedEnv {
+  std::string name;
+  std::optional<std::string> before;
+  ScopedEnv(std::string n, const char* value) : name(std::move(n)) {
+    if (const char* v = std::getenv(name.c_str())) before = v;
+    value ? setenv(name.c_str(), value, 1) : unsetenv(name.c_str());
+  }
+  ~ScopedEnv() { before ? setenv(name.c_str(), before->c_str(), 1) : unsetenv(name.c_str()); }
 };
 
 inline std::vector<json> read_jsonl(const fs::path& p) {

@@ -4,12 +4,12 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
-#include <optional>
 
 #include "attn/kernels/blas_core.h"
 #include "cli_support.h"
 
 using namespace attn::kernels;
+using attn::test::ScopedEnv;
 
 namespace {
 
@@ -18,18 +18,6 @@ CpuVectors cpu(int tier, bool bf16 = false) {
   c.avx = tier >= 1, c.avx2_fma = tier >= 2, c.avx512 = tier >= 3, c.avx512_bf16 = tier >= 3 && bf16;
   return c;
 }
-
-// Sets (or, given nullptr, unsets) an environment variable for one scope: the binary the test
-// runs inherits it; the value before is restored after.
-struct ScopedEnv {
-  std::string name;
-  std::optional<std::string> before;
-  ScopedEnv(std::string n, const char* value) : name(std::move(n)) {
-    if (const char* v = std::getenv(name.c_str())) before = v;
-    value ? setenv(name.c_str(), value, 1) : unsetenv(name.c_str());
-  }
-  ~ScopedEnv() { before ? setenv(name.c_str(), before->c_str(), 1) : unsetenv(name.c_str()); }
-};
 
 bool openblas_loaded() { return dlsym(RTLD_DEFAULT, "openblas_get_corename") != nullptr; }
 

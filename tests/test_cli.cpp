@@ -71,9 +71,8 @@ TEST_CASE("train -> checkpoint -> eval -> predict -> inspect through the binary"
   CHECK(n == 2);
   {  // the same through a re-execution onto the best BLAS kernel (attn/kernels/blas_core.h), as on
      // a CPU newer than OpenBLAS's table: standard input reaches the second exec whole
-    setenv("ATTN_TEST_BLAS_PICKED", "Prescott", 1);
+    ScopedEnv pick("ATTN_TEST_BLAS_PICKED", "Prescott");
     auto again = s.attn("predict run", "s1 s1 s1 s1 s2 s3 s4 s5\ns0 s2 s2 s2 s2 s2 s1 s3\n");
-    unsetenv("ATTN_TEST_BLAS_PICKED");
     CHECK(again.rc == 0);
     std::istringstream got(again.out);
     std::string a, b;

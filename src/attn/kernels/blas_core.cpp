@@ -107,8 +107,9 @@ const BlasInfo& blas_info() {
       b.how = "kernel unknown";
       return b;
     }
-    const std::string best = best_core(cpu_vectors());
-    const bool weaker = !core_to_choose(b.core, cpu_vectors(), nullptr, nullptr).empty();
+    // The core attn would choose with nothing set: non-empty where OpenBLAS's is weaker.
+    const std::string best = core_to_choose(b.core, cpu_vectors(), nullptr, nullptr);
+    const bool weaker = !best.empty();
     const char* picked = env("ATTN_BLAS_PICKED");
     const char* user = env("OPENBLAS_CORETYPE");
     if (picked && user) {
