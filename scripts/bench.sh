@@ -5,7 +5,7 @@
 #      of attn and of the Python baseline, same thread count, warm-up excluded, the median of
 #      --repeats runs each, and their ratio; and attn again with ATTN_SKIP_ZERO_ROWS=0 (every row
 #      through the backward products: how much of the gain is the kernels, how much the rows
-#      that max-pooling leaves without a gradient, attn/model/gradient_rows.h);
+#      that max-pooling leaves without a gradient, attn/ops/gradient_rows.h);
 #   2. the same for evaluation (the forward pass);
 #   1 and 2 run twice: each program at its own default BLAS kernel (OPENBLAS_CORETYPE unset:
 #      attn runs the best one this CPU has, Python whatever OpenBLAS picks, which on a CPU newer

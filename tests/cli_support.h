@@ -19,7 +19,7 @@
 
 #include "attn/data/text_codec.h"
 #include "attn/model/build.h"
-#include "attn/train/checkpoint.h"
+#include "attn/io/checkpoint_reader.h"
 #include "remove_tree.h"
 
 namespace attn::test {

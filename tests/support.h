@@ -25,7 +25,7 @@ inline double relative_error(const torch::Tensor& got, const torch::Tensor& want
 }
 
 /// grad with whole rows (along its last axis) zeroed, each row kept with probability `keep`: the
-/// gradients max-pooling sends back (the kernels then skip the zero rows, attn/model/gradient_rows.h).
+/// gradients max-pooling sends back (the kernels then skip the zero rows, attn/ops/gradient_rows.h).
 inline torch::Tensor keep_rows(const torch::Tensor& grad, double keep) {
   auto shape = grad.sizes().vec();
   shape.back() = 1;

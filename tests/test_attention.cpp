@@ -198,6 +198,6 @@ TEST_CASE("attention rejects bad shapes and options with the values in the messa
                     Catch::Contains("key_padding_mask must be (B, Tk) = (1, 3), got [1, 2]"));
   CHECK_THROWS_WITH(scaled_dot_product_attention(q, k4, v, {}, AttentionOptions().beta(-1.0)),
                     Catch::Contains("beta must be positive and finite, got -1"));
-  CHECK_THROWS_WITH(parse_attention_mode("medium"),
+  CHECK_THROWS_WITH(parse<AttentionMode>("medium"),
                     Catch::Contains("attention mode must be \"soft\" or \"hard\", got \"medium\""));
 }

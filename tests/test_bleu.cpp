@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "attn/metrics/bleu.h"
-#include "attn/data/utf8.h"
+#include "attn/core/utf8.h"
 
 using namespace attn;
 

@@ -1,7 +1,7 @@
-// The blocked linear kernel (attn/model/blocked_linear.h) against torch::nn::functional::linear:
+// The blocked linear kernel (attn/ops/blocked_linear.h) against torch::nn::functional::linear:
 // output and the gradients of x, w and b, float64 and float32, with and without bias, for row
 // counts that are and are not a multiple of the block; fresh random inputs in every case.
-#include "attn/model/blocked_linear.h"
+#include "attn/ops/blocked_linear.h"
 
 #include "attn/kernels/blas.h"
 #include "attn/model/multi_head_attention.h"
@@ -77,8 +77,8 @@ TEST_CASE("multi-head attention gives the same outputs and gradients with blocke
           "[blocked_linear]") {
   // The fused kernel setting takes the blocked projections; the reference setting torch's.
   attn::test::seed();
-  MultiHeadAttention fused(MultiHeadAttentionOptions(16, 2).kernel(AttentionKernel::Fused));
-  MultiHeadAttention reference(MultiHeadAttentionOptions(16, 2).kernel(AttentionKernel::Reference));
+  MultiHeadAttention fused(MultiHeadAttentionOptions(16, 2).kernel(Kernel::Fused));
+  MultiHeadAttention reference(MultiHeadAttentionOptions(16, 2).kernel(Kernel::Reference));
   fused->to(torch::kFloat64), reference->to(torch::kFloat64);
   {
     torch::NoGradGuard no_grad;

@@ -1,5 +1,5 @@
 // Checkpoints: what is written comes back, and damaged or foreign files give one clear error.
-#include "attn/train/checkpoint.h"
+#include "attn/io/checkpoint_reader.h"
 
 #include <filesystem>
 #include <fstream>

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "attn/train/checkpoint.h"
+#include "attn/io/checkpoint.h"
 #include "cli_support.h"
 
 using namespace attn;

@@ -11,6 +11,7 @@
 
 #include <unistd.h>  // getpid
 
+#include "attn/core/utf8.h"
 #include "attn/data/batcher.h"
 #include "attn/data/classification_data.h"
 #include "attn/data/set_tasks.h"

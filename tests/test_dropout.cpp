@@ -1,9 +1,9 @@
-// Dropout from a counter-based stream (attn/model/dropout.h) against what torch::dropout
+// Dropout from a counter-based stream (attn/ops/dropout.h) against what torch::dropout
 // promises: each element zeroed with probability p (statistical bounds over a million elements,
 // neighbours independent), the kept ones scaled by exactly 1/(1-p), backward through the same
 // mask; repeatable under torch::manual_seed, fresh on every call, the same bits for any thread
 // count and kernel instruction set; identity outside training.
-#include "attn/model/dropout.h"
+#include "attn/ops/dropout.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,7 +1,7 @@
-// embedding_lookup (attn/model/embedding_lookup.h) against torch::embedding: the same rows
+// embedding_lookup (attn/ops/embedding_lookup.h) against torch::embedding: the same rows
 // forward and, bit for bit, the same table gradient (repeated ids, the padding row, tables
 // split over threads or not), float and double; out-of-range ids refused with the range.
-#include "attn/model/embedding_lookup.h"
+#include "attn/ops/embedding_lookup.h"
 
 #include <ATen/Parallel.h>
 

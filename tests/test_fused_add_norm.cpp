@@ -1,8 +1,8 @@
-// The one-pass add & LayerNorm (attn/model/fused_add_norm.h) against LibTorch's add and
+// The one-pass add & LayerNorm (attn/ops/fused_add_norm.h) against LibTorch's add and
 // layer_norm: output and every gradient (x, r, weight, bias), float64 and float32, on every
 // instruction set the kernels have here, for r like x, r repeated over the batch (positions)
 // and no r; fresh random inputs (never zeros, weights not 1 and 0) in every case.
-#include "attn/model/fused_add_norm.h"
+#include "attn/ops/fused_add_norm.h"
 
 #include "attn/kernels/flash_kernels.h"
 #include "attn/model/embeddings.h"

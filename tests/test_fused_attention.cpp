@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "attn/kernels/flash_kernels.h"
-#include "attn/model/fused_attention.h"
+#include "attn/ops/fused_attention.h"
 #include "attn/model/multi_head_attention.h"
 
 #include "support.h"
@@ -47,8 +47,8 @@ Result run(const Inputs& in, AttentionOptions options) {
 using attn::test::relative_error;
 
 void check_same(const Inputs& in, AttentionOptions options, double tolerance, const std::string& what) {
-  const auto want = run(in, AttentionOptions(options).kernel(AttentionKernel::Reference));
-  const auto got = run(in, AttentionOptions(options).kernel(AttentionKernel::Fused));
+  const auto want = run(in, AttentionOptions(options).kernel(Kernel::Reference));
+  const auto got = run(in, AttentionOptions(options).kernel(Kernel::Fused));
   INFO(what);
   REQUIRE(got.h.sizes() == want.h.sizes());
   CHECK(relative_error(got.h, want.h) < tolerance);
@@ -237,8 +237,8 @@ TEST_CASE("multi-head attention gives the same outputs and parameter gradients w
   attn::test::seed();
   auto x = torch::randn({3, 50, 32});                                      // (B, T, D)
   auto mask = torch::rand({3, 50}) < 0.2;                                  // (B, T)
-  MultiHeadAttention fused(MultiHeadAttentionOptions(32, 2).kernel(AttentionKernel::Fused));
-  MultiHeadAttention reference(MultiHeadAttentionOptions(32, 2).kernel(AttentionKernel::Reference));
+  MultiHeadAttention fused(MultiHeadAttentionOptions(32, 2).kernel(Kernel::Fused));
+  MultiHeadAttention reference(MultiHeadAttentionOptions(32, 2).kernel(Kernel::Reference));
   {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < fused->parameters().size(); ++i)
@@ -255,11 +255,11 @@ TEST_CASE("multi-head attention gives the same outputs and parameter gradients w
 
 TEST_CASE("the fused kernel is used only where it applies", "[fused_attention]") {
   const auto q = torch::randn({1, 1, 2, 4});
-  CHECK(fused_attention_applies(q, AttentionOptions()));
-  CHECK_FALSE(fused_attention_applies(q, AttentionOptions().kernel(AttentionKernel::Reference)));
-  CHECK_FALSE(fused_attention_applies(q, AttentionOptions().need_weights(true)));
-  CHECK_FALSE(fused_attention_applies(q, AttentionOptions().dropout(0.1)));
-  CHECK_FALSE(fused_attention_applies(q.to(torch::kBFloat16), AttentionOptions()));
+  CHECK(fused_attention_applies(q, Kernel::Fused, false, 0.0));
+  CHECK_FALSE(fused_attention_applies(q, Kernel::Reference, false, 0.0));
+  CHECK_FALSE(fused_attention_applies(q, Kernel::Fused, /*need_weights=*/true, 0.0));
+  CHECK_FALSE(fused_attention_applies(q, Kernel::Fused, false, /*dropout=*/0.1));
+  CHECK_FALSE(fused_attention_applies(q.to(torch::kBFloat16), Kernel::Fused, false, 0.0));
   const auto isa = fused_attention_isa();
   CHECK((isa == "avx512" || isa == "avx2" || isa == "generic"));
   // The widest this CPU and build have, unless ATTN_KERNEL_ISA names a narrower one they have.

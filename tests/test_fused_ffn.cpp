@@ -1,10 +1,11 @@
-// The blocked 1-convolution kernel (attn/model/fused_ffn.h) against the module's two linear
+// The blocked 1-convolution kernel (attn/ops/fused_ffn.h) against the module's two linear
 // layers: output and every gradient, float64 and float32, over shapes whose row count is and is
 // not a multiple of the kernel's block; fresh random inputs (never zeros) in every case.
-#include "attn/model/fused_ffn.h"
+#include "attn/ops/fused_ffn.h"
 
 #include <ATen/Parallel.h>
 
+#include "attn/model/conv_ffn.h"
 #include "support.h"
 
 using namespace attn;
@@ -45,7 +46,7 @@ void check_same(int64_t B, int64_t T, int64_t D, int64_t F, torch::Dtype dtype, 
   }
   const auto o = torch::TensorOptions().dtype(dtype);
   const auto x = torch::randn({B, T, D}, o), grad = attn::test::keep_rows(torch::randn({B, T, D}, o), keep);
-  REQUIRE(fused_ffn_applies(x, fused->options, true));
+  REQUIRE(fused->runs_fused(x));
   const auto got = run(fused, x, grad), want = run(reference, x, grad);
   INFO("B " << B << " T " << T << " D " << D << " F " << F << " " << dtype << " rows kept " << keep);
   REQUIRE(got.y.sizes() == want.y.sizes());
@@ -138,14 +139,14 @@ TEST_CASE("rows whose gradient is zero add nothing to the 1-convolution's weight
 
 TEST_CASE("the fused 1-convolution applies only where it computes the same function", "[fused_ffn]") {
   const auto x = torch::randn({2, 3, 4});
-  const auto relu = ConvFeedForwardOptions(4, 8);
-  CHECK(fused_ffn_applies(x, relu, true));
-  CHECK(fused_ffn_applies(x.to(torch::kFloat64), relu, true));
-  CHECK_FALSE(fused_ffn_applies(x, ConvFeedForwardOptions(relu).fused(false), true));
-  CHECK_FALSE(fused_ffn_applies(x, ConvFeedForwardOptions(relu).activation(Activation::GELU), false));
-  CHECK_FALSE(fused_ffn_applies(x, ConvFeedForwardOptions(relu).dropout(0.1), true));
-  CHECK(fused_ffn_applies(x, ConvFeedForwardOptions(relu).dropout(0.1), false));  // no dropout in eval
-  CHECK_FALSE(fused_ffn_applies(x.to(torch::kBFloat16), relu, false));
+  const auto relu = Activation::ReLU;
+  CHECK(fused_ffn_applies(x, true, relu, 0.0, true));
+  CHECK(fused_ffn_applies(x.to(torch::kFloat64), true, relu, 0.0, true));
+  CHECK_FALSE(fused_ffn_applies(x, false, relu, 0.0, true));
+  CHECK_FALSE(fused_ffn_applies(x, true, Activation::GELU, 0.0, false));
+  CHECK_FALSE(fused_ffn_applies(x, true, relu, 0.1, true));
+  CHECK(fused_ffn_applies(x, true, relu, 0.1, false));  // no dropout in eval
+  CHECK_FALSE(fused_ffn_applies(x.to(torch::kBFloat16), true, relu, 0.0, false));
   // A GELU module computes GELU, whatever the kernel switch says.
   ConvFeedForward gelu(ConvFeedForwardOptions(4, 8).activation(Activation::GELU));
   ConvFeedForward gelu_ref(ConvFeedForwardOptions(4, 8).activation(Activation::GELU).fused(false));

@@ -1,7 +1,7 @@
-// attn/model/gradient_rows.h: which rows of a gradient are not zero, and the gather and scatter
+// attn/ops/gradient_rows.h: which rows of a gradient are not zero, and the gather and scatter
 // the backward passes use to skip the others, against LibTorch's own nonzero, index_select and
 // index_copy.
-#include "attn/model/gradient_rows.h"
+#include "attn/ops/gradient_rows.h"
 
 #include <ATen/Parallel.h>
 

@@ -173,8 +173,8 @@ TEST_CASE("layers reject bad options with the values in the message", "[errors]"
                     Catch::Contains("embeddings have d_model 16 but the layers have d_model 8"));
   CHECK_THROWS_WITH(Embeddings(EmbeddingsOptions(10, 8).padding_idx(10)),
                     Catch::Contains("padding_idx must be in [0, 10), got 10"));
-  CHECK_THROWS_WITH(parse_positions("rotary"),
+  CHECK_THROWS_WITH(parse<Positions>("rotary"),
                     Catch::Contains("positions must be \"sinusoidal\", \"learned\" or \"none\", got \"rotary\""));
-  CHECK_THROWS_WITH(parse_activation("tanh"), Catch::Contains("got \"tanh\""));
-  CHECK_THROWS_WITH(parse_norm_placement("middle"), Catch::Contains("got \"middle\""));
+  CHECK_THROWS_WITH(parse<Activation>("tanh"), Catch::Contains("got \"tanh\""));
+  CHECK_THROWS_WITH(parse<NormPlacement>("middle"), Catch::Contains("got \"middle\""));
 }

@@ -102,10 +102,10 @@ TEST_CASE("the max-pooled classifier's parameter gradients are the same with the
           "[classifier][notebook]") {
   // Max-pooling sends each feature's gradient to one element of the set, so most rows of the
   // encoder's last layer get none, and the fused kernels leave them out of their backward
-  // products (attn/model/gradient_rows.h); LibTorch's path multiplies the zeros. float64.
+  // products (attn/ops/gradient_rows.h); LibTorch's path multiplies the zeros. float64.
   attn::test::seed();
   auto build = [](bool fused) {
-    const auto kernel = fused ? AttentionKernel::Fused : AttentionKernel::Reference;
+    const auto kernel = fused ? Kernel::Fused : Kernel::Reference;
     return SetClassifier(SetClassifierOptions(
         EncoderOptions(EmbeddingsOptions(1000, 32).fused_norm(fused),
                        LayerOptions(32, 2, 128).attention_kernel(kernel).fused_ffn(fused).fused_norm(fused), 2),
@@ -213,6 +213,6 @@ TEST_CASE("models reject bad options with the values in the message", "[errors]"
   auto dec = DecoderOptions(EmbeddingsOptions(10, 4), LayerOptions(4, 2, 8), 1);
   CHECK_THROWS_WITH(Seq2Seq(Seq2SeqOptions(enc, dec)),
                     Catch::Contains("the encoder has d_model 8 but the decoder has d_model 4"));
-  CHECK_THROWS_WITH(parse_pooling("sum"),
+  CHECK_THROWS_WITH(parse<Pooling>("sum"),
                     Catch::Contains("pooling must be \"max\", \"mean\" or \"attention\", got \"sum\""));
 }

@@ -1,7 +1,7 @@
-// The guided parallel loop of the CPU kernels (attn/model/parallel_guided.h): every item runs
+// The guided parallel loop of the CPU kernels (attn/ops/parallel_guided.h): every item runs
 // exactly once, in non-empty consecutive ranges, with one or more threads, and in one call
 // inside another parallel region.
-#include "attn/model/parallel_guided.h"
+#include "attn/ops/parallel_guided.h"
 
 #include <atomic>
 #include <mutex>

@@ -1,7 +1,7 @@
-// set_max_pool (attn/model/set_max_pool.h) against LibTorch's masked_fill + max, the formulation
+// set_max_pool (attn/ops/set_max_pool.h) against LibTorch's masked_fill + max, the formulation
 // pool_max used before it: values and gradients bit for bit, float and double, with and without
 // padding, sets that are all padding (0, no gradient), and NaN carried through as torch::max does.
-#include "attn/model/set_max_pool.h"
+#include "attn/ops/set_max_pool.h"
 
 #include <limits>
 

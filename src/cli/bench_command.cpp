@@ -10,7 +10,7 @@
 
 #include "attn/infer/search.h"
 #include "attn/model/build.h"
-#include "attn/train/runtime.h"
+#include "attn/runtime/runtime.h"
 #include "attn/train/trainer.h"
 #include "cli/commands.h"
 

@@ -18,11 +18,11 @@
 
 #include "attn/kernels/blas_core.h"
 #include "attn/model/build.h"
-#include "attn/model/fused_attention.h"
+#include "attn/ops/fused_attention.h"
 #include "attn/model/multi_head_attention.h"
 #include "attn/train/distributed.h"
 #include "attn/train/optimizer.h"
-#include "attn/train/runtime.h"
+#include "attn/runtime/runtime.h"
 #include "attn/train/trainer.h"
 #include "cli/commands.h"
 
@@ -176,10 +176,10 @@ int run_bench_attention(const BenchAttentionRequest& req) {
   if (req.d_model % req.heads != 0)
     throw UsageError("bench attention: --heads (" + std::to_string(req.heads) + ") must divide --d-model (" +
                      std::to_string(req.d_model) + ")");
-  AttentionKernel kernel = AttentionKernel::Fused;
+  Kernel kernel = Kernel::Fused;
   try {
-    kernel = parse_attention_kernel(req.kernel);
-  } catch (const c10::Error&) {
+    kernel = parse<Kernel>(req.kernel);
+  } catch (const std::invalid_argument&) {
     throw UsageError("bench attention: --kernel must be \"fused\" or \"reference\", got \"" + req.kernel + "\"");
   }
   const int threads = set_threads(req.threads);
@@ -201,7 +201,7 @@ int run_bench_attention(const BenchAttentionRequest& req) {
   // Arithmetic of forward + backward: 2 products forward, 5 backward (the fused kernel also
   // recomputes the scores: +1), each 2 * B * t^2 * D multiply-adds over all heads.
   const double t = double(req.length), flops_matmul = 2.0 * req.batch * t * t * req.d_model;
-  const double flops = flops_matmul * (kernel == AttentionKernel::Fused ? 8 : 7) / (req.causal ? 2 : 1);
+  const double flops = flops_matmul * (kernel == Kernel::Fused ? 8 : 7) / (req.causal ? 2 : 1);
   nlohmann::json out = {{"length", req.length},  {"batch", req.batch},
                         {"d_model", req.d_model}, {"heads", req.heads},
                         {"causal", req.causal},   {"kernel", to_string(kernel)},

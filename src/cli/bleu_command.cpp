@@ -7,7 +7,7 @@
 
 #include "attn/data/parallel_text.h"
 #include "attn/metrics/bleu.h"
-#include "attn/train/trainer.h"
+#include "attn/core/errors.h"
 #include "cli/commands.h"
 
 namespace attn {

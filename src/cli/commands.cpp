@@ -6,13 +6,14 @@
 #include <fstream>
 #include <iostream>
 
+#include "attn/core/utf8.h"
 #include "attn/data/batcher.h"
 #include "attn/data/classification_data.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/infer/evaluate.h"
 #include "attn/model/build.h"
 #include "attn/model/multi_head_attention.h"
-#include "attn/train/runtime.h"
+#include "attn/runtime/runtime.h"
 
 namespace attn {
 
@@ -24,7 +25,7 @@ CheckpointModel load_for_use(CheckpointReader& reader, const std::string& device
                              const std::string& attention) {
   auto m = load_checkpoint_model(reader, device);
   set_threads(m.header.config.threads);
-  if (!attention.empty()) set_attention_mode(*m.model, parse_attention_mode(attention));
+  if (!attention.empty()) set_attention_mode(*m.model, parse<AttentionMode>(attention));
   return m;
 }
 

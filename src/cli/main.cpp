@@ -6,11 +6,10 @@
 #include <iostream>
 
 #include "attn/config/config.h"
+#include "attn/core/errors.h"
 #include "attn/data/text_files.h"
 #include "attn/kernels/blas_core.h"
-#include "attn/train/checkpoint.h"
-#include "attn/train/distributed.h"
-#include "attn/train/runtime.h"
+#include "attn/runtime/runtime.h"
 #include "attn/train/trainer.h"
 #include "cli/commands.h"
 
@@ -203,16 +202,10 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
-  // Commands that compute run on the best BLAS kernel this CPU has: this may re-execute attn
-  // once (OpenBLAS picks its kernels as it loads), before anything is read or written.
-  if (*train_cmd || *eval_cmd || *predict_cmd || *bench_cmd) try {
-      kernels::use_best_blas_core(argv);
-    } catch (const std::invalid_argument& e) {
-      std::cerr << "attn: " << e.what() << "\n";
-      return 2;
-    }
-
   try {
+    // Commands that compute run on the best BLAS kernel this CPU has: this may re-execute attn
+    // once (OpenBLAS picks its kernels as it loads), before anything is read or written.
+    if (*train_cmd || *eval_cmd || *predict_cmd || *bench_cmd) kernels::use_best_blas_core(argv);
     if (*train_cmd) return run_train(train_req);
     if (*launch_cmd) return run_launch(launch_req);
     if (*eval_cmd) return run_eval(eval_req);
@@ -234,24 +227,10 @@ int main(int argc, char** argv) {
       std::cout << validate_path << ": ok\n";
       return 0;
     }
-  } catch (const ConfigError& e) {
-    std::cerr << "attn: config error: " << e.what() << "\n";
-    return 2;
-  } catch (const DataError& e) {
-    std::cerr << "attn: data error: " << e.what() << "\n";
-    return 2;
-  } catch (const UsageError& e) {
-    std::cerr << "attn: " << e.what() << "\n";
-    return 2;
-  } catch (const DistEnvError& e) {
-    std::cerr << "attn: distributed launch error: " << e.what() << "\n";
-    return 2;
-  } catch (const DistributedError& e) {
-    std::cerr << "attn: distributed error: " << e.what() << "\n";
-    return 1;
-  } catch (const CheckpointError& e) {
-    std::cerr << "attn: checkpoint error: " << e.what() << "\n";
-    return 2;
+  } catch (const Error& e) {  // attn's own: usage, config, data, checkpoint, launch, distributed
+    const std::string label = e.label();
+    std::cerr << "attn: " << (label.empty() ? "" : label + ": ") << e.what() << "\n";
+    return e.exit_code();
   } catch (const c10::Error& e) {
     std::cerr << "attn: error: " << e.what_without_backtrace() << "\n";
     return 1;

@@ -12,7 +12,7 @@
 #include "attn/infer/checkpoint_model.h"
 #include "attn/infer/evaluate_seq2seq.h"
 #include "attn/model/multi_head_attention.h"
-#include "attn/train/runtime.h"
+#include "attn/runtime/runtime.h"
 #include "attn/train/trainer.h"
 #include "cli/commands.h"
 
@@ -25,7 +25,7 @@ namespace {
 CheckpointSeq2Seq load_for_use(CheckpointReader& reader, const std::string& device, const std::string& attention) {
   auto m = load_seq2seq_checkpoint(reader, device);
   set_threads(m.header.config.threads);
-  if (!attention.empty()) set_attention_mode(*m.model, parse_attention_mode(attention));
+  if (!attention.empty()) set_attention_mode(*m.model, parse<AttentionMode>(attention));
   return m;
 }
 

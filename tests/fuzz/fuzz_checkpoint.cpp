@@ -3,7 +3,7 @@
 // Inputs without the format-3 checksum trailer take the legacy path: zip record CRCs, then
 // LibTorch's reader in a forked child (it segfaults on some damaged archives, found here).
 #include "attn/infer/checkpoint_model.h"
-#include "attn/train/checkpoint.h"
+#include "attn/io/checkpoint_reader.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,6 +1,6 @@
 // The tokenizers (both kinds, with and without lower-casing and bigrams) and the UTF-8 helpers.
 #include "attn/data/tokenizer.h"
-#include "attn/data/utf8.h"
+#include "attn/core/utf8.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

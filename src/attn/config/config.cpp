@@ -1,6 +1,7 @@
 #include "attn/config/config.h"
 
-#include "attn/data/tokenizer.h"
+#include "attn/core/choices.h"
+#include "attn/core/utf8.h"
 
 #include <algorithm>
 #include <fstream>
@@ -197,18 +198,17 @@ struct Reader {
   }
 };
 
-[[noreturn]] void not_one_of(const std::string& path, const std::string& value,
-                             std::initializer_list<const char*> choices) {
+void check_choice(const std::string& path, const std::string& value, const std::vector<std::string>& choices) {
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
   std::string list;
-  for (const char* c : choices) list += (list.empty() ? "\"" : ", \"") + std::string(c) + "\"";
+  for (const auto& c : choices) list += (list.empty() ? "\"" : ", \"") + c + "\"";
   throw ConfigError(path + ": must be one of " + list + "; got \"" + value + "\"");
 }
 
-void check_choice(const std::string& path, const std::string& value,
-                  std::initializer_list<const char*> choices) {
-  for (const char* c : choices)
-    if (value == c) return;
-  not_one_of(path, value, choices);
+// A model choice: the names of its enum (attn/core/choices.h), the same table the model reads.
+template <class E>
+void check_choice(const std::string& path, const std::string& value) {
+  check_choice(path, value, choice_names<E>());
 }
 
 template <class T>
@@ -293,10 +293,10 @@ void validate(const Config& c) {
                       "); got " + std::to_string(m.heads));
   check(m.ffn_hidden > 0, "model.ffn_hidden", m.ffn_hidden, "positive");
   check(m.layers > 0, "model.layers", m.layers, "positive");
-  check_choice("model.attention", m.attention, {"soft", "hard"});
-  check_choice("model.hard_gradient", m.hard_gradient, {"straight_through", "none"});
+  check_choice<AttentionMode>("model.attention", m.attention);
+  check_choice<HardGradient>("model.hard_gradient", m.hard_gradient);
   check(m.beta >= 0, "model.beta", m.beta, "0 (meaning 1/sqrt(d_k)) or positive");
-  check_choice("model.positions", m.positions, {"sinusoidal", "learned", "none"});
+  check_choice<Positions>("model.positions", m.positions);
   check(m.max_positions > 0, "model.max_positions", m.max_positions, "positive");
   if (m.positions != "none" && m.max_positions < d.max_len)
     throw ConfigError("model.max_positions: must be at least data.max_len (" +
@@ -305,16 +305,16 @@ void validate(const Config& c) {
     throw ConfigError("model.max_positions: must be at least data.eval_max_len (" +
                       std::to_string(d.eval_max_len) + "); got " + std::to_string(m.max_positions));
   check(m.decoder_layers >= 0, "model.decoder_layers", m.decoder_layers, "0 (as the encoder) or positive");
-  check_choice("model.decoder_positions", m.decoder_positions, {"sinusoidal", "learned", "none"});
-  check_choice("model.pooling", m.pooling, {"max", "mean", "attention"});
-  check_choice("model.norm", m.norm, {"post", "pre"});
-  check_choice("model.activation", m.activation, {"relu", "gelu"});
+  check_choice<Positions>("model.decoder_positions", m.decoder_positions);
+  check_choice<Pooling>("model.pooling", m.pooling);
+  check_choice<NormPlacement>("model.norm", m.norm);
+  check_choice<Activation>("model.activation", m.activation);
   check(m.dropout >= 0 && m.dropout < 1, "model.dropout", m.dropout, "in [0, 1)");
   check(m.attention_dropout >= 0 && m.attention_dropout < 1, "model.attention_dropout",
         m.attention_dropout, "in [0, 1)");
-  check_choice("model.attention_kernel", m.attention_kernel, {"fused", "reference"});
-  check_choice("model.ffn_kernel", m.ffn_kernel, {"fused", "reference"});
-  check_choice("model.norm_kernel", m.norm_kernel, {"fused", "reference"});
+  check_choice<Kernel>("model.attention_kernel", m.attention_kernel);
+  check_choice<Kernel>("model.ffn_kernel", m.ffn_kernel);
+  check_choice<Kernel>("model.norm_kernel", m.norm_kernel);
 
   const auto& t = c.train;
   check(t.epochs > 0, "train.epochs", t.epochs, "positive");

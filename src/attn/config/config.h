@@ -13,15 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "attn/core/errors.h"
+
 namespace attn {
 
 /// Configs keep their keys in the documented order (task, data, model, train, ...).
 using ConfigJson = nlohmann::ordered_json;
-
-/// A bad config: the message names the JSON path, the value, and what is allowed.
-struct ConfigError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 struct DataConfig {
   /// classify: "retrieval" | "majority" (built-in set tasks) | "imdb" | "tsv" | "jsonl";

@@ -5,7 +5,7 @@
 #include <iostream>
 #include <memory>
 
-#include "attn/data/tokenizer.h"
+#include "attn/core/utf8.h"
 
 namespace attn {
 

@@ -5,7 +5,7 @@
 
 #include "attn/data/sentencepiece_model.h"
 #include "attn/data/tokenizer.h"
-#include "attn/data/utf8.h"
+#include "attn/core/utf8.h"
 #include "attn/data/vocab.h"
 
 namespace attn {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "attn/data/tokenizer.h"
+#include "attn/core/utf8.h"
 
 namespace attn {
 

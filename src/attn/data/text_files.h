@@ -6,12 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace attn {
+#include "attn/core/errors.h"
 
-/// Bad input data: the message names the file (and line) and says what to do.
-struct DataError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+namespace attn {
 
 struct TextExample {
   std::string text;

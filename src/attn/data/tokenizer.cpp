@@ -67,32 +67,4 @@ std::vector<std::string> Tokenizer::operator()(std::string_view text) const {
   return with_pairs;
 }
 
-bool valid_utf8(std::string_view s, size_t* offset) {
-  size_t i = 0;
-  auto fail = [&] {
-    if (offset) *offset = i;
-    return false;
-  };
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    else if ((c & 0xE0) == 0xC0) n = 1, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 2, cp = c & 0x0F;
-    else if ((c & 0xF8) == 0xF0) n = 3, cp = c & 0x07;
-    else return fail();
-    if (i + n >= s.size()) return fail();  // truncated sequence
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return fail();
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    static const uint32_t min_for[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return fail();
-    i += n + 1;
-  }
-  return true;
-}
-
 }  // namespace attn

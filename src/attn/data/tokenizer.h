@@ -23,8 +23,4 @@ struct Tokenizer {
   std::vector<std::string> operator()(std::string_view text) const;
 };
 
-/// True when `text` is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
-/// On failure `offset` receives the byte offset of the first bad sequence.
-bool valid_utf8(std::string_view text, size_t* offset = nullptr);
-
 }  // namespace attn

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "attn/model/build.h"
-#include "attn/train/runtime.h"
+#include "attn/runtime/runtime.h"
 
 namespace attn {
 

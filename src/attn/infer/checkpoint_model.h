@@ -10,7 +10,7 @@
 #include "attn/data/vocab.h"
 #include "attn/model/seq2seq.h"
 #include "attn/model/set_classifier.h"
-#include "attn/train/checkpoint.h"
+#include "attn/io/checkpoint_reader.h"
 
 namespace attn {
 

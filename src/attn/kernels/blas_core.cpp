@@ -11,6 +11,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "attn/core/errors.h"
+
 namespace attn::kernels {
 
 namespace {
@@ -134,7 +136,7 @@ const BlasInfo& blas_info() {
 void use_best_blas_core(char** argv) {
   const char* mode = env("ATTN_BLAS_CORE");
   if (mode && std::strcmp(mode, "auto") != 0 && std::strcmp(mode, "keep") != 0)
-    throw std::invalid_argument(std::string("ATTN_BLAS_CORE=") + mode +
+    throw UsageError(std::string("ATTN_BLAS_CORE=") + mode +
                                 ": expected auto (the default: OpenBLAS's best kernel for this CPU) or keep "
                                 "(OpenBLAS's own choice); to name a kernel, set OPENBLAS_CORETYPE instead");
   if (env("ATTN_BLAS_PICKED")) return;  // already re-executed (or a child of a process that was)

@@ -61,7 +61,7 @@ const BlasInfo& blas_info();
 /// is set, re-executes the program (/proc/self/exe, argv unchanged) with OPENBLAS_CORETYPE set
 /// and ATTN_BLAS_PICKED naming OpenBLAS's own pick, which blas_info() then reports. Returns when
 /// nothing needs changing, or when the re-execution failed (a warning on stderr: the run goes
-/// on with the weaker kernel). A bad ATTN_BLAS_CORE is a std::invalid_argument.
+/// on with the weaker kernel). A bad ATTN_BLAS_CORE is a UsageError.
 /// Tests only: ATTN_TEST_BLAS_PICKED=NAME stands in for OpenBLAS's own pick in the decision.
 void use_best_blas_core(char** argv);
 

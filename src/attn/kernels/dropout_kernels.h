@@ -2,7 +2,7 @@
 // 32 random bits, a hash of (the call's 64-bit seed, i), reach a threshold, so any range of
 // elements can be computed on its own, in parallel and vectorised, and computed again in
 // backward instead of keeping a mask. LibTorch-free; the torch side, with autograd and the
-// seed drawn from LibTorch's generator, is attn/model/dropout.h.
+// seed drawn from LibTorch's generator, is attn/ops/dropout.h.
 #pragma once
 
 #include <cstdint>

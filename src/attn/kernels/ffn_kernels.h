@@ -8,7 +8,7 @@
 // keeping it) and derives dx and the block's share of the weight gradients from it.
 //
 // LibTorch-free; block products through attn/kernels/blas.h. The torch side, with autograd, is
-// attn/model/fused_ffn.h. Shapes: N rows (B * T set elements), D model width, F hidden width.
+// attn/ops/fused_ffn.h. Shapes: N rows (B * T set elements), D model width, F hidden width.
 #pragma once
 
 #include <cstdint>

@@ -8,7 +8,7 @@
 //
 // This file is LibTorch-free so that it can be compiled once per instruction set (generic,
 // AVX2+FMA, AVX-512; see src/CMakeLists.txt) and dispatched at run time. The torch side, with autograd,
-// is attn/model/fused_attention.h.
+// is attn/ops/fused_attention.h.
 //
 // Shapes: B batch, H heads, Tq queries, Tk keys, D query/key width, Dv value width. Element
 // (b, h, t, d) of a 4-d array lives at data[b * sb + h * sh + t * st + d]: the last axis is

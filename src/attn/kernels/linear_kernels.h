@@ -10,7 +10,7 @@
 // refuses for outputs wider than 1,200 elements).
 //
 // LibTorch-free; block products through attn/kernels/blas.h. The torch side, with autograd, is
-// attn/model/blocked_linear.h. Shapes: x (N, K), W (M, K), b (M), y (N, M).
+// attn/ops/blocked_linear.h. Shapes: x (N, K), W (M, K), b (M), y (N, M).
 #pragma once
 
 #include <cstdint>

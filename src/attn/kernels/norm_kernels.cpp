@@ -55,7 +55,7 @@ void forward_rows(const AddNormProblem<T>& p, int64_t begin, int64_t end) {
 }
 
 // A row whose dy is all zero gets dx = 0 and adds nothing to dgamma and dbeta: written as zeros
-// without reading x (max-pooling's gradient leaves most rows so: attn/model/gradient_rows.h).
+// without reading x (max-pooling's gradient leaves most rows so: attn/ops/gradient_rows.h).
 template <typename T>
 void backward_rows(const AddNormProblem<T>& p, int64_t begin, int64_t end, T* dgamma, T* dbeta) {
   const int64_t D = p.D;

@@ -9,7 +9,7 @@
 // r is optional and may repeat with a period: row i adds r[i mod R] (the embeddings' position
 // table, R = T, added to every set of the batch).
 //
-// LibTorch-free. The torch side, with autograd, is attn/model/fused_add_norm.h.
+// LibTorch-free. The torch side, with autograd, is attn/ops/fused_add_norm.h.
 // Shapes: x (N, D), r (R, D) with N a multiple of R, gamma and beta (D), y (N, D).
 #pragma once
 

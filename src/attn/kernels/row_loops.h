@@ -38,7 +38,7 @@ void add_column_sums(const T* x, int64_t n, int64_t m, T* acc);
 template <typename T>
 int64_t nonzero_rows(const T* x, int64_t n, int64_t m, int64_t ld, int64_t limit, int64_t* rows);
 
-/// Whether backward passes leave out the rows whose gradient is zero (attn/model/gradient_rows.h,
+/// Whether backward passes leave out the rows whose gradient is zero (attn/ops/gradient_rows.h,
 /// and the attention kernel's queries): yes, unless the environment has ATTN_SKIP_ZERO_ROWS=0
 /// (every row through the products, for comparisons).
 bool skip_zero_gradient_rows();

@@ -1,6 +1,6 @@
 #include "attn/metrics/bleu.h"
 
-#include "attn/data/utf8.h"
+#include "attn/core/utf8.h"
 
 #include <cmath>
 #include <cstdio>

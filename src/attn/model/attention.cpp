@@ -3,26 +3,10 @@
 #include <cmath>
 #include <limits>
 
-#include "attn/model/dropout.h"
-#include "attn/model/fused_attention.h"
+#include "attn/ops/dropout.h"
+#include "attn/ops/fused_attention.h"
 
 namespace attn {
-
-AttentionMode parse_attention_mode(const std::string& name) {
-  if (name == "soft") return AttentionMode::Soft;
-  if (name == "hard") return AttentionMode::Hard;
-  TORCH_CHECK(false, "attention mode must be \"soft\" or \"hard\", got \"", name, "\"");
-}
-
-std::string to_string(AttentionMode mode) { return mode == AttentionMode::Hard ? "hard" : "soft"; }
-
-AttentionKernel parse_attention_kernel(const std::string& name) {
-  if (name == "fused") return AttentionKernel::Fused;
-  if (name == "reference") return AttentionKernel::Reference;
-  TORCH_CHECK(false, "attention kernel must be \"fused\" or \"reference\", got \"", name, "\"");
-}
-
-std::string to_string(AttentionKernel kernel) { return kernel == AttentionKernel::Fused ? "fused" : "reference"; }
 
 torch::Tensor one_hot_argmax(const torch::Tensor& scores) {
   // torch::argmax returns the first maximal index: that is the documented tie rule.
@@ -54,6 +38,11 @@ double resolved_beta(const AttentionOptions& options, int64_t d) {
   return beta;
 }
 
+// The tiled kernel (attn/ops/fused_attention.h) where it computes the same as the formula below.
+bool runs_fused(const torch::Tensor& q, const AttentionOptions& o) {
+  return fused_attention_applies(q, o.kernel(), o.need_weights(), o.dropout());
+}
+
 void check_mask(const torch::Tensor& key_padding_mask, int64_t B, int64_t Tk) {
   if (!key_padding_mask.defined()) return;
   TORCH_CHECK(key_padding_mask.dim() == 2 && key_padding_mask.size(0) == B &&
@@ -73,21 +62,14 @@ AttentionOutput packed_self_attention(const torch::Tensor& qkv, int64_t heads, c
               "attention: a packed projection must be (B, T, 3 x heads x d_k), got ", qkv.sizes(), " for ",
               heads, " heads");
   const int64_t B = qkv.size(0), T = qkv.size(1), D = qkv.size(2) / 3;
-  if (fused_attention_applies(qkv, options)) {
+  if (runs_fused(qkv, options)) {
     check_mask(key_padding_mask, B, T);
-    return {fused_self_attention(qkv, heads, key_padding_mask, resolved_beta(options, D / heads), options),
+    return {fused_self_attention(qkv, heads, key_padding_mask, resolved_beta(options, D / heads), options.causal(),
+                                 options.mode(), options.hard_gradient()),
             torch::Tensor()};
   }
   const auto [q, k, v] = packed_heads(qkv, heads);
   return scaled_dot_product_attention(q, k, v, key_padding_mask, options);
-}
-
-std::array<torch::Tensor, 3> packed_heads(const torch::Tensor& qkv, int64_t heads) {
-  const int64_t B = qkv.size(0), T = qkv.size(1), D = qkv.size(2) / 3;
-  std::array<torch::Tensor, 3> out;
-  for (int64_t i = 0; i < 3; ++i)
-    out[i] = qkv.narrow(2, i * D, D).view({B, T, heads, D / heads}).transpose(1, 2);  // (B, H, T, Dk)
-  return out;
 }
 
 AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch::Tensor& k,
@@ -106,8 +88,9 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
   TORCH_CHECK(v.size(2) == Tk, "attention: ", Tk, " keys but ", v.size(2), " values");
   const double beta = resolved_beta(options, q.size(3));
   check_mask(key_padding_mask, B, Tk);
-  if (fused_attention_applies(q, options))
-    return {fused_attention(q, k, v, key_padding_mask, beta, options), torch::Tensor()};
+  if (runs_fused(q, options))
+    return {fused_attention(q, k, v, key_padding_mask, beta, options.causal(), options.mode(), options.hard_gradient()),
+            torch::Tensor()};
 
   torch::Tensor hidden;  // true where query i may not see key j; broadcasts to (B, H, Tq, Tk)
   if (key_padding_mask.defined()) hidden = key_padding_mask.view({B, 1, 1, Tk});  // (B, 1, 1, Tk)
@@ -125,7 +108,7 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
   // CUDA: LibTorch's flash / memory-efficient kernels. Their boolean mask is true where a key
   // takes part, and their scale is 1/sqrt(D); a query that sees no key would come out NaN there,
   // so such calls keep the reference path below.
-  if (options.kernel() == AttentionKernel::Fused && q.is_cuda() && options.mode() == AttentionMode::Soft &&
+  if (options.kernel() == Kernel::Fused && q.is_cuda() && options.mode() == AttentionMode::Soft &&
       !options.need_weights() && !(blind.defined() && blind.any().item<bool>())) {
     c10::optional<torch::Tensor> allowed;
     if (hidden.defined()) allowed = hidden.logical_not();

@@ -9,35 +9,12 @@
 
 #include <torch/torch.h>
 
-#include <array>
-
 #include <optional>
 #include <string>
 
+#include "attn/core/choices.h"
+
 namespace attn {
-
-/// How a query picks among the keys: `Soft` = softargmax (a mix of values), `Hard` = one-hot
-/// argmax (exactly one value). Ties under `Hard` go to the lowest key index.
-enum class AttentionMode { Soft, Hard };
-
-/// The gradient of hard attention through its weights (the one-hot argmax has none of its own).
-enum class HardGradient {
-  StraightThrough,  ///< forward one-hot, backward as if the weights were the softargmax (default)
-  None,             ///< no gradient through the weights; the values still get theirs
-};
-
-/// "soft" | "hard"; anything else throws, naming the value and the choices.
-AttentionMode parse_attention_mode(const std::string& name);
-std::string to_string(AttentionMode mode);
-
-/// How attention is computed: `Fused` = the tiled kernel (attn/model/fused_attention.h: O(t)
-/// memory, on the CPU; LibTorch's scaled_dot_product_attention on CUDA with LibTorch 2.x) where
-/// it applies, `Reference` = the plain computation below, always (the reference in tests).
-enum class AttentionKernel { Fused, Reference };
-
-/// "fused" | "reference"; anything else throws, naming the value and the choices.
-AttentionKernel parse_attention_kernel(const std::string& name);
-std::string to_string(AttentionKernel kernel);
 
 struct AttentionOptions {
   /// Soft (softargmax) or hard (one-hot argmax).
@@ -54,7 +31,7 @@ struct AttentionOptions {
   TORCH_ARG(bool, need_weights) = false;
   /// Fused where it applies (CPU float/double, no weights asked for, no dropout), else the
   /// reference computation.
-  TORCH_ARG(AttentionKernel, kernel) = AttentionKernel::Fused;
+  TORCH_ARG(Kernel, kernel) = Kernel::Fused;
 };
 
 struct AttentionOutput {
@@ -68,10 +45,6 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
                                              const torch::Tensor& v,
                                              const torch::Tensor& key_padding_mask,
                                              const AttentionOptions& options);
-
-/// q, k, v as (B, heads, T, D / heads) views of the packed projection qkv (B, T, 3D) =
-/// [q | k | v]: no copies.
-std::array<torch::Tensor, 3> packed_heads(const torch::Tensor& qkv, int64_t heads);
 
 /// Self-attention from the packed projection qkv (B, T, 3D) = [q | k | v], `heads` heads of
 /// D / heads: the same as scaled_dot_product_attention on the three (B, H, T, D / heads) views;

@@ -4,33 +4,33 @@ namespace attn {
 
 LayerOptions layer_options(const ModelConfig& m) {
   return LayerOptions(m.d_model, m.heads, m.ffn_hidden)
-      .activation(parse_activation(m.activation))
-      .attention(parse_attention_mode(m.attention))
-      .hard_gradient(m.hard_gradient == "none" ? HardGradient::None : HardGradient::StraightThrough)
+      .activation(parse<Activation>(m.activation))
+      .attention(parse<AttentionMode>(m.attention))
+      .hard_gradient(parse<HardGradient>(m.hard_gradient))
       .beta(m.beta > 0 ? std::optional<double>(m.beta) : std::nullopt)
-      .norm(parse_norm_placement(m.norm))
+      .norm(parse<NormPlacement>(m.norm))
       .dropout(m.dropout)
       .attention_dropout(m.attention_dropout)
-      .attention_kernel(parse_attention_kernel(m.attention_kernel))
+      .attention_kernel(parse<Kernel>(m.attention_kernel))
       .fused_ffn(m.ffn_kernel == "fused")
       .fused_norm(m.norm_kernel == "fused");
 }
 
 SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes) {
   auto embeddings = EmbeddingsOptions(vocab_size, m.d_model)
-                        .positions(parse_positions(m.positions))
+                        .positions(parse<Positions>(m.positions))
                         .max_positions(m.max_positions)
                         .dropout(m.dropout)
                         .fused_norm(m.norm_kernel == "fused");
   return SetClassifier(
       SetClassifierOptions(EncoderOptions(embeddings, layer_options(m), m.layers), num_classes)
-          .pooling(parse_pooling(m.pooling)));
+          .pooling(parse<Pooling>(m.pooling)));
 }
 
 Seq2Seq build_seq2seq(const ModelConfig& m, int64_t source_vocab, int64_t target_vocab) {
   auto embeddings = [&](int64_t vocab, const std::string& positions) {
     return EmbeddingsOptions(vocab, m.d_model)
-        .positions(parse_positions(positions))
+        .positions(parse<Positions>(positions))
         .max_positions(m.max_positions)
         .dropout(m.dropout)
         .fused_norm(m.norm_kernel == "fused");

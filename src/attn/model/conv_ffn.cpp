@@ -1,19 +1,9 @@
 #include "attn/model/conv_ffn.h"
 
-#include "attn/model/dropout.h"
-#include "attn/model/fused_ffn.h"
+#include "attn/ops/dropout.h"
+#include "attn/ops/fused_ffn.h"
 
 namespace attn {
-
-Activation parse_activation(const std::string& name) {
-  if (name == "relu") return Activation::ReLU;
-  if (name == "gelu") return Activation::GELU;
-  TORCH_CHECK(false, "activation must be \"relu\" or \"gelu\", got \"", name, "\"");
-}
-
-std::string to_string(Activation activation) {
-  return activation == Activation::GELU ? "gelu" : "relu";
-}
 
 ConvFeedForwardOptions::ConvFeedForwardOptions(int64_t d_model, int64_t hidden)
     : d_model_(d_model), hidden_(hidden) {}
@@ -33,13 +23,17 @@ ConvFeedForwardImpl::ConvFeedForwardImpl(ConvFeedForwardOptions options_)
       "k1convL2", torch::nn::Conv1d(Conv1dOptions(options.hidden(), options.d_model(), 1)));
 }
 
+bool ConvFeedForwardImpl::runs_fused(const torch::Tensor& x) const {
+  return fused_ffn_applies(x, options.fused(), options.activation(), options.dropout(), is_training());
+}
+
 torch::Tensor ConvFeedForwardImpl::forward(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == options.d_model(),
               "ConvFeedForward expects (B, T, ", options.d_model(), "), got ", x.sizes());
   // A kernel-size-1 convolution of (B, D, T) is a Linear of (B, T, D) with the kernel's (F, D)
   // weights: computed so, one matrix product each, without the convolution's transposes.
   auto w1 = k1convL1->weight.squeeze(-1), w2 = k1convL2->weight.squeeze(-1);  // (F, D), (D, F)
-  if (fused_ffn_applies(x, options, is_training())) return fused_ffn(x, w1, k1convL1->bias, w2, k1convL2->bias);
+  if (runs_fused(x)) return fused_ffn(x, w1, k1convL1->bias, w2, k1convL2->bias);
   namespace F = torch::nn::functional;
   auto h = F::linear(x, w1, k1convL1->bias);                                  // (B, T, F)
   h = options.activation() == Activation::GELU ? torch::gelu(h) : torch::relu_(h);
@@ -48,7 +42,7 @@ torch::Tensor ConvFeedForwardImpl::forward(const torch::Tensor& x) {
 }
 
 torch::Tensor ConvFeedForwardImpl::forward_residual(const torch::Tensor& x) {
-  if (x.dim() == 3 && x.size(2) == options.d_model() && fused_ffn_applies(x, options, is_training()))
+  if (x.dim() == 3 && x.size(2) == options.d_model() && runs_fused(x))
     return fused_ffn(x, k1convL1->weight.squeeze(-1), k1convL1->bias, k1convL2->weight.squeeze(-1),
                      k1convL2->bias, /*residual=*/true);                   // (B, T, D)
   return x + forward(x);                                                   // (B, T, D)

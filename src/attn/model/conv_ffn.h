@@ -8,13 +8,9 @@
 
 #include <string>
 
+#include "attn/core/choices.h"
+
 namespace attn {
-
-enum class Activation { ReLU, GELU };
-
-/// "relu" | "gelu"; anything else throws, naming the value and the choices.
-Activation parse_activation(const std::string& name);
-std::string to_string(Activation activation);
 
 struct ConvFeedForwardOptions {
   ConvFeedForwardOptions(int64_t d_model, int64_t hidden);
@@ -25,7 +21,7 @@ struct ConvFeedForwardOptions {
   TORCH_ARG(Activation, activation) = Activation::ReLU;
   /// Dropout after the activation while training.
   TORCH_ARG(double, dropout) = 0.0;
-  /// The blocked CPU kernel (attn/model/fused_ffn.h) where it applies; false: always the two
+  /// The blocked CPU kernel (attn/ops/fused_ffn.h) where it applies; false: always the two
   /// linear layers (the reference).
   TORCH_ARG(bool, fused) = true;
 };
@@ -36,6 +32,8 @@ class ConvFeedForwardImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   /// x + forward(x): in one pass through the fused kernel where it applies.
   torch::Tensor forward_residual(const torch::Tensor& x);
+  /// Whether forward runs through the fused kernel (attn/ops/fused_ffn.h) for this x.
+  bool runs_fused(const torch::Tensor& x) const;
 
   ConvFeedForwardOptions options;
   torch::nn::Conv1d k1convL1{nullptr}, k1convL2{nullptr};

@@ -1,27 +1,10 @@
 #include "attn/model/embeddings.h"
 
-#include "attn/model/dropout.h"
-#include "attn/model/embedding_lookup.h"
-#include "attn/model/fused_add_norm.h"
+#include "attn/ops/dropout.h"
+#include "attn/ops/embedding_lookup.h"
+#include "attn/ops/fused_add_norm.h"
 
 namespace attn {
-
-Positions parse_positions(const std::string& name) {
-  if (name == "sinusoidal") return Positions::Sinusoidal;
-  if (name == "learned") return Positions::Learned;
-  if (name == "none") return Positions::None;
-  TORCH_CHECK(false, "positions must be \"sinusoidal\", \"learned\" or \"none\", got \"", name,
-              "\"");
-}
-
-std::string to_string(Positions positions) {
-  switch (positions) {
-    case Positions::Sinusoidal: return "sinusoidal";
-    case Positions::Learned: return "learned";
-    case Positions::None: return "none";
-  }
-  return "?";
-}
 
 EmbeddingsOptions::EmbeddingsOptions(int64_t vocab_size, int64_t d_model)
     : vocab_size_(vocab_size), d_model_(d_model) {}

@@ -7,15 +7,9 @@
 
 #include <string>
 
+#include "attn/core/choices.h"
+
 namespace attn {
-
-/// `Sinusoidal`: the notebook's fixed table E(p, 2i) = sin(p / 10000^(2i/D)), E(p, 2i+1) = cos(..).
-/// `Learned`: a trained table. `None`: no positions at all, so the input really is a set.
-enum class Positions { Sinusoidal, Learned, None };
-
-/// "sinusoidal" | "learned" | "none"; anything else throws, naming the value and the choices.
-Positions parse_positions(const std::string& name);
-std::string to_string(Positions positions);
 
 struct EmbeddingsOptions {
   EmbeddingsOptions(int64_t vocab_size, int64_t d_model);
@@ -30,7 +24,7 @@ struct EmbeddingsOptions {
   TORCH_ARG(double, layer_norm_eps) = 1e-12;
   /// Dropout after the LayerNorm while training.
   TORCH_ARG(double, dropout) = 0.0;
-  /// The position add and the LayerNorm in one pass (attn/model/fused_add_norm.h) where it
+  /// The position add and the LayerNorm in one pass (attn/ops/fused_add_norm.h) where it
   /// applies, or LibTorch's add and LayerNorm.
   TORCH_ARG(bool, fused_norm) = true;
 };

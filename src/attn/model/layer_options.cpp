@@ -2,14 +2,6 @@
 
 namespace attn {
 
-NormPlacement parse_norm_placement(const std::string& name) {
-  if (name == "post") return NormPlacement::Post;
-  if (name == "pre") return NormPlacement::Pre;
-  TORCH_CHECK(false, "norm must be \"post\" or \"pre\", got \"", name, "\"");
-}
-
-std::string to_string(NormPlacement norm) { return norm == NormPlacement::Pre ? "pre" : "post"; }
-
 LayerOptions::LayerOptions(int64_t d_model, int64_t num_heads, int64_t ffn_hidden)
     : d_model_(d_model), num_heads_(num_heads), ffn_hidden_(ffn_hidden) {}
 

@@ -12,13 +12,6 @@
 
 namespace attn {
 
-/// Post-norm: x = LN(x + f(x)) (the notebook). Pre-norm: x = x + f(LN(x)), with a final LN.
-enum class NormPlacement { Post, Pre };
-
-/// "post" | "pre"; anything else throws, naming the value and the choices.
-NormPlacement parse_norm_placement(const std::string& name);
-std::string to_string(NormPlacement norm);
-
 struct LayerOptions {
   LayerOptions(int64_t d_model, int64_t num_heads, int64_t ffn_hidden);
   TORCH_ARG(int64_t, d_model);
@@ -38,10 +31,10 @@ struct LayerOptions {
   /// Dropout on the attention weights.
   TORCH_ARG(double, attention_dropout) = 0.0;
   /// Tiled kernel or the plain reference computation.
-  TORCH_ARG(AttentionKernel, attention_kernel) = AttentionKernel::Fused;
+  TORCH_ARG(Kernel, attention_kernel) = Kernel::Fused;
   /// The 1-convolution through its blocked CPU kernel (where it applies) or its two linear layers.
   TORCH_ARG(bool, fused_ffn) = true;
-  /// Each residual add and its LayerNorm in one pass (attn/model/fused_add_norm.h) where it
+  /// Each residual add and its LayerNorm in one pass (attn/ops/fused_add_norm.h) where it
   /// applies, or LibTorch's add and LayerNorm.
   TORCH_ARG(bool, fused_norm) = true;
 };

@@ -1,6 +1,6 @@
 #include "attn/model/multi_head_attention.h"
 
-#include "attn/model/blocked_linear.h"
+#include "attn/ops/blocked_linear.h"
 
 namespace attn {
 
@@ -49,7 +49,7 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
                        .dropout(is_training() ? options.dropout() : 0.0)
                        .need_weights(need_weights);
   // The projections through the blocked CPU kernel when attention runs through the fused one.
-  const bool blocked = options.kernel() == AttentionKernel::Fused && blocked_linear_applies(xq);
+  const bool blocked = options.kernel() == Kernel::Fused && blocked_linear_applies(xq);
   AttentionOutput att;
   if (xq.is_same(xk) && xk.is_same(xv) && W_q->weight.size(1) == W_k->weight.size(1) &&
       W_k->weight.size(1) == W_v->weight.size(1)) {

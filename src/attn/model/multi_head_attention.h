@@ -34,7 +34,7 @@ struct MultiHeadAttentionOptions {
   /// Dropout on the attention weights while training.
   TORCH_ARG(double, dropout) = 0.0;
   /// The tiled kernel (default) or the plain reference computation.
-  TORCH_ARG(AttentionKernel, kernel) = AttentionKernel::Fused;
+  TORCH_ARG(Kernel, kernel) = Kernel::Fused;
 };
 
 struct MultiHeadAttentionOutput {

@@ -6,14 +6,14 @@
 #include <torch/torch.h>
 
 #include "attn/model/conv_ffn.h"
-#include "attn/model/dropout.h"
-#include "attn/model/fused_add_norm.h"
+#include "attn/ops/dropout.h"
+#include "attn/ops/fused_add_norm.h"
 #include "attn/model/layer_options.h"
 
 namespace attn {
 
 /// `fused`: the add and the LayerNorm of post-norm in one pass, and pre-norm's LayerNorm, through
-/// the fused kernel where it applies (attn/model/fused_add_norm.h).
+/// the fused kernel where it applies (attn/ops/fused_add_norm.h).
 template <class SubLayer>
 torch::Tensor add_norm(const torch::Tensor& x, torch::nn::LayerNorm& norm, NormPlacement where,
                        double dropout, bool training, bool fused, SubLayer&& f) {

@@ -2,25 +2,9 @@
 
 #include <limits>
 
-#include "attn/model/set_max_pool.h"
+#include "attn/ops/set_max_pool.h"
 
 namespace attn {
-
-Pooling parse_pooling(const std::string& name) {
-  if (name == "max") return Pooling::Max;
-  if (name == "mean") return Pooling::Mean;
-  if (name == "attention") return Pooling::Attention;
-  TORCH_CHECK(false, "pooling must be \"max\", \"mean\" or \"attention\", got \"", name, "\"");
-}
-
-std::string to_string(Pooling pooling) {
-  switch (pooling) {
-    case Pooling::Max: return "max";
-    case Pooling::Mean: return "mean";
-    case Pooling::Attention: return "attention";
-  }
-  return "?";
-}
 
 SetClassifierOptions::SetClassifierOptions(EncoderOptions encoder, int64_t num_classes)
     : encoder_(std::move(encoder)), num_classes_(num_classes) {}

@@ -13,14 +13,6 @@
 
 namespace attn {
 
-/// `Max` (the notebook) and `Mean` over the elements; `Attention`: one learned query
-/// cross-attends over the set (one query against all keys). Padding never takes part.
-enum class Pooling { Max, Mean, Attention };
-
-/// "max" | "mean" | "attention"; anything else throws, naming the value and the choices.
-Pooling parse_pooling(const std::string& name);
-std::string to_string(Pooling pooling);
-
 struct SetClassifierOptions {
   SetClassifierOptions(EncoderOptions encoder, int64_t num_classes);
   TORCH_ARG(EncoderOptions, encoder);

@@ -17,17 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "attn/core/errors.h"
+
 namespace attn {
-
-/// A malformed or inconsistent launch environment (e.g. RANK=2 with WORLD_SIZE=2).
-struct DistEnvError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-/// A failure between processes: rendezvous, a rank that died or hangs, a collective that failed.
-struct DistributedError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 /// Where this process stands in a job, from the torchrun environment variables, and
 /// ATTN_DIST_TIMEOUT (seconds; `attn launch --timeout`).

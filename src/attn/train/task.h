@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "attn/config/config.h"
-#include "attn/train/checkpoint.h"
+#include "attn/io/checkpoint.h"
 
 namespace attn {
 

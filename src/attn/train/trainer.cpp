@@ -16,12 +16,13 @@
 #include <optional>
 #include <thread>
 
-#include "attn/train/checkpoint.h"
+#include "attn/core/atomic_file.h"
+#include "attn/io/checkpoint_reader.h"
 #include "attn/train/distributed.h"
 #include "attn/train/interrupt.h"
 #include "attn/train/lr_schedule.h"
 #include "attn/train/optimizer.h"
-#include "attn/train/runtime.h"
+#include "attn/runtime/runtime.h"
 #include "attn/train/task.h"
 
 namespace attn {

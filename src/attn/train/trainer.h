@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attn/config/config.h"
+#include "attn/core/errors.h"
 
 namespace attn {
 
@@ -34,18 +35,8 @@ struct TrainResult {
   int rank = 0;               ///< this process's RANK in a multi-process run (only rank 0 reports)
 };
 
-/// Bad usage that is not a config error (e.g. an existing run directory without --resume).
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 /// Reads the config (file or default) with overrides, validated.
 Config resolve_config(const std::string& config_path, const std::vector<std::string>& overrides);
-
-/// A non-finite loss or gradient with train.nonfinite "stop".
-struct NonFiniteError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 /// With RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT set (torchrun's variables, or attn launch),
 /// one of several data-parallel processes (see distributed.h): DistEnvError for a bad environment,

@@ -1,11 +1,11 @@
-#include "attn/model/fused_ffn.h"
+#include "attn/ops/fused_ffn.h"
 
 #include "attn/kernels/blas.h"
 #include "attn/kernels/ffn_kernels.h"
-#include "attn/model/block_sums.h"
-#include "attn/model/cpu_kernels.h"
-#include "attn/model/gradient_rows.h"
-#include "attn/model/parallel_guided.h"
+#include "attn/ops/block_sums.h"
+#include "attn/ops/cpu_kernels.h"
+#include "attn/ops/gradient_rows.h"
+#include "attn/ops/parallel_guided.h"
 
 namespace attn {
 
@@ -79,9 +79,8 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
 
 }  // namespace
 
-bool fused_ffn_applies(const torch::Tensor& x, const ConvFeedForwardOptions& options, bool training) {
-  return options.fused() && cpu_kernels_take(x) && options.activation() == Activation::ReLU &&
-         !(training && options.dropout() > 0);
+bool fused_ffn_applies(const torch::Tensor& x, bool fused, Activation activation, double dropout, bool training) {
+  return fused && cpu_kernels_take(x) && activation == Activation::ReLU && !(training && dropout > 0);
 }
 
 torch::Tensor fused_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,

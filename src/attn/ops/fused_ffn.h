@@ -7,14 +7,14 @@
 
 #include <torch/torch.h>
 
-#include "attn/model/conv_ffn.h"
+#include "attn/core/choices.h"
 
 namespace attn {
 
-/// Whether fused_ffn computes a ConvFeedForward with `options` on x: the fused kernel chosen,
-/// x on the CPU in float or double, ReLU, and no dropout while training. Otherwise the module
-/// runs its two linear layers.
-bool fused_ffn_applies(const torch::Tensor& x, const ConvFeedForwardOptions& options, bool training);
+/// Whether fused_ffn computes the 1-convolution on x: the fused kernel chosen (`fused`), x on the
+/// CPU in float or double, ReLU, and no dropout to apply (none, or not training). Otherwise the
+/// module runs its two linear layers.
+bool fused_ffn_applies(const torch::Tensor& x, bool fused, Activation activation, double dropout, bool training);
 
 /// relu(x w1^T + b1) w2^T + b2 over the last axis of x, differentiable in every argument; with
 /// `residual`, x plus that (the residual add inside the kernel: its backward hands x one

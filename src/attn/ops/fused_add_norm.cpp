@@ -1,9 +1,9 @@
-#include "attn/model/fused_add_norm.h"
+#include "attn/ops/fused_add_norm.h"
 
 #include "attn/kernels/norm_kernels.h"
-#include "attn/model/block_sums.h"
-#include "attn/model/cpu_kernels.h"
-#include "attn/model/parallel_guided.h"
+#include "attn/ops/block_sums.h"
+#include "attn/ops/cpu_kernels.h"
+#include "attn/ops/parallel_guided.h"
 
 namespace attn {
 

@@ -1,4 +1,4 @@
-#include "attn/model/gradient_rows.h"
+#include "attn/ops/gradient_rows.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,11 +1,11 @@
-#include "attn/model/blocked_linear.h"
+#include "attn/ops/blocked_linear.h"
 
 #include "attn/kernels/blas.h"
 #include "attn/kernels/linear_kernels.h"
-#include "attn/model/block_sums.h"
-#include "attn/model/cpu_kernels.h"
-#include "attn/model/gradient_rows.h"
-#include "attn/model/parallel_guided.h"
+#include "attn/ops/block_sums.h"
+#include "attn/ops/cpu_kernels.h"
+#include "attn/ops/gradient_rows.h"
+#include "attn/ops/parallel_guided.h"
 
 namespace attn {
 

@@ -1,4 +1,4 @@
-#include "attn/model/dropout.h"
+#include "attn/ops/dropout.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "attn/kernels/dropout_kernels.h"
-#include "attn/model/cpu_kernels.h"
+#include "attn/ops/cpu_kernels.h"
 
 namespace attn {
 

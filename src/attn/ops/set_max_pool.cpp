@@ -1,11 +1,11 @@
-#include "attn/model/set_max_pool.h"
+#include "attn/ops/set_max_pool.h"
 
 #include <ATen/Parallel.h>
 
 #include <cstdint>
 #include <vector>
 
-#include "attn/model/cpu_kernels.h"
+#include "attn/ops/cpu_kernels.h"
 
 namespace attn {
 

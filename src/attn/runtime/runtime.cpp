@@ -1,4 +1,4 @@
-#include "attn/train/runtime.h"
+#include "attn/runtime/runtime.h"
 
 #include <malloc.h>
 

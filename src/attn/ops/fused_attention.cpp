@@ -1,11 +1,11 @@
-#include "attn/model/fused_attention.h"
+#include "attn/ops/fused_attention.h"
 
 #include <atomic>
 
 #include "attn/kernels/flash_kernels.h"
 #include "attn/kernels/row_loops.h"
-#include "attn/model/cpu_kernels.h"
-#include "attn/model/parallel_guided.h"
+#include "attn/ops/cpu_kernels.h"
+#include "attn/ops/parallel_guided.h"
 
 namespace attn {
 
@@ -188,27 +188,33 @@ struct FusedPackedAttentionFunction : public torch::autograd::Function<FusedPack
 
 }  // namespace
 
-bool fused_attention_applies(const torch::Tensor& q, const AttentionOptions& options) {
-  return options.kernel() == AttentionKernel::Fused && cpu_kernels_take(q) && !options.need_weights() &&
-         options.dropout() == 0;
+std::array<torch::Tensor, 3> packed_heads(const torch::Tensor& qkv, int64_t heads) {
+  const int64_t B = qkv.size(0), T = qkv.size(1), D = qkv.size(2) / 3;
+  std::array<torch::Tensor, 3> out;
+  for (int64_t i = 0; i < 3; ++i)
+    out[i] = qkv.narrow(2, i * D, D).view({B, T, heads, D / heads}).transpose(1, 2);  // (B, H, T, Dk)
+  return out;
+}
+
+bool fused_attention_applies(const torch::Tensor& q, Kernel kernel, bool need_weights, double dropout) {
+  return kernel == Kernel::Fused && cpu_kernels_take(q) && !need_weights && dropout == 0;
 }
 
 torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                              const torch::Tensor& key_padding_mask, double beta, const AttentionOptions& options) {
+                              const torch::Tensor& key_padding_mask, double beta, bool causal, AttentionMode mode,
+                              HardGradient hard_gradient) {
   TORCH_CHECK(k.scalar_type() == q.scalar_type() && v.scalar_type() == q.scalar_type(),
               "attention: q, k, v must have one dtype, got ", q.scalar_type(), ", ", k.scalar_type(), ", ",
               v.scalar_type());
-  const bool hard = options.mode() == AttentionMode::Hard;
-  const bool straight_through = options.hard_gradient() == HardGradient::StraightThrough;
-  return FusedAttentionFunction::apply(q, k, v, MaskArg{key_padding_mask}, beta, options.causal(), hard, straight_through);
+  return FusedAttentionFunction::apply(q, k, v, MaskArg{key_padding_mask}, beta, causal, mode == AttentionMode::Hard,
+                                       hard_gradient == HardGradient::StraightThrough);
 }
 
 torch::Tensor fused_self_attention(const torch::Tensor& qkv, int64_t heads, const torch::Tensor& key_padding_mask,
-                                   double beta, const AttentionOptions& options) {
-  const bool hard = options.mode() == AttentionMode::Hard;
-  const bool straight_through = options.hard_gradient() == HardGradient::StraightThrough;
-  return FusedPackedAttentionFunction::apply(qkv, heads, MaskArg{key_padding_mask}, beta, options.causal(), hard,
-                                             straight_through);
+                                   double beta, bool causal, AttentionMode mode, HardGradient hard_gradient) {
+  return FusedPackedAttentionFunction::apply(qkv, heads, MaskArg{key_padding_mask}, beta, causal,
+                                             mode == AttentionMode::Hard,
+                                             hard_gradient == HardGradient::StraightThrough);
 }
 
 std::string fused_attention_isa() {

@@ -1,8 +1,8 @@
-#include "attn/model/embedding_lookup.h"
+#include "attn/ops/embedding_lookup.h"
 
 #include <ATen/Parallel.h>
 
-#include "attn/model/cpu_kernels.h"
+#include "attn/ops/cpu_kernels.h"
 
 namespace attn {
 

@@ -1,0 +1,34 @@
+#include "attn/core/choices.h"
+
+namespace attn {
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += "\"" + names[i] + "\"";
+  }
+  return out;
+}
+
+#define ATTN_CHOICES(E, ...)                       \
+  template <>                                      \
+  const Choices<E>& choices<E, void>() {           \
+    static const Choices<E> table{__VA_ARGS__};    \
+    return table;                                  \
+  }
+
+ATTN_CHOICES(AttentionMode, "attention mode", {{AttentionMode::Soft, "soft"}, {AttentionMode::Hard, "hard"}})
+ATTN_CHOICES(HardGradient, "hard_gradient",
+             {{HardGradient::StraightThrough, "straight_through"}, {HardGradient::None, "none"}})
+ATTN_CHOICES(Kernel, "kernel",
+             {{Kernel::Fused, "fused"}, {Kernel::Reference, "reference"}})
+ATTN_CHOICES(Activation, "activation", {{Activation::ReLU, "relu"}, {Activation::GELU, "gelu"}})
+ATTN_CHOICES(Positions, "positions",
+             {{Positions::Sinusoidal, "sinusoidal"}, {Positions::Learned, "learned"}, {Positions::None, "none"}})
+ATTN_CHOICES(NormPlacement, "norm", {{NormPlacement::Post, "post"}, {NormPlacement::Pre, "pre"}})
+ATTN_CHOICES(Pooling, "pooling",
+             {{Pooling::Max, "max"}, {Pooling::Mean, "mean"}, {Pooling::Attention, "attention"}})
+#undef ATTN_CHOICES
+
+}  // namespace attn

@@ -1,0 +1,100 @@
+// The model's named choices: each enum and the names a config spells it with, written once.
+// parse<E>(name) and to_string(e) read the same table; the config checks its strings against
+// choice_names<E>(). Torch-free.
+#pragma once
+
+#include <stdexcept>
+#include <type_traits>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attn {
+
+/// How a query picks among the keys: `Soft` = softargmax (a mix of values), `Hard` = one-hot
+/// argmax (exactly one value). Ties under `Hard` go to the lowest key index.
+enum class AttentionMode { Soft, Hard };
+
+/// The gradient of hard attention through its weights (the one-hot argmax has none of its own).
+enum class HardGradient {
+  StraightThrough,  ///< forward one-hot, backward as if the weights were the softargmax (default)
+  None,             ///< no gradient through the weights; the values still get theirs
+};
+
+/// How attention, the 1-convolution or an add & norm runs: `Fused` = attn's own kernel
+/// (attn/ops/) where it applies, `Reference` = the plain LibTorch computation, always (the
+/// reference in tests).
+enum class Kernel { Fused, Reference };
+
+/// The nonlinearity of the 1-convolution.
+enum class Activation { ReLU, GELU };
+
+/// `Sinusoidal`: the notebook's fixed table E(p, 2i) = sin(p / 10000^(2i/D)), E(p, 2i+1) = cos(..).
+/// `Learned`: a trained table. `None`: no positions at all, so the input really is a set.
+enum class Positions { Sinusoidal, Learned, None };
+
+/// Post-norm: x = LN(x + f(x)) (the notebook). Pre-norm: x = x + f(LN(x)), with a final LN.
+enum class NormPlacement { Post, Pre };
+
+/// `Max` (the notebook) and `Mean` over the elements; `Attention`: one learned query
+/// cross-attends over the set (one query against all keys). Padding never takes part.
+enum class Pooling { Max, Mean, Attention };
+
+/// The table of an enum: what it is called in messages, and each value with its name.
+template <class E>
+struct Choices {
+  const char* what;
+  std::vector<std::pair<E, const char*>> names;
+};
+
+/// Each enum above has a table (choices.cpp); other types have none.
+template <class E>
+struct is_choice : std::false_type {};
+
+template <class E, class = std::enable_if_t<is_choice<E>::value>>
+const Choices<E>& choices();
+
+#define ATTN_CHOICE(E)                       \
+  template <>                                \
+  struct is_choice<E> : std::true_type {};   \
+  template <>                                \
+  const Choices<E>& choices<E, void>();
+ATTN_CHOICE(AttentionMode)
+ATTN_CHOICE(HardGradient)
+ATTN_CHOICE(Kernel)
+ATTN_CHOICE(Activation)
+ATTN_CHOICE(Positions)
+ATTN_CHOICE(NormPlacement)
+ATTN_CHOICE(Pooling)
+#undef ATTN_CHOICE
+
+/// The names of E's values, in declaration order: "soft", "hard".
+template <class E, class = std::enable_if_t<is_choice<E>::value>>
+std::vector<std::string> choice_names() {
+  std::vector<std::string> out;
+  for (const auto& [value, name] : choices<E>().names) out.emplace_back(name);
+  return out;
+}
+
+/// `"a", "b" or "c"`: the names for a message.
+std::string quoted_list(const std::vector<std::string>& names);
+
+/// The value named `name`; anything else throws std::invalid_argument naming the value and the
+/// choices ("attention mode must be \"soft\" or \"hard\", got \"medium\"").
+template <class E, class = std::enable_if_t<is_choice<E>::value>>
+E parse(const std::string& name) {
+  for (const auto& [value, n] : choices<E>().names)
+    if (name == n) return value;
+  throw std::invalid_argument(std::string(choices<E>().what) + " must be " + quoted_list(choice_names<E>()) +
+                              ", got \"" + name + "\"");
+}
+
+/// The name of `value` (found by argument-dependent lookup for every enum above).
+template <class E, class = std::enable_if_t<is_choice<E>::value>>
+std::string to_string(E value) {
+  for (const auto& [v, name] : choices<E>().names)
+    if (v == value) return name;
+  return "?";
+}
+
+}  // namespace attn
