@@ -414,4 +414,50 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   }
 }
 
+Config resolve_config(const std::string& config_path, const std::vector<std::string>& overrides) {
+  if (!config_path.empty()) return load_config(config_path, overrides);
+  json j = to_json(Config{});
+  for (const auto& o : overrides) apply_override(j, o);
+  Config c = config_from_json(j);
+  validate(c);
+  return c;
+}
+
+namespace {
+
+// Keys that a resumed run may change: how to train, not what is trained or on which data.
+bool may_change_on_resume(const std::string& pointer) {
+  return pointer.rfind("/train/", 0) == 0 || pointer.rfind("/decode/", 0) == 0 || pointer == "/device" ||
+         pointer == "/threads";
+}
+
+}  // namespace
+
+Config resume_config(const Config& saved, const std::string& checkpoint, const std::string& config_path,
+                     const std::vector<std::string>& overrides, std::vector<std::string>& changed) {
+  Config c;
+  if (config_path.empty()) {
+    json j = to_json(saved);
+    for (const auto& o : overrides) apply_override(j, o);
+    c = config_from_json(j);
+    validate(c);
+  } else {
+    c = load_config(config_path, overrides);
+  }
+  // Each leaf where the two differ: "train.lr (0.001 -> 0.0003)".
+  const auto a = to_json(saved).flatten(), b = to_json(c).flatten();
+  for (auto it = b.begin(); it != b.end(); ++it) {
+    const auto old = a.find(it.key());
+    if (old != a.end() && *old == it.value()) continue;
+    std::string key = it.key().substr(1);
+    std::replace(key.begin(), key.end(), '/', '.');
+    const std::string text = key + " (" + (old == a.end() ? "unset" : old->dump()) + " -> " + it.value().dump() + ")";
+    if (!may_change_on_resume(it.key()))
+      throw ConfigError("--resume: the config changes " + text + "; the architecture, data and seed come from the " +
+                        "checkpoint " + checkpoint + " (only train.*, decode.*, device and threads may change)");
+    changed.push_back(text);
+  }
+  return c;
+}
+
 }  // namespace attn

@@ -146,4 +146,15 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 /// The paths of every key, e.g. "train.lr", in the order of to_json.
 std::vector<std::string> config_keys();
 
+/// The config of a new run: the file (empty: the built-in default run) with overrides, validated.
+Config resolve_config(const std::string& config_path, const std::vector<std::string>& overrides);
+
+/// The config a resumed run continues with: the checkpoint's `saved` config, or the file at
+/// `config_path` when one is given, with overrides. A resumed run may change how it trains
+/// (train.*, decode.*, device, threads), not what it trains or on which data: any other change
+/// is a ConfigError naming the key and `checkpoint`. `changed` receives one line per changed
+/// setting, "train.lr (0.001 -> 0.0003)", for the log.
+Config resume_config(const Config& saved, const std::string& checkpoint, const std::string& config_path,
+                     const std::vector<std::string>& overrides, std::vector<std::string>& changed);
+
 }  // namespace attn

@@ -69,6 +69,8 @@ class ClassifyTask : public Task {
     return r.to_json(data_.labels);
   }
 
+  std::vector<std::string> metric_keys() const override { return {"loss", "accuracy"}; }
+
   void fill_header(CheckpointHeader& h) const override {
     h.vocab = data_.vocab.tokens();
     h.labels = data_.labels;

@@ -106,6 +106,10 @@ class Seq2SeqTask : public Task {
     return r.to_json();
   }
 
+  std::vector<std::string> metric_keys() const override {
+    return {"loss", "accuracy", "perplexity", "bleu", "bleu_lowercase", "exact_match"};
+  }
+
   void fill_header(CheckpointHeader& h) const override {
     const bool joint = data_.source_codec == data_.target_codec;
     h.codecs = {{"source", data_.source_codec->to_json()},

@@ -42,6 +42,8 @@ class Task {
   /// Metrics of a split, with at least "loss", "accuracy" and every value train.metric may name;
   /// `summary` receives a log line ("loss 0.31 | accuracy 0.88").
   virtual nlohmann::json evaluate(Split split, std::string& summary) = 0;
+  /// The keys of evaluate()'s metrics that the run records in metrics.jsonl.
+  virtual std::vector<std::string> metric_keys() const = 0;
   /// What a checkpoint needs besides the weights: vocabulary, labels or text codecs.
   virtual void fill_header(CheckpointHeader& header) const = 0;
 };

@@ -35,9 +35,6 @@ struct TrainResult {
   int rank = 0;               ///< this process's RANK in a multi-process run (only rank 0 reports)
 };
 
-/// Reads the config (file or default) with overrides, validated.
-Config resolve_config(const std::string& config_path, const std::vector<std::string>& overrides);
-
 /// With RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT set (torchrun's variables, or attn launch),
 /// one of several data-parallel processes (see distributed.h): DistEnvError for a bad environment,
 /// DistributedError when the rendezvous or another rank fails.

@@ -1,0 +1,73 @@
+#include "attn/train/run_directory.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include "attn/core/atomic_file.h"
+
+namespace attn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& log_path) {
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_path);
+  auto logger = std::make_shared<spdlog::logger>("attn", spdlog::sinks_init_list{console, file});
+  logger->set_pattern("%Y-%m-%d %H:%M:%S %v");
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
+
+std::shared_ptr<spdlog::logger> make_rank_logger(int rank) {
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("attn", console);
+  logger->set_pattern("%Y-%m-%d %H:%M:%S [rank " + std::to_string(rank) + "] %v");
+  logger->set_level(spdlog::level::warn);
+  return logger;
+}
+
+}  // namespace
+
+RunDirectory::RunDirectory(const std::string& out, bool force, const Config& config, bool lead, int rank,
+                           std::chrono::steady_clock::time_point run_start)
+    : out_(out), lead_(lead), run_start_(run_start) {
+  if (!lead) {
+    log_ = make_rank_logger(rank);
+    return;
+  }
+  if (force && fs::exists(out)) {
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+    const std::string aside = out + ".bak-" + stamp;
+    fs::rename(out, aside);
+    std::fprintf(stderr, "[run] --force: moved the existing %s to %s\n", out.c_str(), aside.c_str());
+  }
+  const auto ckpt_dir = checkpoints();
+  fs::create_directories(ckpt_dir);
+  for (const auto& e : fs::directory_iterator(ckpt_dir))  // left by a write that was killed
+    if (e.path().filename().string().find(".pt.tmp.") != std::string::npos) {
+      std::fprintf(stderr, "[run] removing %s, an unfinished write of a killed run\n", e.path().c_str());
+      fs::remove(e.path());
+    }
+  write_file_atomically((fs::path(out) / "config.json").string(), to_json(config).dump(2) + "\n");
+  log_ = make_logger((fs::path(out) / "train.log").string());
+  metrics_.open((fs::path(out) / "metrics.jsonl").string(), std::ios::app);
+}
+
+std::string RunDirectory::checkpoints() const { return (fs::path(out_) / "checkpoints").string(); }
+
+void RunDirectory::record(nlohmann::json j) {
+  if (!lead_) return;
+  j["time"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start_).count();
+  metrics_ << j.dump() << "\n";
+  metrics_.flush();
+}
+
+}  // namespace attn
