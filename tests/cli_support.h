@@ -17,7 +17,7 @@
 #include <optional>
 #include <sstream>
 
-#include "attn/data/text_codec.h"
+#include "attn/data/seq2seq/text_codec.h"
 #include "attn/model/build.h"
 #include "attn/io/checkpoint_reader.h"
 #include "remove_tree.h"

@@ -9,12 +9,21 @@
 #include <vector>
 
 #include "attn/model/multi_head_attention.h"
+#include "attn/ops/kernel_choice.h"
 
 namespace attn::test {
 
 /// Seeds LibTorch from Catch's --rng-seed, so every run can use fresh random inputs
 /// (`--rng-seed time`) and a failure can be replayed with the seed Catch prints.
 inline void seed() { torch::manual_seed(Catch::rngSeed()); }
+
+/// f() with LibTorch's operators in place of every attn kernel: the reference computation.
+/// (Which kernel runs is decided in forward; backward follows it.)
+template <class F>
+auto with_reference_kernels(F&& f) {
+  const KernelScope reference(KernelChoice::reference());
+  return f();
+}
 
 /// Largest difference relative to the largest reference magnitude (the plain difference when
 /// the reference is all zero): the kernels' comparisons with their reference paths.

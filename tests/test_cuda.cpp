@@ -107,15 +107,15 @@ TEST_CASE("soft attention on CUDA (LibTorch's SDPA kernels) equals the float64 C
           if (padded) mask = torch::arange(s.Tk).unsqueeze(0) >= torch::randint(1, s.Tk + 1, {s.B}).unsqueeze(1);
           if (padded && causal) mask = torch::arange(s.Tk).unsqueeze(0).expand({s.B, s.Tk}) >= s.Tk;  // no blind query
           const auto options = AttentionOptions().causal(causal).beta(beta);
-          const auto want = attend(q, k, v, mask, g, AttentionOptions(options).kernel(Kernel::Reference),
-                                   torch::kCPU, torch::kFloat64);
+          const auto want = attn::test::with_reference_kernels(
+              [&] { return attend(q, k, v, mask, g, options, torch::kCPU, torch::kFloat64); });
           const auto fused = attend(q, k, v, mask, g, options, device, torch::kFloat32);
           // Not the decomposed math fallback: one of LibTorch's fused CUDA kernels ran.
           CHECK_THAT(fused.grad_fn, Catch::Contains("ScaledDotProduct"));
           check_close(fused, want, 1e-5);
           // The reference path on CUDA too (it serves weights, hard attention, blind queries).
-          check_close(attend(q, k, v, mask, g, AttentionOptions(options).kernel(Kernel::Reference), device,
-                             torch::kFloat32),
+          check_close(attn::test::with_reference_kernels(
+                          [&] { return attend(q, k, v, mask, g, options, device, torch::kFloat32); }),
                       want, 1e-5);
         }
 }

@@ -13,8 +13,8 @@
 
 #include "attn/core/utf8.h"
 #include "attn/data/batcher.h"
-#include "attn/data/classification_data.h"
-#include "attn/data/set_tasks.h"
+#include "attn/data/classify/classification_data.h"
+#include "attn/data/classify/set_tasks.h"
 #include "attn/data/tokenizer.h"
 #include "attn/data/vocab.h"
 #include "attn/train/lr_schedule.h"

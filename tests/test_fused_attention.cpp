@@ -47,8 +47,8 @@ Result run(const Inputs& in, AttentionOptions options) {
 using attn::test::relative_error;
 
 void check_same(const Inputs& in, AttentionOptions options, double tolerance, const std::string& what) {
-  const auto want = run(in, AttentionOptions(options).kernel(Kernel::Reference));
-  const auto got = run(in, AttentionOptions(options).kernel(Kernel::Fused));
+  const auto want = attn::test::with_reference_kernels([&] { return run(in, options); });
+  const auto got = run(in, options);
   INFO(what);
   REQUIRE(got.h.sizes() == want.h.sizes());
   CHECK(relative_error(got.h, want.h) < tolerance);
@@ -237,15 +237,15 @@ TEST_CASE("multi-head attention gives the same outputs and parameter gradients w
   attn::test::seed();
   auto x = torch::randn({3, 50, 32});                                      // (B, T, D)
   auto mask = torch::rand({3, 50}) < 0.2;                                  // (B, T)
-  MultiHeadAttention fused(MultiHeadAttentionOptions(32, 2).kernel(Kernel::Fused));
-  MultiHeadAttention reference(MultiHeadAttentionOptions(32, 2).kernel(Kernel::Reference));
+  MultiHeadAttention fused(MultiHeadAttentionOptions(32, 2)), reference(MultiHeadAttentionOptions(32, 2));
   {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < fused->parameters().size(); ++i)
       reference->parameters()[i].copy_(fused->parameters()[i]);
   }
   auto g = torch::randn({3, 50, 32});
-  auto yf = fused->forward(x, x, x, mask).output, yr = reference->forward(x, x, x, mask).output;
+  auto yf = fused->forward(x, x, x, mask).output;
+  auto yr = attn::test::with_reference_kernels([&] { return reference->forward(x, x, x, mask).output; });
   (yf * g).sum().backward();
   (yr * g).sum().backward();
   CHECK(relative_error(yf, yr) < 1e-5);
@@ -255,11 +255,11 @@ TEST_CASE("multi-head attention gives the same outputs and parameter gradients w
 
 TEST_CASE("the fused kernel is used only where it applies", "[fused_attention]") {
   const auto q = torch::randn({1, 1, 2, 4});
-  CHECK(fused_attention_applies(q, Kernel::Fused, false, 0.0));
-  CHECK_FALSE(fused_attention_applies(q, Kernel::Reference, false, 0.0));
-  CHECK_FALSE(fused_attention_applies(q, Kernel::Fused, /*need_weights=*/true, 0.0));
-  CHECK_FALSE(fused_attention_applies(q, Kernel::Fused, false, /*dropout=*/0.1));
-  CHECK_FALSE(fused_attention_applies(q.to(torch::kBFloat16), Kernel::Fused, false, 0.0));
+  CHECK(fused_attention_applies(q, false, 0.0));
+  CHECK_FALSE(attn::test::with_reference_kernels([&] { return fused_attention_applies(q, false, 0.0); }));
+  CHECK_FALSE(fused_attention_applies(q, /*need_weights=*/true, 0.0));
+  CHECK_FALSE(fused_attention_applies(q, false, /*dropout=*/0.1));
+  CHECK_FALSE(fused_attention_applies(q.to(torch::kBFloat16), false, 0.0));
   const auto isa = fused_attention_isa();
   CHECK((isa == "avx512" || isa == "avx2" || isa == "generic"));
   // The widest this CPU and build have, unless ATTN_KERNEL_ISA names a narrower one they have.

@@ -17,8 +17,8 @@ struct Result {
 };
 
 // A module with random weights (biases included: the default init would hide a missing one).
-ConvFeedForward random_ffn(int64_t D, int64_t F, torch::Dtype dtype, bool fused) {
-  ConvFeedForward ffn(ConvFeedForwardOptions(D, F).fused(fused));
+ConvFeedForward random_ffn(int64_t D, int64_t F, torch::Dtype dtype) {
+  ConvFeedForward ffn(ConvFeedForwardOptions(D, F));
   ffn->to(dtype);
   torch::NoGradGuard no_grad;
   for (auto& p : ffn->parameters()) p.copy_(torch::randn_like(p) * 0.5);
@@ -37,8 +37,8 @@ Result run(ConvFeedForward& ffn, const torch::Tensor& x_in, const torch::Tensor&
 using attn::test::relative_error;
 
 void check_same(int64_t B, int64_t T, int64_t D, int64_t F, torch::Dtype dtype, double tolerance, double keep) {
-  auto fused = random_ffn(D, F, dtype, true);
-  auto reference = random_ffn(D, F, dtype, false);
+  auto fused = random_ffn(D, F, dtype);
+  auto reference = random_ffn(D, F, dtype);
   {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < fused->parameters().size(); ++i)
@@ -47,7 +47,8 @@ void check_same(int64_t B, int64_t T, int64_t D, int64_t F, torch::Dtype dtype, 
   const auto o = torch::TensorOptions().dtype(dtype);
   const auto x = torch::randn({B, T, D}, o), grad = attn::test::keep_rows(torch::randn({B, T, D}, o), keep);
   REQUIRE(fused->runs_fused(x));
-  const auto got = run(fused, x, grad), want = run(reference, x, grad);
+  const auto got = run(fused, x, grad);
+  const auto want = attn::test::with_reference_kernels([&] { return run(reference, x, grad); });
   INFO("B " << B << " T " << T << " D " << D << " F " << F << " " << dtype << " rows kept " << keep);
   REQUIRE(got.y.sizes() == want.y.sizes());
   CHECK(relative_error(got.y, want.y) < tolerance);
@@ -84,7 +85,7 @@ TEST_CASE("the fused 1-convolution with the residual inside equals x plus the tw
   for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
     const double tolerance = dtype == torch::kFloat64 ? 1e-12 : 1e-5;
     for (const auto& [B, T, D, F] : std::vector<std::array<int64_t, 4>>{{1, 1, 4, 8}, {3, 43, 8, 32}, {7, 200, 32, 128}}) {
-      auto fused = random_ffn(D, F, dtype, true), reference = random_ffn(D, F, dtype, false);
+      auto fused = random_ffn(D, F, dtype), reference = random_ffn(D, F, dtype);
       {
         torch::NoGradGuard no_grad;
         for (size_t i = 0; i < fused->parameters().size(); ++i) reference->parameters()[i].copy_(fused->parameters()[i]);
@@ -93,7 +94,8 @@ TEST_CASE("the fused 1-convolution with the residual inside equals x plus the tw
       const auto x = torch::randn({B, T, D}, o);
       const auto grad = attn::test::keep_rows(torch::randn({B, T, D}, o), B * T > 1000 ? 0.15 : 1.0);
       auto x1 = x.clone().requires_grad_(), x2 = x.clone().requires_grad_();
-      auto y1 = fused->forward_residual(x1), y2 = x2 + reference(x2);
+      auto y1 = fused->forward_residual(x1);
+      auto y2 = attn::test::with_reference_kernels([&] { return x2 + reference(x2); });
       (y1 * grad).sum().backward();
       (y2 * grad).sum().backward();
       INFO("B " << B << " T " << T << " D " << D << " F " << F << " " << dtype);
@@ -108,7 +110,7 @@ TEST_CASE("the fused 1-convolution with the residual inside equals x plus the tw
 TEST_CASE("the fused 1-convolution sums its weight gradients in a fixed order: the same bits on every run",
           "[fused_ffn]") {
   attn::test::seed();
-  auto ffn = random_ffn(16, 64, torch::kFloat32, true);
+  auto ffn = random_ffn(16, 64, torch::kFloat32);
   const auto x = torch::randn({9, 150, 16}), grad = torch::randn({9, 150, 16});
   const auto a = run(ffn, x, grad), b = run(ffn, x, grad);
   CHECK(torch::equal(a.dw1, b.dw1));
@@ -123,7 +125,7 @@ TEST_CASE("rows whose gradient is zero add nothing to the 1-convolution's weight
   // Backward skips them (gathers the rest): the weight gradients equal those of a batch made of
   // the other rows only, bit for bit, and their dx is exactly 0.
   attn::test::seed();
-  auto ffn = random_ffn(32, 128, torch::kFloat32, true);
+  auto ffn = random_ffn(32, 128, torch::kFloat32);
   const auto x = torch::randn({1, 3000, 32});
   const auto kept = torch::rand({3000}) < 0.15;                            // (rows)
   const auto grad = torch::randn({1, 3000, 32}) * kept.view({1, 3000, 1}).to(torch::kFloat32);
@@ -140,21 +142,21 @@ TEST_CASE("rows whose gradient is zero add nothing to the 1-convolution's weight
 TEST_CASE("the fused 1-convolution applies only where it computes the same function", "[fused_ffn]") {
   const auto x = torch::randn({2, 3, 4});
   const auto relu = Activation::ReLU;
-  CHECK(fused_ffn_applies(x, true, relu, 0.0, true));
-  CHECK(fused_ffn_applies(x.to(torch::kFloat64), true, relu, 0.0, true));
-  CHECK_FALSE(fused_ffn_applies(x, false, relu, 0.0, true));
-  CHECK_FALSE(fused_ffn_applies(x, true, Activation::GELU, 0.0, false));
-  CHECK_FALSE(fused_ffn_applies(x, true, relu, 0.1, true));
-  CHECK(fused_ffn_applies(x, true, relu, 0.1, false));  // no dropout in eval
-  CHECK_FALSE(fused_ffn_applies(x.to(torch::kBFloat16), true, relu, 0.0, false));
+  CHECK(fused_ffn_applies(x, relu, 0.0, true));
+  CHECK(fused_ffn_applies(x.to(torch::kFloat64), relu, 0.0, true));
+  CHECK_FALSE(attn::test::with_reference_kernels([&] { return fused_ffn_applies(x, relu, 0.0, true); }));
+  CHECK_FALSE(fused_ffn_applies(x, Activation::GELU, 0.0, false));
+  CHECK_FALSE(fused_ffn_applies(x, relu, 0.1, true));
+  CHECK(fused_ffn_applies(x, relu, 0.1, false));  // no dropout in eval
+  CHECK_FALSE(fused_ffn_applies(x.to(torch::kBFloat16), relu, 0.0, false));
   // A GELU module computes GELU, whatever the kernel switch says.
   ConvFeedForward gelu(ConvFeedForwardOptions(4, 8).activation(Activation::GELU));
-  ConvFeedForward gelu_ref(ConvFeedForwardOptions(4, 8).activation(Activation::GELU).fused(false));
+  ConvFeedForward gelu_ref(ConvFeedForwardOptions(4, 8).activation(Activation::GELU));
   {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < gelu->parameters().size(); ++i) gelu_ref->parameters()[i].copy_(gelu->parameters()[i]);
   }
-  CHECK(torch::equal(gelu(x), gelu_ref(x)));
+  CHECK(torch::equal(gelu(x), attn::test::with_reference_kernels([&] { return gelu_ref(x); })));
 }
 
 TEST_CASE("the fused 1-convolution refuses weights that do not fit x, naming the shapes", "[fused_ffn][errors]") {

@@ -104,14 +104,11 @@ TEST_CASE("the max-pooled classifier's parameter gradients are the same with the
   // encoder's last layer get none, and the fused kernels leave them out of their backward
   // products (attn/ops/gradient_rows.h); LibTorch's path multiplies the zeros. float64.
   attn::test::seed();
-  auto build = [](bool fused) {
-    const auto kernel = fused ? Kernel::Fused : Kernel::Reference;
-    return SetClassifier(SetClassifierOptions(
-        EncoderOptions(EmbeddingsOptions(1000, 32).fused_norm(fused),
-                       LayerOptions(32, 2, 128).attention_kernel(kernel).fused_ffn(fused).fused_norm(fused), 2),
-        2));
+  auto build = [] {
+    return SetClassifier(
+        SetClassifierOptions(EncoderOptions(EmbeddingsOptions(1000, 32), LayerOptions(32, 2, 128), 2), 2));
   };
-  auto fused = build(true), reference = build(false);
+  auto fused = build(), reference = build();
   fused->to(torch::kFloat64), reference->to(torch::kFloat64);
   {
     torch::NoGradGuard no_grad;
@@ -120,7 +117,8 @@ TEST_CASE("the max-pooled classifier's parameter gradients are the same with the
   const auto ids = torch::randint(2, 1000, {12, 200});
   const auto labels = torch::randint(2, {12});
   torch::nn::functional::cross_entropy(fused(ids), labels).backward();
-  torch::nn::functional::cross_entropy(reference(ids), labels).backward();
+  attn::test::with_reference_kernels([&] { return torch::nn::functional::cross_entropy(reference(ids), labels); })
+      .backward();
   const auto names = fused->named_parameters().keys();
   const auto got_all = fused->parameters(), want_all = reference->parameters();
   for (size_t i = 0; i < got_all.size(); ++i) {
@@ -204,6 +202,47 @@ TEST_CASE("seq2seq with tied output embeddings projects with the decoder's token
   auto src = torch::randint(2, 20, {2, 4}), tgt = torch::randint(2, 25, {2, 3});
   model(src, tgt).sum().backward();  // one weight, gradients from both of its uses
   CHECK(model->decoder->embedding->word_embeddings->weight.grad().abs().sum().item<double>() > 0);
+}
+
+// clone() as torch::nn's own modules give it: the same parameter names and values in tensors of
+// its own, so that the copy computes what the original does and trains apart from it.
+template <class Model, class Forward>
+void check_clone(Model& model, Forward&& forward) {
+  auto copy = std::dynamic_pointer_cast<typename Model::Impl>(model->clone());
+  REQUIRE(copy);
+  const auto mine = model->named_parameters(), theirs = copy->named_parameters();
+  REQUIRE(mine.size() == theirs.size());
+  for (const auto& p : mine) {
+    const auto* q = theirs.find(p.key());
+    REQUIRE(q);
+    CHECK(torch::equal(p.value(), *q));
+    CHECK(p.value().data_ptr() != q->data_ptr());
+    CHECK(p.value().requires_grad() == q->requires_grad());
+  }
+  model->eval(), copy->eval();
+  const auto before = forward(*model);
+  CHECK(torch::equal(forward(*copy), before));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : copy->parameters()) p.add_(1.0);
+  }
+  CHECK(torch::equal(forward(*model), before));  // the original is untouched
+}
+
+TEST_CASE("clone() copies a model: same names and values, tensors of its own", "[models]") {
+  attn::test::seed();
+  for (const auto pooling : kPoolings) {
+    auto model = small_classifier(pooling, Positions::Sinusoidal);
+    const auto ids = torch::randint(2, 50, {3, 7});
+    check_clone(model, [&](SetClassifierImpl& m) { return m.forward(ids); });
+  }
+  for (const bool tied : {false, true}) {
+    Seq2Seq model(Seq2SeqOptions(EncoderOptions(EmbeddingsOptions(20, 8), LayerOptions(8, 2, 16).norm(NormPlacement::Pre), 2),
+                                 DecoderOptions(EmbeddingsOptions(25, 8), LayerOptions(8, 2, 16).norm(NormPlacement::Pre), 1))
+                      .tie_output_embeddings(tied));
+    const auto src = torch::randint(2, 20, {2, 5}), tgt = torch::randint(2, 25, {2, 4});
+    check_clone(model, [&](Seq2SeqImpl& m) { return m.forward(src, tgt); });
+  }
 }
 
 TEST_CASE("models reject bad options with the values in the message", "[errors]") {

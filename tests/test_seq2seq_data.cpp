@@ -10,10 +10,10 @@
 #include <unistd.h>  // getpid
 
 #include "attn/data/batcher.h"
-#include "attn/data/parallel_text.h"
-#include "attn/data/seq2seq_data.h"
-#include "attn/data/seq2seq_tasks.h"
-#include "attn/data/text_codec.h"
+#include "attn/data/seq2seq/parallel_text.h"
+#include "attn/data/seq2seq/seq2seq_data.h"
+#include "attn/data/seq2seq/seq2seq_tasks.h"
+#include "attn/data/seq2seq/text_codec.h"
 #include "remove_tree.h"
 
 using namespace attn;

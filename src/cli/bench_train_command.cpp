@@ -102,6 +102,7 @@ StepModel make_step_model(const Config& cfg, const torch::Device& device) {
 int run_bench_step(const BenchStepRequest& req) {
   Config cfg = resolve_config(req.config_path, req.overrides);
   if (!req.device.empty()) cfg.device = req.device;
+  const KernelScope kernels(kernels_of(cfg.model));
   const auto device = select_device(cfg.device);
   const int threads = set_threads(req.threads > 0 ? req.threads : cfg.threads);
   torch::manual_seed(cfg.seed);
@@ -185,7 +186,10 @@ int run_bench_attention(const BenchAttentionRequest& req) {
   const int threads = set_threads(req.threads);
   torch::manual_seed(0);
   // The lecture's multi-head attention (projections included), self-attention over one set.
-  MultiHeadAttention mha(MultiHeadAttentionOptions(req.d_model, req.heads).kernel(kernel));
+  KernelChoice choice;
+  choice.attention = kernel;
+  const KernelScope kernels(choice);
+  MultiHeadAttention mha(MultiHeadAttentionOptions(req.d_model, req.heads));
   auto x = torch::randn({req.batch, req.length, req.d_model}, torch::requires_grad());  // (B, t, D)
   const double rss_before = peak_rss_mb();
   std::vector<double> times;

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "attn/data/parallel_text.h"
+#include "attn/data/seq2seq/parallel_text.h"
 #include "attn/metrics/bleu.h"
 #include "attn/core/errors.h"
 #include "cli/commands.h"

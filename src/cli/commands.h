@@ -10,8 +10,6 @@
 
 namespace attn {
 
-class CheckpointReader;
-
 int run_train(const TrainRequest& request);
 
 /// `attn launch`: the processes of a data-parallel job on this host (see launch_command.cpp).
@@ -63,11 +61,6 @@ struct PredictRequest {
   bool json = false;
 };
 int run_predict(const PredictRequest& request);
-
-// Set to set (seq2seq_commands.cpp): eval and predict of encoder-decoder checkpoints, opened
-// once by run_eval / run_predict.
-int run_eval_seq2seq(const EvalRequest& request, CheckpointReader& checkpoint);
-int run_predict_seq2seq(const PredictRequest& request, CheckpointReader& checkpoint);
 
 struct BleuRequest {
   std::string hypotheses;

@@ -1,4 +1,5 @@
-// eval and predict for encoder-decoder checkpoints: translation with greedy or beam search.
+// eval, predict and inspect for encoder-decoder checkpoints: translation with greedy or beam
+// search, BLEU.
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -6,15 +7,15 @@
 #include <iostream>
 
 #include "attn/data/batcher.h"
-#include "attn/data/seq2seq_data.h"
-#include "attn/data/seq2seq_tasks.h"
+#include "attn/data/seq2seq/seq2seq_data.h"
+#include "attn/data/seq2seq/seq2seq_tasks.h"
 #include "attn/data/tokenizer.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/infer/evaluate_seq2seq.h"
 #include "attn/model/multi_head_attention.h"
 #include "attn/runtime/runtime.h"
-#include "attn/train/trainer.h"
-#include "cli/commands.h"
+#include "attn/model/build.h"
+#include "cli/task_commands.h"
 
 namespace attn {
 
@@ -44,95 +45,133 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
   if (!out) throw std::runtime_error(path + ": cannot write the translations");
 }
 
-}  // namespace
-
-int run_eval_seq2seq(const EvalRequest& req, CheckpointReader& checkpoint) {
-  auto m = load_for_use(checkpoint, req.device, req.attention);
-  const Config& cfg = m.header.config;
-  DataConfig data = cfg.data;
-  std::string split = req.split;
-  if (!req.data_path.empty()) {
-    if (is_seq2seq_task(data.kind))
-      throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
-                       "\", which is generated, not read from files");
-    if (req.target_path.empty()) throw UsageError("--data needs --target, the file of reference translations");
-    data.test_path = req.data_path, data.test_target_path = req.target_path, split = "test";
-  } else if (!req.target_path.empty()) {
-    throw UsageError("--target goes with --data (the source file)");
-  }
-  auto raw = read_pair_splits(data, cfg.seed);
-  auto prepared = prepare_seq2seq(raw, data, m.source_codec, m.target_codec);
-  const bool valid = split == "valid";
-  const auto& pairs = valid ? prepared.valid : prepared.test;
-  if (pairs.empty())
-    throw UsageError("--split " + split + ": the data has no " + split +
-                     " split (give --data SOURCE --target REFERENCES, or use --split valid)");
-  const auto search = search_from(cfg, req.decode);
-  auto r = evaluate_seq2seq(m.model, pairs, valid ? prepared.valid_references : prepared.test_references,
-                            *m.target_codec, cfg.decode.batch_size, m.device, /*decode=*/true, search);
-  if (!req.hyps_path.empty()) write_lines(req.hyps_path, r.hypotheses);
-  json j = r.to_json();
-  j["checkpoint"] = m.path;
-  j["step"] = m.header.state.step;
-  j["split"] = split;
-  j["beam_size"] = search.beam_size;
-  j["attention"] = req.attention.empty() ? cfg.model.attention : req.attention;
-  if (req.json) {
-    std::cout << j.dump() << "\n";
+class Seq2SeqCommands final : public TaskCommands {
+ public:
+  int eval(const EvalRequest& req, CheckpointReader& checkpoint) const override {
+    if (req.max_len > 0)
+      throw UsageError("--max-len is for classifiers; seq2seq output lengths are set by --max-len-a/--max-len-b");
+    auto m = load_for_use(checkpoint, req.device, req.attention);
+    const Config& cfg = m.header.config;
+    DataConfig data = cfg.data;
+    std::string split = req.split;
+    if (!req.data_path.empty()) {
+      if (is_seq2seq_task(data.kind))
+        throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
+                         "\", which is generated, not read from files");
+      if (req.target_path.empty()) throw UsageError("--data needs --target, the file of reference translations");
+      data.test_path = req.data_path, data.test_target_path = req.target_path, split = "test";
+    } else if (!req.target_path.empty()) {
+      throw UsageError("--target goes with --data (the source file)");
+    }
+    auto raw = read_pair_splits(data, cfg.seed);
+    auto prepared = prepare_seq2seq(raw, data, m.source_codec, m.target_codec);
+    const bool valid = split == "valid";
+    const auto& pairs = valid ? prepared.valid : prepared.test;
+    if (pairs.empty())
+      throw UsageError("--split " + split + ": the data has no " + split +
+                       " split (give --data SOURCE --target REFERENCES, or use --split valid)");
+    const auto search = search_from(cfg, req.decode);
+    auto r = evaluate_seq2seq(m.model, pairs, valid ? prepared.valid_references : prepared.test_references,
+                              *m.target_codec, cfg.decode.batch_size, m.device, /*decode=*/true, search);
+    if (!req.hyps_path.empty()) write_lines(req.hyps_path, r.hypotheses);
+    json j = r.to_json();
+    j["checkpoint"] = m.path;
+    j["step"] = m.header.state.step;
+    j["split"] = split;
+    j["beam_size"] = search.beam_size;
+    j["attention"] = req.attention.empty() ? cfg.model.attention : req.attention;
+    if (req.json) {
+      std::cout << j.dump() << "\n";
+      return 0;
+    }
+    std::printf("checkpoint %s (step %lld) | split %s | %lld sentence pairs | %s attention | beam %lld\n",
+                m.path.c_str(), static_cast<long long>(m.header.state.step), split.c_str(),
+                static_cast<long long>(r.count), j["attention"].get<std::string>().c_str(),
+                static_cast<long long>(search.beam_size));
+    std::printf("loss %.4f | perplexity %.2f | token accuracy %.4f | exact match %.4f\n", r.loss, r.perplexity,
+                r.accuracy, r.exact_match);
+    std::printf("%s\n%s (lower-cased)\n", r.bleu.to_string().c_str(), r.bleu_lowercase.to_string().c_str());
+    std::printf("decoding took %.1f s\n", r.decode_seconds);
+    if (!req.hyps_path.empty()) std::printf("translations written to %s\n", req.hyps_path.c_str());
     return 0;
   }
-  std::printf("checkpoint %s (step %lld) | split %s | %lld sentence pairs | %s attention | beam %lld\n",
-              m.path.c_str(), static_cast<long long>(m.header.state.step), split.c_str(),
-              static_cast<long long>(r.count), j["attention"].get<std::string>().c_str(),
-              static_cast<long long>(search.beam_size));
-  std::printf("loss %.4f | perplexity %.2f | token accuracy %.4f | exact match %.4f\n", r.loss, r.perplexity,
-              r.accuracy, r.exact_match);
-  std::printf("%s\n%s (lower-cased)\n", r.bleu.to_string().c_str(), r.bleu_lowercase.to_string().c_str());
-  std::printf("decoding took %.1f s\n", r.decode_seconds);
-  if (!req.hyps_path.empty()) std::printf("translations written to %s\n", req.hyps_path.c_str());
-  return 0;
-}
 
-int run_predict_seq2seq(const PredictRequest& req, CheckpointReader& checkpoint) {
-  auto m = load_for_use(checkpoint, req.device, req.attention);
-  const Config& cfg = m.header.config;
-  const auto search = search_from(cfg, req.decode);
-  // The encoder's position table bounds what it can read.
-  const int64_t max_source = cfg.model.positions == "none" ? 0 : cfg.model.max_positions;
-  std::vector<std::vector<int64_t>> pending;
-  auto flush = [&] {
-    if (pending.empty()) return;
-    std::vector<EncodedPair> pairs;
-    for (auto& ids : pending) pairs.push_back({std::move(ids), {}});
-    std::vector<size_t> index(pairs.size());
-    for (size_t i = 0; i < index.size(); ++i) index[i] = i;
-    auto batch = make_pair_batch(pairs, index, m.device);
-    auto hyps = translate(m.model, batch.source, batch.source_padding, search);
-    for (size_t i = 0; i < hyps.size(); ++i) {
-      const bool empty_line = pairs[i].source.empty();
-      const auto text = empty_line ? std::string() : m.target_codec->decode(hyps[i].tokens);
-      if (req.json)
-        std::cout << json{{"translation", text}, {"score", empty_line ? 0.0 : hyps[i].score},
-                          {"tokens", empty_line ? 0 : hyps[i].tokens.size()}}.dump() << "\n";
-      else
-        std::cout << text << "\n";
+  int predict(const PredictRequest& req, CheckpointReader& checkpoint) const override {
+    auto m = load_for_use(checkpoint, req.device, req.attention);
+    const Config& cfg = m.header.config;
+    const auto search = search_from(cfg, req.decode);
+    // The encoder's position table bounds what it can read.
+    const int64_t max_source = cfg.model.positions == "none" ? 0 : cfg.model.max_positions;
+    std::vector<std::vector<int64_t>> pending;
+    auto flush = [&] {
+      if (pending.empty()) return;
+      std::vector<EncodedPair> pairs;
+      for (auto& ids : pending) pairs.push_back({std::move(ids), {}});
+      std::vector<size_t> index(pairs.size());
+      for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+      auto batch = make_pair_batch(pairs, index, m.device);
+      auto hyps = translate(m.model, batch.source, batch.source_padding, search);
+      for (size_t i = 0; i < hyps.size(); ++i) {
+        const bool empty_line = pairs[i].source.empty();
+        const auto text = empty_line ? std::string() : m.target_codec->decode(hyps[i].tokens);
+        if (req.json)
+          std::cout << json{{"translation", text}, {"score", empty_line ? 0.0 : hyps[i].score},
+                            {"tokens", empty_line ? 0 : hyps[i].tokens.size()}}.dump() << "\n";
+        else
+          std::cout << text << "\n";
+      }
+      std::cout.flush();
+      pending.clear();
+    };
+    torch::NoGradGuard no_grad;
+    for_each_input_line(req.input, [&](const std::string& line, const std::string& where) {
+      auto ids = line.find_first_not_of(" \t") == std::string::npos ? std::vector<int64_t>{}
+                                                                      : m.source_codec->encode(line);
+      if (max_source > 0 && static_cast<int64_t>(ids.size()) > max_source)
+        throw DataError(where + ": " + std::to_string(ids.size()) + " tokens, more than the " +
+                        std::to_string(max_source) + " positions this model was built for (model.max_positions); "
+                        "split the line");
+      pending.push_back(std::move(ids));
+      if (static_cast<int64_t>(pending.size()) >= cfg.decode.batch_size) flush();
+    });
+    flush();
+    return 0;
+  }
+
+  int inspect(const InspectRequest& req, CheckpointReader& reader) const override {
+    auto m = load_seq2seq_checkpoint(reader, "cpu");
+    const auto& h = m.header;
+    const bool joint = m.source_codec == m.target_codec;
+    json j = {{"checkpoint", m.path}, {"format_version", h.format}, {"integrity", reader.integrity()},
+              {"attn_version", h.attn_version},
+              {"torch_version", h.torch_version}, {"task", "seq2seq"}, {"step", h.state.step},
+              {"epoch", h.state.epoch},
+              {"best", {{"metric", h.config.train.metric}, {"value", h.state.best}, {"step", h.state.best_step}}},
+              {"metrics", h.metrics}, {"parameters", count_trainable(*m.model)},
+              {"source_vocab", m.source_codec->describe()},
+              {"target_vocab", joint ? "joint" : m.target_codec->describe()}, {"config", to_json(h.config)}};
+    if (req.json) {
+      std::cout << j.dump() << "\n";
+      return 0;
     }
-    std::cout.flush();
-    pending.clear();
-  };
-  torch::NoGradGuard no_grad;
-  for_each_input_line(req.input, [&](const std::string& line, const std::string& where) {
-    auto ids = line.find_first_not_of(" \t") == std::string::npos ? std::vector<int64_t>{}
-                                                                    : m.source_codec->encode(line);
-    if (max_source > 0 && static_cast<int64_t>(ids.size()) > max_source)
-      throw DataError(where + ": " + std::to_string(ids.size()) + " tokens, more than the " +
-                      std::to_string(max_source) + " positions this model was built for (model.max_positions); "
-                      "split the line");
-    pending.push_back(std::move(ids));
-    if (static_cast<int64_t>(pending.size()) >= cfg.decode.batch_size) flush();
-  });
-  flush();
-  return 0;
+    std::printf("checkpoint   %s\nformat       %d (attn %s, LibTorch %s)\nchecksum     %s\ntask         seq2seq\n"
+                "step         %lld (epoch %lld)\n",
+                m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(), reader.integrity().c_str(),
+                static_cast<long long>(h.state.step), static_cast<long long>(h.state.epoch));
+    std::printf("best         %s %.4f at step %lld\nparameters   %lld trainable\nsource       %s\ntarget       %s\nconfig\n%s\n",
+                h.config.train.metric.c_str(), h.state.best, static_cast<long long>(h.state.best_step),
+                static_cast<long long>(count_trainable(*m.model)), m.source_codec->describe().c_str(),
+                joint ? "the source's (joint vocabulary)" : m.target_codec->describe().c_str(),
+                to_json(h.config).dump(2).c_str());
+    return 0;
+  }
+};
+
+}  // namespace
+
+const TaskCommands& seq2seq_commands() {
+  static const Seq2SeqCommands commands;
+  return commands;
 }
 
 }  // namespace attn

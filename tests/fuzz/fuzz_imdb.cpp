@@ -1,6 +1,6 @@
 // The IMDB reader: a review file (its name from the first line of the input, its text the rest)
 // in the aclImdb layout.
-#include "attn/data/text_files.h"
+#include "attn/data/classify/text_files.h"
 #include "fuzz_support.h"
 
 #include <filesystem>

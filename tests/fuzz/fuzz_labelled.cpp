@@ -1,5 +1,5 @@
 // The classification file loaders: TSV (label<TAB>text) and JSON lines ({"text":..,"label":..}).
-#include "attn/data/text_files.h"
+#include "attn/data/classify/text_files.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

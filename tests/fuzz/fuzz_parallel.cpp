@@ -1,7 +1,7 @@
 // Parallel text: two line-aligned files (split at the first NUL byte), plain or gzip (found by
 // content), and the same bytes as one TSV of pairs.
-#include "attn/data/parallel_text.h"
-#include "attn/data/text_files.h"
+#include "attn/data/seq2seq/parallel_text.h"
+#include "attn/data/classify/text_files.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "attn/config/config.h"
-#include "attn/data/classification_data.h"
-#include "attn/data/seq2seq_data.h"
+#include "attn/data/classify/classification_data.h"
+#include "attn/data/seq2seq/seq2seq_data.h"
 
 namespace attn {
 

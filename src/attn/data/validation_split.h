@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "attn/data/text_files.h"
+#include "attn/data/classify/text_files.h"
 
 namespace attn {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "attn/data/text_codec.h"
+#include "attn/data/seq2seq/text_codec.h"
 #include "attn/data/vocab.h"
 #include "attn/model/seq2seq.h"
 #include "attn/model/set_classifier.h"

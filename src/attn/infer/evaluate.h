@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "attn/config/config.h"
-#include "attn/data/classification_data.h"
+#include "attn/data/classify/classification_data.h"
 #include "attn/model/set_classifier.h"
 
 namespace attn {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "attn/data/seq2seq_data.h"
+#include "attn/data/seq2seq/seq2seq_data.h"
 #include "attn/infer/search.h"
 #include "attn/metrics/bleu.h"
 #include "attn/model/seq2seq.h"

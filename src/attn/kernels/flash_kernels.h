@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "attn/kernels/isa.h"
+
 namespace attn::kernels {
 
 template <typename T>
@@ -74,18 +76,8 @@ struct FlashKernels {
   void (*backward_dq)(const FlashProblem<T>& p, int64_t begin, int64_t end);
 };
 
-/// The kernels for this CPU: the widest instruction set (AVX-512, AVX2+FMA, generic) that both
-/// the CPU and the build have, unless the environment (ATTN_KERNEL_ISA) or force_kernel_isa
-/// chose another. `isa` (optional)
-/// receives "avx512", "avx2" or "generic".
+/// The kernels of the instruction set in force (isa.h: kernel_isa()).
 template <typename T>
-const FlashKernels<T>& flash_kernels(const char** isa = nullptr);
-
-/// The instruction sets this build and CPU can run, widest first ("generic" always last).
-std::vector<std::string> kernel_isas();
-
-/// For tests and benchmarks: run `isa` from now on ("" = the widest again). False, and no
-/// change, when this build or CPU cannot run it.
-bool force_kernel_isa(const std::string& isa);
+const FlashKernels<T>& flash_kernels();
 
 }  // namespace attn::kernels

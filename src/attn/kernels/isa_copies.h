@@ -1,19 +1,16 @@
 // Element loops compiled twice: for the baseline x86-64 the library is built for (SSE2, 4
 // floats at a time) and for AVX2 (8), and run in the copy that the kernels' instruction set
-// (flash_kernels.h: generic, avx2 or avx512, ATTN_KERNEL_ISA) allows. The loop is a lambda
+// (isa.h: generic, avx2 or avx512, ATTN_KERNEL_ISA) allows. The loop is a lambda
 // marked ATTN_INLINE, inlined into both copies and compiled there for each instruction set.
 // Used by the kernels whose loops give the same bits in either copy (lanes across elements, no
 // FMA contraction): AdamW's update, the blocked kernels' row loops, dropout's hash loop.
 #pragma once
 
-#include "attn/kernels/flash_kernels.h"
+#include "attn/kernels/isa.h"
 
 #define ATTN_INLINE __attribute__((always_inline))
 
 namespace attn::kernels {
-
-/// Whether the kernels' instruction set includes AVX2 (avx2 or avx512).
-bool isa_has_avx2();
 
 template <typename F>
 void baseline_copy(const F& loop) {
@@ -32,7 +29,7 @@ __attribute__((target("avx2"))) void avx2_copy(const F& loop) {
 template <typename F>
 void run_widest(const F& loop) {
 #ifdef ATTN_HAVE_AVX2_COPY
-  if (isa_has_avx2()) return avx2_copy(loop);
+  if (kernel_isa() != Isa::Generic) return avx2_copy(loop);  // avx2, or avx512 (which has AVX2)
 #endif
   baseline_copy(loop);
 }

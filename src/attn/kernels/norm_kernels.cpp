@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "attn/kernels/flash_kernels.h"
+#include "attn/kernels/isa.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -181,13 +181,9 @@ ATTN_AVX512 void backward_rows_avx512(const AddNormProblem<float>& p, int64_t be
 #pragma GCC diagnostic pop
 #endif
 
-// The AVX-512 rows where they apply: float, a width that is a multiple of 16, and the attention
-// kernels' instruction set (so ATTN_KERNEL_ISA / force_kernel_isa choose for these too).
-bool use_avx512(const AddNormProblem<float>& p) {
-  const char* isa = nullptr;
-  flash_kernels<float>(&isa);
-  return p.D % 16 == 0 && isa && std::strcmp(isa, "avx512") == 0;
-}
+// The AVX-512 rows where they apply: float, a width that is a multiple of 16, and the kernels'
+// instruction set (isa.h: ATTN_KERNEL_ISA / force_kernel_isa choose for these too).
+bool use_avx512(const AddNormProblem<float>& p) { return p.D % 16 == 0 && kernel_isa() == Isa::Avx512; }
 #endif
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "attn/ops/dropout.h"
 #include "attn/ops/fused_attention.h"
+#include "attn/ops/kernel_choice.h"
 
 namespace attn {
 
@@ -40,7 +41,7 @@ double resolved_beta(const AttentionOptions& options, int64_t d) {
 
 // The tiled kernel (attn/ops/fused_attention.h) where it computes the same as the formula below.
 bool runs_fused(const torch::Tensor& q, const AttentionOptions& o) {
-  return fused_attention_applies(q, o.kernel(), o.need_weights(), o.dropout());
+  return fused_attention_applies(q, o.need_weights(), o.dropout());
 }
 
 void check_mask(const torch::Tensor& key_padding_mask, int64_t B, int64_t Tk) {
@@ -108,7 +109,7 @@ AttentionOutput scaled_dot_product_attention(const torch::Tensor& q, const torch
   // CUDA: LibTorch's flash / memory-efficient kernels. Their boolean mask is true where a key
   // takes part, and their scale is 1/sqrt(D); a query that sees no key would come out NaN there,
   // so such calls keep the reference path below.
-  if (options.kernel() == Kernel::Fused && q.is_cuda() && options.mode() == AttentionMode::Soft &&
+  if (kernel_choice().attention == Kernel::Fused && q.is_cuda() && options.mode() == AttentionMode::Soft &&
       !options.need_weights() && !(blind.defined() && blind.any().item<bool>())) {
     c10::optional<torch::Tensor> allowed;
     if (hidden.defined()) allowed = hidden.logical_not();

@@ -29,9 +29,6 @@ struct AttentionOptions {
   TORCH_ARG(double, dropout) = 0.0;
   /// Return the weights A as well as H.
   TORCH_ARG(bool, need_weights) = false;
-  /// Fused where it applies (CPU float/double, no weights asked for, no dropout), else the
-  /// reference computation.
-  TORCH_ARG(Kernel, kernel) = Kernel::Fused;
 };
 
 struct AttentionOutput {

@@ -10,18 +10,18 @@ LayerOptions layer_options(const ModelConfig& m) {
       .beta(m.beta > 0 ? std::optional<double>(m.beta) : std::nullopt)
       .norm(parse<NormPlacement>(m.norm))
       .dropout(m.dropout)
-      .attention_dropout(m.attention_dropout)
-      .attention_kernel(parse<Kernel>(m.attention_kernel))
-      .fused_ffn(m.ffn_kernel == "fused")
-      .fused_norm(m.norm_kernel == "fused");
+      .attention_dropout(m.attention_dropout);
+}
+
+KernelChoice kernels_of(const ModelConfig& m) {
+  return {parse<Kernel>(m.attention_kernel), parse<Kernel>(m.ffn_kernel), parse<Kernel>(m.norm_kernel)};
 }
 
 SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes) {
   auto embeddings = EmbeddingsOptions(vocab_size, m.d_model)
                         .positions(parse<Positions>(m.positions))
                         .max_positions(m.max_positions)
-                        .dropout(m.dropout)
-                        .fused_norm(m.norm_kernel == "fused");
+                        .dropout(m.dropout);
   return SetClassifier(
       SetClassifierOptions(EncoderOptions(embeddings, layer_options(m), m.layers), num_classes)
           .pooling(parse<Pooling>(m.pooling)));
@@ -32,8 +32,7 @@ Seq2Seq build_seq2seq(const ModelConfig& m, int64_t source_vocab, int64_t target
     return EmbeddingsOptions(vocab, m.d_model)
         .positions(parse<Positions>(positions))
         .max_positions(m.max_positions)
-        .dropout(m.dropout)
-        .fused_norm(m.norm_kernel == "fused");
+        .dropout(m.dropout);
   };
   const int64_t decoder_layers = m.decoder_layers > 0 ? m.decoder_layers : m.layers;
   return Seq2Seq(Seq2SeqOptions(EncoderOptions(embeddings(source_vocab, m.positions), layer_options(m), m.layers),

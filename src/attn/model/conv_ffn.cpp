@@ -8,8 +8,9 @@ namespace attn {
 ConvFeedForwardOptions::ConvFeedForwardOptions(int64_t d_model, int64_t hidden)
     : d_model_(d_model), hidden_(hidden) {}
 
-ConvFeedForwardImpl::ConvFeedForwardImpl(ConvFeedForwardOptions options_)
-    : options(std::move(options_)) {
+ConvFeedForwardImpl::ConvFeedForwardImpl(ConvFeedForwardOptions options_) : options(std::move(options_)) { reset(); }
+
+void ConvFeedForwardImpl::reset() {
   TORCH_CHECK(options.d_model() > 0, "ConvFeedForward: d_model must be positive, got ",
               options.d_model());
   TORCH_CHECK(options.hidden() > 0, "ConvFeedForward: hidden must be positive, got ",
@@ -24,7 +25,7 @@ ConvFeedForwardImpl::ConvFeedForwardImpl(ConvFeedForwardOptions options_)
 }
 
 bool ConvFeedForwardImpl::runs_fused(const torch::Tensor& x) const {
-  return fused_ffn_applies(x, options.fused(), options.activation(), options.dropout(), is_training());
+  return fused_ffn_applies(x, options.activation(), options.dropout(), is_training());
 }
 
 torch::Tensor ConvFeedForwardImpl::forward(const torch::Tensor& x) {

@@ -21,14 +21,13 @@ struct ConvFeedForwardOptions {
   TORCH_ARG(Activation, activation) = Activation::ReLU;
   /// Dropout after the activation while training.
   TORCH_ARG(double, dropout) = 0.0;
-  /// The blocked CPU kernel (attn/ops/fused_ffn.h) where it applies; false: always the two
-  /// linear layers (the reference).
-  TORCH_ARG(bool, fused) = true;
 };
 
-class ConvFeedForwardImpl : public torch::nn::Module {
+class ConvFeedForwardImpl : public torch::nn::Cloneable<ConvFeedForwardImpl> {
  public:
   explicit ConvFeedForwardImpl(ConvFeedForwardOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
   torch::Tensor forward(const torch::Tensor& x);
   /// x + forward(x): in one pass through the fused kernel where it applies.
   torch::Tensor forward_residual(const torch::Tensor& x);

@@ -5,7 +5,9 @@
 
 namespace attn {
 
-DecoderLayerImpl::DecoderLayerImpl(LayerOptions options_) : options(std::move(options_)) {
+DecoderLayerImpl::DecoderLayerImpl(LayerOptions options_) : options(std::move(options_)) { reset(); }
+
+void DecoderLayerImpl::reset() {
   validate(options, "DecoderLayer");
   const int64_t d = options.d_model();
   const double eps = options.layer_norm_eps();
@@ -20,38 +22,36 @@ DecoderLayerImpl::DecoderLayerImpl(LayerOptions options_) : options(std::move(op
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& y, const torch::Tensor& memory,
                                         const torch::Tensor& tgt_padding,
                                         const torch::Tensor& memory_padding) {
-  const auto where = options.norm();
-  const double p = options.dropout();
-  const bool train = is_training(), fused = options.fused_norm();
-  auto out1 = add_norm(y, layernorm1, where, p, train, fused, [&](const torch::Tensor& x) {
-    return self_mha->forward(x, x, x, tgt_padding, /*causal=*/true).output;  // (B, T, D)
+  const Residual residual{options.norm(), options.dropout(), is_training()};
+  auto h1 = residual(y, layernorm1, [&](const torch::Tensor& x) {
+    return self_mha->forward(x, x, x, tgt_padding, /*causal=*/true).output;  // masked self-attention (B, T, D)
   });
-  auto out2 = add_norm(out1, layernorm2, where, p, train, fused, [&](const torch::Tensor& x) {
-    return cross_mha->forward(x, memory, memory, memory_padding).output;     // (B, T, D)
+  auto h2 = residual(h1, layernorm2, [&](const torch::Tensor& x) {
+    return cross_mha->forward(x, memory, memory, memory_padding).output;     // cross-attention (B, T, D)
   });
-  return ffn_add_norm(out2, cnn, layernorm3, where, p, train, fused);       // (B, T, D)
+  return residual(h2, layernorm3, cnn);                                      // (B, T, D)
 }
 
 torch::Tensor DecoderLayerImpl::step(const torch::Tensor& y, DecoderLayerCache& cache,
                                      const torch::Tensor& memory_padding) {
-  const auto where = options.norm();
-  const double p = options.dropout();
-  const bool train = is_training(), fused = options.fused_norm();
-  auto out1 = add_norm(y, layernorm1, where, p, train, fused, [&](const torch::Tensor& x) {
-    cache.self.append(self_mha->project_kv(x, x));                         // (B, H, t + 1, Dk)
-    return self_mha->attend(x, cache.self);                                // (B, 1, D)
+  const Residual residual{options.norm(), options.dropout(), is_training()};
+  auto h1 = residual(y, layernorm1, [&](const torch::Tensor& x) {
+    cache.self.append(self_mha->project_kv(x, x));                           // (B, H, t + 1, Dk)
+    return self_mha->attend(x, cache.self);                                  // (B, 1, D)
   });
-  auto out2 = add_norm(out1, layernorm2, where, p, train, fused, [&](const torch::Tensor& x) {
-    return cross_mha->attend(x, cache.cross, memory_padding);              // (B, 1, D)
+  auto h2 = residual(h1, layernorm2, [&](const torch::Tensor& x) {
+    return cross_mha->attend(x, cache.cross, memory_padding);                // (B, 1, D)
   });
-  return ffn_add_norm(out2, cnn, layernorm3, where, p, train, fused);       // (B, 1, D)
+  return residual(h2, layernorm3, cnn);                                      // (B, 1, D)
 }
 
 void DecoderCache::select(const torch::Tensor& index) {
   for (auto& layer : layers) layer.self = layer.self.select(index), layer.cross = layer.cross.select(index);
 }
 
-DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_)) {
+DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_)) { reset(); }
+
+void DecoderImpl::reset() {
   validate(options, "Decoder");
   embedding = register_module("embedding", Embeddings(options.embeddings()));
   layers = register_module("layers", torch::nn::ModuleList());

@@ -28,9 +28,11 @@ struct DecoderCache {
   void select(const torch::Tensor& index);
 };
 
-class DecoderLayerImpl : public torch::nn::Module {
+class DecoderLayerImpl : public torch::nn::Cloneable<DecoderLayerImpl> {
  public:
   explicit DecoderLayerImpl(LayerOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
   /// y (B, T, D), memory (B, S, D); masks optional bool, true = padding:
   /// tgt_padding (B, T), memory_padding (B, S).  -> (B, T, D)
   torch::Tensor forward(const torch::Tensor& y, const torch::Tensor& memory,
@@ -48,9 +50,11 @@ class DecoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DecoderLayer);
 
-class DecoderImpl : public torch::nn::Module {
+class DecoderImpl : public torch::nn::Cloneable<DecoderImpl> {
  public:
   explicit DecoderImpl(DecoderOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
   /// ids (B, T) long, memory (B, S, D); masks as in DecoderLayer.  -> (B, T, D)
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& memory,
                         const torch::Tensor& tgt_padding = {},

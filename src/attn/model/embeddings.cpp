@@ -21,7 +21,9 @@ torch::Tensor sinusoidal_table(int64_t rows, int64_t dim) {
   return table;
 }
 
-EmbeddingsImpl::EmbeddingsImpl(EmbeddingsOptions options_) : options(std::move(options_)) {
+EmbeddingsImpl::EmbeddingsImpl(EmbeddingsOptions options_) : options(std::move(options_)) { reset(); }
+
+void EmbeddingsImpl::reset() {
   const auto& o = options;
   TORCH_CHECK(o.vocab_size() > 0, "Embeddings: vocab_size must be positive, got ", o.vocab_size());
   TORCH_CHECK(o.d_model() > 0, "Embeddings: d_model must be positive, got ", o.d_model());
@@ -51,6 +53,13 @@ EmbeddingsImpl::EmbeddingsImpl(EmbeddingsOptions options_) : options(std::move(o
       torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.d_model()}).eps(o.layer_norm_eps())));
 }
 
+std::shared_ptr<torch::nn::Module> EmbeddingsImpl::clone(const c10::optional<torch::Device>& device) const {
+  auto copy = Cloneable::clone(device);
+  if (options.positions() == Positions::Sinusoidal)
+    std::dynamic_pointer_cast<EmbeddingsImpl>(copy)->position_embeddings->weight.set_requires_grad(false);
+  return copy;
+}
+
 torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& ids, int64_t start) {
   TORCH_CHECK(ids.dim() == 2, "Embeddings expects token ids (B, T), got ", ids.sizes());
   auto x = embedding_lookup(word_embeddings->weight, ids,
@@ -64,7 +73,7 @@ torch::Tensor EmbeddingsImpl::forward(const torch::Tensor& ids, int64_t start) {
     auto pos = torch::arange(start, start + T, ids.options().dtype(torch::kLong));  // (T)
     positions = position_embeddings(pos);                                  // (T, D)
   }
-  x = add_layer_norm(x, positions, LayerNorm, options.fused_norm());       // (B, T, D)
+  x = add_layer_norm(x, positions, LayerNorm);                             // LN(x + positions) (B, T, D)
   x = attn::dropout(x, options.dropout(), is_training());
   return x;
 }

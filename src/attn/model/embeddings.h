@@ -24,17 +24,19 @@ struct EmbeddingsOptions {
   TORCH_ARG(double, layer_norm_eps) = 1e-12;
   /// Dropout after the LayerNorm while training.
   TORCH_ARG(double, dropout) = 0.0;
-  /// The position add and the LayerNorm in one pass (attn/ops/fused_add_norm.h) where it
-  /// applies, or LibTorch's add and LayerNorm.
-  TORCH_ARG(bool, fused_norm) = true;
 };
 
 /// The sinusoid table (rows, dim), computed in float64.
 torch::Tensor sinusoidal_table(int64_t rows, int64_t dim);
 
-class EmbeddingsImpl : public torch::nn::Module {
+class EmbeddingsImpl : public torch::nn::Cloneable<EmbeddingsImpl> {
  public:
   explicit EmbeddingsImpl(EmbeddingsOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
+  /// Cloneable's copy, with the sinusoid table still fixed (LibTorch's Embedding::clone makes
+  /// its weight trainable again).
+  std::shared_ptr<torch::nn::Module> clone(const c10::optional<torch::Device>& device = c10::nullopt) const override;
   /// ids (B, T); the first element is at position `start` (incremental decoding).
   torch::Tensor forward(const torch::Tensor& ids, int64_t start = 0);
 

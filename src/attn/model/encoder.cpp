@@ -8,7 +8,9 @@ torch::nn::LayerNorm layer_norm(int64_t d, double eps) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({d}).eps(eps));
 }
 
-EncoderLayerImpl::EncoderLayerImpl(LayerOptions options_) : options(std::move(options_)) {
+EncoderLayerImpl::EncoderLayerImpl(LayerOptions options_) : options(std::move(options_)) { reset(); }
+
+void EncoderLayerImpl::reset() {
   validate(options, "EncoderLayer");
   mha = register_module("mha", MultiHeadAttention(attention_options(options)));
   cnn = register_module("cnn", ConvFeedForward(ffn_options(options)));
@@ -16,18 +18,17 @@ EncoderLayerImpl::EncoderLayerImpl(LayerOptions options_) : options(std::move(op
   layernorm2 = register_module("layernorm2", layer_norm(options.d_model(), options.layer_norm_eps()));
 }
 
-torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x,
-                                        const torch::Tensor& key_padding_mask) {
-  const auto where = options.norm();
-  const double p = options.dropout();
-  const bool fused = options.fused_norm();
-  auto out1 = add_norm(x, layernorm1, where, p, is_training(), fused, [&](const torch::Tensor& y) {
-    return mha->forward(y, y, y, key_padding_mask).output;                 // (B, T, D)
+torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Tensor& key_padding_mask) {
+  const Residual residual{options.norm(), options.dropout(), is_training()};
+  auto h = residual(x, layernorm1, [&](const torch::Tensor& y) {
+    return mha->forward(y, y, y, key_padding_mask).output;                 // self-attention (B, T, D)
   });
-  return ffn_add_norm(out1, cnn, layernorm2, where, p, is_training(), fused);  // (B, T, D)
+  return residual(h, layernorm2, cnn);                                     // (B, T, D)
 }
 
-EncoderImpl::EncoderImpl(EncoderOptions options_) : options(std::move(options_)) {
+EncoderImpl::EncoderImpl(EncoderOptions options_) : options(std::move(options_)) { reset(); }
+
+void EncoderImpl::reset() {
   validate(options, "Encoder");
   embedding = register_module("embedding", Embeddings(options.embeddings()));
   layers = register_module("layers", torch::nn::ModuleList());

@@ -13,9 +13,11 @@
 
 namespace attn {
 
-class EncoderLayerImpl : public torch::nn::Module {
+class EncoderLayerImpl : public torch::nn::Cloneable<EncoderLayerImpl> {
  public:
   explicit EncoderLayerImpl(LayerOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
   /// x (B, T, D); key_padding_mask optional bool (B, T), true = padding.  -> (B, T, D)
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_padding_mask = {});
 
@@ -26,9 +28,11 @@ class EncoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(EncoderLayer);
 
-class EncoderImpl : public torch::nn::Module {
+class EncoderImpl : public torch::nn::Cloneable<EncoderImpl> {
  public:
   explicit EncoderImpl(EncoderOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
   /// ids (B, T) long; key_padding_mask optional bool (B, T), true = padding.  -> (B, T, D)
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& key_padding_mask = {});
 

@@ -34,12 +34,11 @@ MultiHeadAttentionOptions attention_options(const LayerOptions& o) {
       .mode(o.attention())
       .hard_gradient(o.hard_gradient())
       .beta(o.beta())
-      .dropout(o.attention_dropout())
-      .kernel(o.attention_kernel());
+      .dropout(o.attention_dropout());
 }
 
 ConvFeedForwardOptions ffn_options(const LayerOptions& o) {
-  return ConvFeedForwardOptions(o.d_model(), o.ffn_hidden()).activation(o.activation()).fused(o.fused_ffn());
+  return ConvFeedForwardOptions(o.d_model(), o.ffn_hidden()).activation(o.activation());
 }
 
 }  // namespace attn

@@ -30,13 +30,6 @@ struct LayerOptions {
   TORCH_ARG(double, dropout) = 0.0;
   /// Dropout on the attention weights.
   TORCH_ARG(double, attention_dropout) = 0.0;
-  /// Tiled kernel or the plain reference computation.
-  TORCH_ARG(Kernel, attention_kernel) = Kernel::Fused;
-  /// The 1-convolution through its blocked CPU kernel (where it applies) or its two linear layers.
-  TORCH_ARG(bool, fused_ffn) = true;
-  /// Each residual add and its LayerNorm in one pass (attn/ops/fused_add_norm.h) where it
-  /// applies, or LibTorch's add and LayerNorm.
-  TORCH_ARG(bool, fused_norm) = true;
 };
 
 /// Checks every value of `o`; `where` names the owner in the message ("EncoderLayer").

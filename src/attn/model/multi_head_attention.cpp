@@ -7,8 +7,11 @@ namespace attn {
 MultiHeadAttentionOptions::MultiHeadAttentionOptions(int64_t d_model, int64_t num_heads)
     : d_model_(d_model), num_heads_(num_heads) {}
 
-MultiHeadAttentionImpl::MultiHeadAttentionImpl(MultiHeadAttentionOptions options_)
-    : options(std::move(options_)) {
+MultiHeadAttentionImpl::MultiHeadAttentionImpl(MultiHeadAttentionOptions options_) : options(std::move(options_)) {
+  reset();
+}
+
+void MultiHeadAttentionImpl::reset() {
   const int64_t d_model = options.d_model(), heads = options.num_heads();
   TORCH_CHECK(d_model > 0, "MultiHeadAttention: d_model must be positive, got ", d_model);
   TORCH_CHECK(heads > 0, "MultiHeadAttention: num_heads must be positive, got ", heads);
@@ -44,20 +47,15 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
                        .mode(options.mode())
                        .beta(options.beta())
                        .hard_gradient(options.hard_gradient())
-                       .kernel(options.kernel())
                        .causal(causal)
                        .dropout(is_training() ? options.dropout() : 0.0)
                        .need_weights(need_weights);
-  // The projections through the blocked CPU kernel when attention runs through the fused one.
-  const bool blocked = options.kernel() == Kernel::Fused && blocked_linear_applies(xq);
   AttentionOutput att;
   if (xq.is_same(xk) && xk.is_same(xv) && W_q->weight.size(1) == W_k->weight.size(1) &&
       W_k->weight.size(1) == W_v->weight.size(1)) {
     // Self-attention: the lecture's stacked tall matrix, one product gives q, k and v.
     auto w = torch::cat({W_q->weight, W_k->weight, W_v->weight});         // (3D, D_in)
-    auto qkv = blocked ? blocked_linear(xq, w, torch::Tensor())            // (B, T, 3D)
-                       : torch::nn::functional::linear(xq, w);
-    att = packed_self_attention(qkv, H, key_padding_mask, how);
+    att = packed_self_attention(linear_layer(xq, w), H, key_padding_mask, how);  // qkv (B, T, 3D)
   } else {
     auto split = [&](const torch::Tensor& x, int64_t T) {
       return x.view({B, T, H, d_k}).transpose(1, 2);                       // (B, H, T, Dk)
@@ -66,7 +64,7 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
                                        key_padding_mask, how);
   }
   auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
-  return {blocked ? blocked_linear(h, W_h->weight, W_h->bias) : W_h(h), att.a};
+  return {linear_layer(h, W_h->weight, W_h->bias), att.a};                // (B, Tq, D)
 }
 
 void KeyValues::append(const KeyValues& more) {
@@ -96,7 +94,6 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyV
           .mode(options.mode())
           .beta(options.beta())
           .hard_gradient(options.hard_gradient())
-          .kernel(options.kernel())
           .dropout(is_training() ? options.dropout() : 0.0));
   auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
   return W_h(h);

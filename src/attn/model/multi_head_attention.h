@@ -33,8 +33,6 @@ struct MultiHeadAttentionOptions {
   TORCH_ARG(std::optional<double>, beta) = std::nullopt;
   /// Dropout on the attention weights while training.
   TORCH_ARG(double, dropout) = 0.0;
-  /// The tiled kernel (default) or the plain reference computation.
-  TORCH_ARG(Kernel, kernel) = Kernel::Fused;
 };
 
 struct MultiHeadAttentionOutput {
@@ -51,9 +49,11 @@ struct KeyValues {
   KeyValues select(const torch::Tensor& index) const;
 };
 
-class MultiHeadAttentionImpl : public torch::nn::Module {
+class MultiHeadAttentionImpl : public torch::nn::Cloneable<MultiHeadAttentionImpl> {
  public:
   explicit MultiHeadAttentionImpl(MultiHeadAttentionOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
 
   /// xq (B, Tq, d_query_in), xk (B, Tk, d_key_in), xv (B, Tk, d_value_in);
   /// key_padding_mask: optional bool (B, Tk), true = padding; causal: query i sees keys <= i.

@@ -7,7 +7,9 @@ namespace attn {
 Seq2SeqOptions::Seq2SeqOptions(EncoderOptions encoder, DecoderOptions decoder)
     : encoder_(std::move(encoder)), decoder_(std::move(decoder)) {}
 
-Seq2SeqImpl::Seq2SeqImpl(Seq2SeqOptions options_) : options(std::move(options_)) {
+Seq2SeqImpl::Seq2SeqImpl(Seq2SeqOptions options_) : options(std::move(options_)) { reset(); }
+
+void Seq2SeqImpl::reset() {
   const int64_t de = options.encoder().layer().d_model(), dd = options.decoder().layer().d_model();
   TORCH_CHECK(de == dd, "Seq2Seq: the encoder has d_model ", de, " but the decoder has d_model ",
               dd, " (cross-attention needs them equal)");

@@ -19,9 +19,11 @@ struct Seq2SeqOptions {
   TORCH_ARG(bool, tie_output_embeddings) = false;
 };
 
-class Seq2SeqImpl : public torch::nn::Module {
+class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
  public:
   explicit Seq2SeqImpl(Seq2SeqOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
 
   /// src (B, S), tgt_in (B, T): the target shifted right (teacher forcing). Masks optional bool,
   /// true = padding: src_padding (B, S), tgt_padding (B, T).  -> logits (B, T, V)

@@ -24,7 +24,9 @@ torch::Tensor pool_mean(const torch::Tensor& x, const torch::Tensor& padding) {
   return (x * keep).sum(1) / keep.sum(1).clamp_min(1.0);                   // (B, D)
 }
 
-SetClassifierImpl::SetClassifierImpl(SetClassifierOptions options_) : options(std::move(options_)) {
+SetClassifierImpl::SetClassifierImpl(SetClassifierOptions options_) : options(std::move(options_)) { reset(); }
+
+void SetClassifierImpl::reset() {
   TORCH_CHECK(options.num_classes() >= 2, "SetClassifier: num_classes must be at least 2, got ",
               options.num_classes());
   encoder = register_module("encoder", Encoder(options.encoder()));

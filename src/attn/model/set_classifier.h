@@ -25,9 +25,11 @@ struct SetClassifierOptions {
 torch::Tensor pool_max(const torch::Tensor& x, const torch::Tensor& padding);
 torch::Tensor pool_mean(const torch::Tensor& x, const torch::Tensor& padding);
 
-class SetClassifierImpl : public torch::nn::Module {
+class SetClassifierImpl : public torch::nn::Cloneable<SetClassifierImpl> {
  public:
   explicit SetClassifierImpl(SetClassifierOptions options);
+  /// Creates the submodules and parameters from `options` (again, for clone()).
+  void reset() override;
   /// ids (B, T) long; key_padding_mask optional bool (B, T), true = padding. Without a mask
   /// padding tokens take part like any element (the notebook's behaviour).  -> (B, C)
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& key_padding_mask = {});

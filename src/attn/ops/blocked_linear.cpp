@@ -5,6 +5,7 @@
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
 #include "attn/ops/gradient_rows.h"
+#include "attn/ops/kernel_choice.h"
 #include "attn/ops/parallel_guided.h"
 
 namespace attn {
@@ -59,7 +60,7 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
 }  // namespace
 
 bool blocked_linear_applies(const torch::Tensor& x) {
-  return cpu_kernels_take(x);
+  return kernel_choice().attention == Kernel::Fused && cpu_kernels_take(x);
 }
 
 torch::Tensor blocked_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
@@ -74,6 +75,10 @@ torch::Tensor blocked_linear(const torch::Tensor& x, const torch::Tensor& w, con
   const auto bias = b.defined() ? b.contiguous() : torch::empty({0}, x.options());
   auto y = BlockedLinearFunction::apply(x.reshape({-1, K}).contiguous(), w.contiguous(), bias);  // (N, M)
   return y.view(shape);                                                    // (..., M)
+}
+
+torch::Tensor linear_layer(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return blocked_linear_applies(x) ? blocked_linear(x, w, b) : torch::nn::functional::linear(x, w, b);
 }
 
 }  // namespace attn

@@ -10,10 +10,14 @@
 
 namespace attn {
 
-/// Whether blocked_linear computes x w^T + b: x on the CPU, in float or double.
+/// Whether blocked_linear computes x w^T + b: x on the CPU, in float or double, and attention's
+/// kernels chosen (kernel_choice().attention: the projections go with the attention kernel).
 bool blocked_linear_applies(const torch::Tensor& x);
 
 /// x w^T + b over the last axis of x, differentiable in x, w and b (when defined).
 torch::Tensor blocked_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+
+/// x w^T + b (b may be undefined): blocked_linear where it applies, torch's linear otherwise.
+torch::Tensor linear_layer(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {});
 
 }  // namespace attn

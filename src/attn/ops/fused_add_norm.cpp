@@ -3,6 +3,7 @@
 #include "attn/kernels/norm_kernels.h"
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
+#include "attn/ops/kernel_choice.h"
 #include "attn/ops/parallel_guided.h"
 
 namespace attn {
@@ -61,8 +62,8 @@ struct FusedAddNormFunction : public torch::autograd::Function<FusedAddNormFunct
 
 }  // namespace
 
-bool fused_add_norm_applies(const torch::Tensor& x, bool enabled) {
-  return enabled && cpu_kernels_take(x);
+bool fused_add_norm_applies(const torch::Tensor& x) {
+  return kernel_choice().norm == Kernel::Fused && cpu_kernels_take(x);
 }
 
 torch::Tensor fused_add_norm(const torch::Tensor& x, const torch::Tensor& r, const torch::Tensor& weight,
@@ -85,10 +86,9 @@ torch::Tensor fused_add_norm(const torch::Tensor& x, const torch::Tensor& r, con
   return y.view(x.sizes());                                                // (..., D)
 }
 
-torch::Tensor add_layer_norm(const torch::Tensor& x, const torch::Tensor& r, torch::nn::LayerNorm& norm,
-                             bool enabled) {
+torch::Tensor add_layer_norm(const torch::Tensor& x, const torch::Tensor& r, torch::nn::LayerNorm& norm) {
   const auto& o = norm->options;
-  if (fused_add_norm_applies(x, enabled) && x.numel() > 0 && o.normalized_shape().size() == 1 &&
+  if (fused_add_norm_applies(x) && x.numel() > 0 && o.normalized_shape().size() == 1 &&
       o.elementwise_affine())
     return fused_add_norm(x, r, norm->weight, norm->bias, o.eps());
   return norm(r.defined() ? x + r : x);

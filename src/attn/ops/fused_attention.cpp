@@ -5,6 +5,7 @@
 #include "attn/kernels/flash_kernels.h"
 #include "attn/kernels/row_loops.h"
 #include "attn/ops/cpu_kernels.h"
+#include "attn/ops/kernel_choice.h"
 #include "attn/ops/parallel_guided.h"
 
 namespace attn {
@@ -196,8 +197,8 @@ std::array<torch::Tensor, 3> packed_heads(const torch::Tensor& qkv, int64_t head
   return out;
 }
 
-bool fused_attention_applies(const torch::Tensor& q, Kernel kernel, bool need_weights, double dropout) {
-  return kernel == Kernel::Fused && cpu_kernels_take(q) && !need_weights && dropout == 0;
+bool fused_attention_applies(const torch::Tensor& q, bool need_weights, double dropout) {
+  return kernel_choice().attention == Kernel::Fused && cpu_kernels_take(q) && !need_weights && dropout == 0;
 }
 
 torch::Tensor fused_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
@@ -217,11 +218,7 @@ torch::Tensor fused_self_attention(const torch::Tensor& qkv, int64_t heads, cons
                                              hard_gradient == HardGradient::StraightThrough);
 }
 
-std::string fused_attention_isa() {
-  const char* isa = "";
-  kernels::flash_kernels<float>(&isa);
-  return isa;
-}
+std::string fused_attention_isa() { return kernels::isa_name(kernels::kernel_isa()); }
 
 void set_fused_backward(FusedBackward scheme) { backward_scheme.store(scheme); }
 

@@ -19,9 +19,9 @@ namespace attn {
 /// [q | k | v]: no copies.
 std::array<torch::Tensor, 3> packed_heads(const torch::Tensor& qkv, int64_t heads);
 
-/// Whether the fused kernel computes this call: the fused kernel chosen, CPU tensors of float or
-/// double, no weights asked for, and no dropout on them.
-bool fused_attention_applies(const torch::Tensor& q, Kernel kernel, bool need_weights, double dropout);
+/// Whether the fused kernel computes this call: the fused kernel chosen (kernel_choice()), CPU
+/// tensors of float or double, no weights asked for, and no dropout on them.
+bool fused_attention_applies(const torch::Tensor& q, bool need_weights, double dropout);
 
 /// Soft or hard attention as the lecture's scaled_dot_product_attention, masks included: query i
 /// sees key j unless the key is padding or (`causal`) j > i + (Tk - Tq). The shapes and the mask

@@ -5,6 +5,7 @@
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
 #include "attn/ops/gradient_rows.h"
+#include "attn/ops/kernel_choice.h"
 #include "attn/ops/parallel_guided.h"
 
 namespace attn {
@@ -79,8 +80,8 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
 
 }  // namespace
 
-bool fused_ffn_applies(const torch::Tensor& x, bool fused, Activation activation, double dropout, bool training) {
-  return fused && cpu_kernels_take(x) && activation == Activation::ReLU && !(training && dropout > 0);
+bool fused_ffn_applies(const torch::Tensor& x, Activation activation, double dropout, bool training) {
+  return kernel_choice().ffn == Kernel::Fused && cpu_kernels_take(x) && activation == Activation::ReLU && !(training && dropout > 0);
 }
 
 torch::Tensor fused_ffn(const torch::Tensor& x, const torch::Tensor& w1, const torch::Tensor& b1,

@@ -11,10 +11,10 @@
 
 namespace attn {
 
-/// Whether fused_ffn computes the 1-convolution on x: the fused kernel chosen (`fused`), x on the
-/// CPU in float or double, ReLU, and no dropout to apply (none, or not training). Otherwise the
-/// module runs its two linear layers.
-bool fused_ffn_applies(const torch::Tensor& x, bool fused, Activation activation, double dropout, bool training);
+/// Whether fused_ffn computes the 1-convolution on x: the fused kernel chosen
+/// (kernel_choice().ffn), x on the CPU in float or double, ReLU, and no dropout to apply (none,
+/// or not training). Otherwise the module runs its two linear layers.
+bool fused_ffn_applies(const torch::Tensor& x, Activation activation, double dropout, bool training);
 
 /// relu(x w1^T + b1) w2^T + b2 over the last axis of x, differentiable in every argument; with
 /// `residual`, x plus that (the residual add inside the kernel: its backward hands x one

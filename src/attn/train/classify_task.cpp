@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "attn/data/batcher.h"
-#include "attn/data/classification_data.h"
+#include "attn/data/classify/classification_data.h"
 #include "attn/infer/evaluate.h"
 #include "attn/model/build.h"
 #include "attn/train/task.h"

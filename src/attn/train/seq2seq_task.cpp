@@ -6,7 +6,7 @@
 #include <cstdio>
 
 #include "attn/data/batcher.h"
-#include "attn/data/seq2seq_data.h"
+#include "attn/data/seq2seq/seq2seq_data.h"
 #include "attn/infer/evaluate_seq2seq.h"
 #include "attn/model/build.h"
 #include "attn/train/task.h"

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "attn/model/build.h"
 #include "attn/runtime/runtime.h"
 #include "attn/train/checkpointer.h"
 #include "attn/train/interrupt.h"
@@ -345,6 +346,7 @@ TrainResult train(const TrainRequest& req) {
   Replicas replicas(request_fingerprint(req));  // one of several processes: join the others first
   result.rank = replicas.rank();
   const RunPlan plan = plan_run(req, result.out_dir, replicas);  // nothing written yet
+  const KernelScope kernels(kernels_of(plan.config.model));       // model.*_kernel, while the run lasts
   Run run = build_run(plan, replicas);                            // data, model, optimizer
   std::optional<RunDirectory> dir;  // created only now that the inputs are known to be good
   replicas.on_every_rank("creating the run directory", [&] {

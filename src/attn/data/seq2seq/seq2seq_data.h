@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "attn/config/config.h"
-#include "attn/data/parallel_text.h"
-#include "attn/data/text_codec.h"
+#include "attn/data/seq2seq/parallel_text.h"
+#include "attn/data/seq2seq/text_codec.h"
 
 namespace attn {
 

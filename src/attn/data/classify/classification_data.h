@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "attn/config/config.h"
-#include "attn/data/text_files.h"
+#include "attn/data/classify/text_files.h"
 #include "attn/data/tokenizer.h"
 #include "attn/data/vocab.h"
 

@@ -1,9 +1,9 @@
-#include "attn/data/text_codec.h"
+#include "attn/data/seq2seq/text_codec.h"
 
 #include <stdexcept>
 #include <unordered_map>
 
-#include "attn/data/sentencepiece_model.h"
+#include "attn/data/seq2seq/sentencepiece_model.h"
 #include "attn/data/tokenizer.h"
 #include "attn/core/utf8.h"
 #include "attn/data/vocab.h"

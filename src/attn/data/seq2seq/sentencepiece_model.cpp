@@ -1,4 +1,4 @@
-#include "attn/data/sentencepiece_model.h"
+#include "attn/data/seq2seq/sentencepiece_model.h"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "attn/data/sentencepiece_plugin.h"
+#include "attn/data/seq2seq/sentencepiece_plugin.h"
 
 namespace attn {
 

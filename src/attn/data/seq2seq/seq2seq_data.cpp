@@ -1,10 +1,10 @@
-#include "attn/data/seq2seq_data.h"
+#include "attn/data/seq2seq/seq2seq_data.h"
 
 #include <algorithm>
 #include <numeric>
 #include <random>
 
-#include "attn/data/seq2seq_tasks.h"
+#include "attn/data/seq2seq/seq2seq_tasks.h"
 #include "attn/data/validation_split.h"
 
 namespace attn {

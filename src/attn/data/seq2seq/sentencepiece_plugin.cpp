@@ -1,6 +1,6 @@
 // The sentencepiece plugin: a thin C layer over Debian's libsentencepiece (see the header for
 // why it is loaded apart from the rest of attn). Built as libattn_sentencepiece.so.
-#include "attn/data/sentencepiece_plugin.h"
+#include "attn/data/seq2seq/sentencepiece_plugin.h"
 
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>

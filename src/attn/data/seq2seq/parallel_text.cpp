@@ -1,4 +1,4 @@
-#include "attn/data/parallel_text.h"
+#include "attn/data/seq2seq/parallel_text.h"
 
 #include <zlib.h>
 

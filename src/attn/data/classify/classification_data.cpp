@@ -1,4 +1,4 @@
-#include "attn/data/classification_data.h"
+#include "attn/data/classify/classification_data.h"
 
 #include <algorithm>
 #include <numeric>
@@ -6,7 +6,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "attn/data/set_tasks.h"
+#include "attn/data/classify/set_tasks.h"
 #include "attn/data/validation_split.h"
 
 namespace attn {

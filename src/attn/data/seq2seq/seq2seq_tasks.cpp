@@ -1,4 +1,4 @@
-#include "attn/data/seq2seq_tasks.h"
+#include "attn/data/seq2seq/seq2seq_tasks.h"
 
 #include <algorithm>
 #include <random>

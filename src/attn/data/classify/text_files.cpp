@@ -1,4 +1,4 @@
-#include "attn/data/text_files.h"
+#include "attn/data/classify/text_files.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "attn/data/set_tasks.h"
+#include "attn/data/classify/set_tasks.h"
 
 #include <algorithm>
 #include <numeric>

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "attn/data/parallel_text.h"
+#include "attn/data/seq2seq/parallel_text.h"
 
 namespace attn {
 

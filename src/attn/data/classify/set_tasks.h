@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "attn/data/text_files.h"
+#include "attn/data/classify/text_files.h"
 
 namespace attn {
 

@@ -1,0 +1,28 @@
+// The instruction set of attn's own CPU kernels: one choice for all of them (the tiled attention
+// kernels, add & LayerNorm's AVX-512 rows, and the element loops of AdamW, dropout and the
+// blocked kernels, isa_copies.h), made once from what the CPU (cpuid, blas_core.h) and the build
+// have. ATTN_KERNEL_ISA=generic|avx2|avx512 or force_kernel_isa pick a narrower one, for
+// comparisons. LibTorch-free.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace attn::kernels {
+
+enum class Isa { Generic, Avx2, Avx512 };
+
+/// "generic", "avx2" or "avx512".
+const char* isa_name(Isa isa);
+
+/// The instruction set the kernels run now.
+Isa kernel_isa();
+
+/// The instruction sets this build and CPU can run, widest first ("generic" always last).
+std::vector<std::string> kernel_isas();
+
+/// For tests and benchmarks: run `isa` from now on ("" = the default again). False, and no
+/// change, when this build or CPU cannot run it.
+bool force_kernel_isa(const std::string& isa);
+
+}  // namespace attn::kernels

@@ -1,0 +1,175 @@
+// eval, predict and inspect for set classifiers: accuracy, per-class precision and recall, the
+// confusion matrix; labels with class probabilities.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "attn/data/batcher.h"
+#include "attn/data/classify/classification_data.h"
+#include "attn/infer/checkpoint_model.h"
+#include "attn/infer/evaluate.h"
+#include "attn/model/build.h"
+#include "attn/model/multi_head_attention.h"
+#include "attn/runtime/runtime.h"
+#include "cli/task_commands.h"
+
+namespace attn {
+
+using nlohmann::json;
+
+namespace {
+
+CheckpointModel load_for_use(CheckpointReader& reader, const std::string& device,
+                             const std::string& attention) {
+  auto m = load_checkpoint_model(reader, device);
+  set_threads(m.header.config.threads);
+  if (!attention.empty()) set_attention_mode(*m.model, parse<AttentionMode>(attention));
+  return m;
+}
+
+std::string attention_in_use(const CheckpointModel& m, const std::string& requested) {
+  return requested.empty() ? m.header.config.model.attention : requested;
+}
+
+class ClassifyCommands final : public TaskCommands {
+ public:
+  int eval(const EvalRequest& req, CheckpointReader& reader) const override {
+    if (!req.target_path.empty() || !req.hyps_path.empty())
+      throw UsageError("--target and --hyps are for seq2seq checkpoints; this one is a classifier");
+    auto m = load_for_use(reader, req.device, req.attention);
+    DataConfig data = m.header.config.data;
+    if (!req.data_path.empty()) {
+      if (is_set_task(data.kind))
+        throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
+                         "\", which is generated, not read from files");
+      data.path = req.data_path;
+    }
+    auto raw = read_splits(data, m.header.config.seed);
+    const auto& split = req.split == "valid" ? raw.valid : raw.test;
+    if (split.empty())
+      throw UsageError("--split " + req.split + ": the data has no " + req.split +
+                       " split (set data.test_path in the config, or use --split valid)");
+    if (req.max_len > 0) {
+      if (data.fixed_length && req.max_len != data.max_len)
+        throw UsageError("--max-len: this checkpoint pads every batch to data.max_len (" +
+                         std::to_string(data.max_len) + ", data.fixed_length), so inputs cannot be longer or shorter");
+      if (m.header.config.model.positions != "none" && req.max_len > m.header.config.model.max_positions)
+        throw UsageError("--max-len: the model has positions for " +
+                         std::to_string(m.header.config.model.max_positions) + " tokens; got " +
+                         std::to_string(req.max_len));
+      data.eval_max_len = req.max_len;
+    }
+    auto encoded = encode(split, make_tokenizer(data), m.vocab, m.header.labels, eval_length(data));
+    const auto& labels = m.header.labels;
+    auto r = evaluate(m.model, encoded, data, m.header.config.train.batch_size, m.device,
+                      static_cast<int64_t>(labels.size()));
+    json j = r.to_json(labels);
+    j["checkpoint"] = m.path;
+    j["step"] = m.header.state.step;
+    j["split"] = req.split;
+    j["attention"] = attention_in_use(m, req.attention);
+    if (req.json) {
+      std::cout << j.dump() << "\n";
+      return 0;
+    }
+    std::printf("checkpoint %s (step %lld) | split %s | %lld examples | %s attention\n", m.path.c_str(),
+                static_cast<long long>(m.header.state.step), req.split.c_str(),
+                static_cast<long long>(r.count), j["attention"].get<std::string>().c_str());
+    std::printf("loss %.4f | accuracy %.4f\n\n%-12s %9s %9s\n", r.loss, r.accuracy, "class", "precision", "recall");
+    for (size_t c = 0; c < labels.size(); ++c)
+      std::printf("%-12s %9.4f %9.4f\n", labels[c].c_str(), r.precision[c], r.recall[c]);
+    if (labels.size() <= 20) {
+      std::printf("\nconfusion (rows: true class, columns: predicted)\n%-12s", "");
+      for (const auto& l : labels) std::printf(" %8s", l.substr(0, 8).c_str());
+      std::printf("\n");
+      for (size_t c = 0; c < labels.size(); ++c) {
+        std::printf("%-12s", labels[c].c_str());
+        for (auto n : r.confusion[c]) std::printf(" %8lld", static_cast<long long>(n));
+        std::printf("\n");
+      }
+    }
+    return 0;
+  }
+
+  int predict(const PredictRequest& req, CheckpointReader& reader) const override {
+    auto m = load_for_use(reader, req.device, req.attention);
+    const auto& data = m.header.config.data;
+    const auto tok = make_tokenizer(data);
+    const auto& labels = m.header.labels;
+    torch::NoGradGuard no_grad;
+    std::vector<EncodedExample> pending;
+    auto flush = [&] {
+      if (pending.empty()) return;
+      std::vector<size_t> index(pending.size());
+      for (size_t i = 0; i < index.size(); ++i) index[i] = i;
+      auto batch = make_batch(pending, index, data, m.device);
+      auto probs = torch::softmax(m.model(batch.ids, batch.padding), 1).cpu();  // (B, C)
+      for (int64_t b = 0; b < probs.size(0); ++b) {
+        const auto best = probs[b].argmax().item<int64_t>();
+        if (req.json) {
+          json p = json::object();
+          for (size_t c = 0; c < labels.size(); ++c) p[labels[c]] = probs[b][c].item<double>();
+          std::cout << json{{"label", labels[best]}, {"probs", p}}.dump() << "\n";
+        } else {
+          std::string row = labels[best];
+          char cell[32];
+          for (size_t c = 0; c < labels.size(); ++c) {
+            std::snprintf(cell, sizeof cell, "\t%.6f", probs[b][c].item<double>());
+            row += cell;
+          }
+          std::cout << row << "\n";
+        }
+      }
+      std::cout.flush();
+      pending.clear();
+    };
+    for_each_input_line(req.input, [&](const std::string& line, const std::string&) {
+      pending.push_back({encode_text(line, tok, m.vocab, eval_length(data)), 0});
+      if (static_cast<int64_t>(pending.size()) >= m.header.config.train.batch_size) flush();
+    });
+    flush();
+    return 0;
+  }
+
+  int inspect(const InspectRequest& req, CheckpointReader& reader) const override {
+    auto m = load_checkpoint_model(reader, "cpu");
+    const auto& h = m.header;
+    json j = {{"checkpoint", m.path},
+              {"format_version", h.format},
+              {"integrity", reader.integrity()},
+              {"attn_version", h.attn_version},
+              {"torch_version", h.torch_version},
+              {"step", h.state.step},
+              {"epoch", h.state.epoch},
+              {"best", {{"metric", h.config.train.metric}, {"value", h.state.best}, {"step", h.state.best_step}}},
+              {"metrics", h.metrics},
+              {"parameters", count_trainable(*m.model)},
+              {"vocab_size", m.vocab.size()},
+              {"labels", h.labels},
+              {"config", to_json(h.config)}};
+    if (req.json) {
+      std::cout << j.dump() << "\n";
+      return 0;
+    }
+    std::printf("checkpoint   %s\nformat       %d (attn %s, LibTorch %s)\nchecksum     %s\nstep         %lld (epoch %lld)\n",
+                m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(), reader.integrity().c_str(),
+                static_cast<long long>(h.state.step), static_cast<long long>(h.state.epoch));
+    std::printf("best         %s %.4f at step %lld\nparameters   %lld trainable\nvocabulary   %lld tokens\n",
+                h.config.train.metric.c_str(), h.state.best, static_cast<long long>(h.state.best_step),
+                static_cast<long long>(count_trainable(*m.model)), static_cast<long long>(m.vocab.size()));
+    std::string labels;
+    for (const auto& l : h.labels) labels += (labels.empty() ? "" : ", ") + l;
+    std::printf("labels       %s\nconfig\n%s\n", labels.c_str(), to_json(h.config).dump(2).c_str());
+    return 0;
+  }
+};
+
+}  // namespace
+
+const TaskCommands& classify_commands() {
+  static const ClassifyCommands commands;
+  return commands;
+}
+
+}  // namespace attn

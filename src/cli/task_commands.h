@@ -1,0 +1,32 @@
+// What the commands that use a checkpoint (eval, predict, inspect) do for each kind of task: a
+// command opens the checkpoint and hands it to its task's adapter, so that no command branches
+// on the task.
+#pragma once
+
+#include <string>
+
+#include "cli/commands.h"
+
+namespace attn {
+
+class CheckpointReader;
+
+class TaskCommands {
+ public:
+  virtual ~TaskCommands() = default;
+  virtual int eval(const EvalRequest& request, CheckpointReader& checkpoint) const = 0;
+  virtual int predict(const PredictRequest& request, CheckpointReader& checkpoint) const = 0;
+  virtual int inspect(const InspectRequest& request, CheckpointReader& checkpoint) const = 0;
+};
+
+/// Set to vector: the set classifier (classify_commands.cpp).
+const TaskCommands& classify_commands();
+/// Set to set: the encoder-decoder (seq2seq_commands.cpp).
+const TaskCommands& seq2seq_commands();
+
+/// The adapter of a checkpoint's config.task.
+inline const TaskCommands& commands_for(const std::string& task) {
+  return task == "seq2seq" ? seq2seq_commands() : classify_commands();
+}
+
+}  // namespace attn
