@@ -110,6 +110,22 @@ TEST_CASE("a resumed run ends with the same weights, to the bit, as an uninterru
   CHECK_THAT(changed.err, Catch::Contains("--resume: the config changes model.d_model (16 -> 32)"));
 }
 
+TEST_CASE("a resume whose epoch now has fewer batches than the checkpoint's position goes on with the next epoch",
+          "[cli][resume]") {
+  // 38 batches of 32 per epoch; stopped at batch 30; resumed with batches of 128 (10 per epoch),
+  // the saved position lies past the end of the epoch: the run must go on, not spin.
+  Sandbox s;
+  REQUIRE(s.attn("train " + s.config + " --out run --set train.max_steps=30").rc == 0);
+  auto resumed = s.attn("train " + s.config + " --out run --resume --set train.batch_size=128 --set train.epochs=20 " +
+                            "--set train.max_steps=60",
+                        "", 120);
+  INFO(resumed.err);
+  REQUIRE(resumed.rc == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("past the 10 batches of this config's epoch"));
+  CHECK(json::parse(resumed.out).at("steps") == 60);
+  CHECK(fs::path(list_step_checkpoints(s.path("run/checkpoints")).front()).filename() == "step_00000060.pt");
+}
+
 TEST_CASE("an existing run directory is never overwritten; --force moves it aside", "[cli][safety]") {
   Sandbox s;
   REQUIRE(s.attn("train " + s.config + " --out run --set train.epochs=1").rc == 0);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 using namespace attn;
 using json = attn::ConfigJson;
@@ -110,6 +111,14 @@ TEST_CASE("every range and choice is checked, naming the path, the value and wha
   CHECK(error_with("train.grad_accum=0") == "train.grad_accum: must be at least 1; got 0");
   CHECK(error_with("model.pooling=sum") ==
         "model.pooling: must be one of \"max\", \"mean\", \"attention\"; got \"sum\"");
+  // threads: bounded by the machine (thousands of threads made LibTorch's pool stall for minutes,
+  // and a value past 2^31 wrapped when handed to it).
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::string bound = "threads: must be at most 4 x this machine's " + std::to_string(cores) + " cores (" +
+                            std::to_string(4 * cores) + "); 0 uses every core; got ";
+  CHECK(error_with("threads=" + std::to_string(4 * cores + 1)) == bound + std::to_string(4 * cores + 1));
+  CHECK(error_with("threads=2147483648") == bound + "2147483648");
+  CHECK(error_with("threads=" + std::to_string(4 * cores)).empty());
 }
 
 TEST_CASE("overrides given with --set use the same paths and checks", "[config]") {

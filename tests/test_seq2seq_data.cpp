@@ -69,6 +69,22 @@ TEST_CASE("parallel files: gzip reads like plain text, empty pairs are skipped a
   }
 }
 
+TEST_CASE("a .gz file cut short is an error, not the lines before the cut", "[seq2seq][data][errors]") {
+  Dir d;
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "sentence number " + std::to_string(i) + " of a parallel file\n";
+  const auto whole = d.write_gz("whole.gz", text);
+  REQUIRE(read_lines(whole).size() == 1000);
+  std::ifstream in(whole, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const size_t keep : {bytes.size() - 8, bytes.size() / 2, size_t(40)}) {  // the trailer, the middle
+    INFO("kept " << keep << " of " << bytes.size() << " bytes");
+    const auto cut = d.write("cut.gz", bytes.substr(0, keep));
+    CHECK_THROWS_WITH(read_lines(cut), Catch::Contains(cut + ": cannot decompress") &&
+                                           Catch::Contains("damaged or cut short"));
+  }
+}
+
 TEST_CASE("parallel files of different lengths are refused naming both", "[seq2seq][data][errors]") {
   Dir d;
   const auto src = d.write("s.txt", "a\nb\nc\n"), tgt = d.write("t.txt", "x\ny\n");

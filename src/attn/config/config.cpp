@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace attn {
 
@@ -358,6 +359,11 @@ void validate(const Config& c) {
     throw ConfigError("device: must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"" +
                       c.device + "\"");
   check(c.threads >= 0, "threads", c.threads, "0 (every core) or positive");
+  // More threads than cores only queue; thousands make LibTorch's pool wait for minutes.
+  const int64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  check(c.threads <= 4 * cores, "threads", c.threads,
+        "at most 4 x this machine's " + std::to_string(cores) + " cores (" + std::to_string(4 * cores) +
+            "); 0 uses every core");
 }
 
 void apply_override(json& j, const std::string& assignment) {

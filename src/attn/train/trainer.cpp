@@ -83,6 +83,12 @@ class Loop {
   /// Trains to the last step (or early stop); returns the signal that stopped it first, or 0.
   int run() {
     model_.train();
+    if (state_.batch >= batches_per_epoch_) {  // resumed with fewer batches per epoch (larger batches, less data)
+      dir_.log().info("[run] the checkpoint stopped at batch {} of epoch {}, past the {} batches of this config's "
+                      "epoch: going on with epoch {}",
+                      state_.batch, state_.epoch + 1, batches_per_epoch_, state_.epoch + 2);
+      state_.batch = 0, ++state_.epoch;
+    }
     bool stop = state_.step >= total_steps_;
     while (!stop && state_.epoch < t_.epochs) {
       const auto batches = task_.epoch_batches(state_.epoch);

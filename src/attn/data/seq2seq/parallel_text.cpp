@@ -32,12 +32,13 @@ std::vector<std::string> read_lines(const std::string& path) {
     char buf[1 << 16];
     int n;
     while ((n = gzread(gz.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-    if (n < 0) {
-      int code = 0;
-      const char* msg = gzerror(gz.get(), &code);
-      throw DataError(path + ": cannot decompress (" + std::string(msg ? msg : "error") +
-                      "); is it a damaged .gz file?");
-    }
+    // A stream cut short ends reads like the end of the file (n == 0), with Z_BUF_ERROR pending:
+    // the lines read so far are not the file.
+    int code = Z_OK;
+    const char* msg = gzerror(gz.get(), &code);
+    if (n < 0 || code != Z_OK)
+      throw DataError(path + ": cannot decompress (" + std::string(msg && *msg ? msg : "error") + ") after " +
+                      std::to_string(text.size()) + " bytes of text; the .gz file is damaged or cut short");
   }
   std::vector<std::string> lines;
   size_t start = 0;
