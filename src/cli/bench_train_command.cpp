@@ -16,6 +16,7 @@
 #include <iostream>
 #include <numeric>
 
+#include "attn/core/stopwatch.h"
 #include "attn/kernels/blas_core.h"
 #include "attn/model/build.h"
 #include "attn/ops/fused_attention.h"
@@ -31,8 +32,6 @@ namespace attn {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 double median(std::vector<double> x) {
   std::sort(x.begin(), x.end());

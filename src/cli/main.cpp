@@ -7,7 +7,6 @@
 
 #include "attn/config/config.h"
 #include "attn/core/errors.h"
-#include "attn/data/classify/text_files.h"
 #include "attn/kernels/blas_core.h"
 #include "attn/runtime/runtime.h"
 #include "attn/train/trainer.h"

@@ -3,15 +3,10 @@
 #include <chrono>
 #include <cmath>
 
+#include "attn/core/stopwatch.h"
 #include "attn/data/batcher.h"
 
 namespace attn {
-
-namespace {
-double seconds_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-}  // namespace
 
 Seq2SeqEvalResult evaluate_seq2seq(Seq2Seq& model, const std::vector<EncodedPair>& data,
                                    const std::vector<std::string>& references, const TextCodec& target_codec,

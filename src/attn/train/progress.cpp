@@ -5,15 +5,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "attn/core/stopwatch.h"
+
 namespace attn {
-
-namespace {
-
-double seconds_since(Progress::Clock::time_point t) {
-  return std::chrono::duration<double>(Progress::Clock::now() - t).count();
-}
-
-}  // namespace
 
 std::string format_duration(double seconds) {
   char buf[32];

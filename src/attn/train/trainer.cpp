@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "attn/core/stopwatch.h"
 #include "attn/model/build.h"
 #include "attn/runtime/runtime.h"
 #include "attn/train/checkpointer.h"
@@ -27,8 +28,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 std::string default_out_dir(const std::string& config_path) {
   const std::string stem = config_path.empty() ? "default" : fs::path(config_path).stem().string();
@@ -254,7 +253,7 @@ class Loop {
     bool improved = first || (t_.metric == "loss" ? value < state_.best : value > state_.best);
     if (improved) state_.best = value, state_.best_step = state_.step, state_.stale = 0;
     else ++state_.stale;
-    if (all_ranks && replicas_.several()) {
+    if (all_ranks) {  // alone, the broadcast leaves the values as they are
       auto verdict = torch::tensor({double(improved), state_.best, double(state_.best_step), double(state_.stale)},
                                    torch::kDouble);  // (4)
       replicas_.broadcast({verdict}, "the validation verdict of step " + std::to_string(state_.step));
