@@ -5,7 +5,9 @@
 #include <torch/torch.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "attn/model/multi_head_attention.h"
@@ -39,6 +41,25 @@ inline torch::Tensor keep_rows(const torch::Tensor& grad, double keep) {
   auto shape = grad.sizes().vec();
   shape.back() = 1;
   return grad * (torch::rand(shape) < keep).to(grad.scalar_type());
+}
+
+/// Whether the autograd graph that produced `t` holds a node whose name contains `fragment`
+/// (attn's fused ops are torch::autograd::Functions: CppNode<attn::...FusedAttentionFunction>).
+/// Tells a test that the kernel it compares really ran, not a fallback to the reference.
+inline bool graph_has(const torch::Tensor& t, const std::string& fragment) {
+  std::vector<torch::autograd::Node*> todo;
+  std::vector<const torch::autograd::Node*> seen;
+  if (t.grad_fn()) todo.push_back(t.grad_fn().get());
+  while (!todo.empty()) {
+    auto* node = todo.back();
+    todo.pop_back();
+    if (std::find(seen.begin(), seen.end(), node) != seen.end()) continue;
+    seen.push_back(node);
+    if (node->name().find(fragment) != std::string::npos) return true;
+    for (const auto& edge : node->next_edges())
+      if (edge.function) todo.push_back(edge.function.get());
+  }
+  return false;
 }
 
 inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {

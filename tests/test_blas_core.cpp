@@ -23,7 +23,7 @@ bool openblas_loaded() { return dlsym(RTLD_DEFAULT, "openblas_get_corename") != 
 
 }  // namespace
 
-TEST_CASE("OpenBLAS core names rank by the vectors their kernels use; unknown names are -1", "[blas]") {
+TEST_CASE("OpenBLAS core names rank by the vectors their kernels use, and unknown names are -1", "[blas]") {
   CHECK(core_tier("Prescott") == 0);
   CHECK(core_tier("Nehalem") == 0);
   CHECK(core_tier("Sandybridge") == 1);

@@ -41,7 +41,7 @@ TEST_CASE("BLEU of identical texts is 100", "[bleu]") {
   CHECK(s.ref_len == 14);
 }
 
-TEST_CASE("BLEU without smoothing is 0 when no 4-gram is shared; exp smoothing by hand", "[bleu]") {
+TEST_CASE("BLEU without smoothing is 0 when no 4-gram is shared, and exp smoothing matches a hand computation", "[bleu]") {
   // hyp: the cat sat on a mat / ref: the cat sat in a mat
   //   1-grams 5/6 (all but "on"), 2-grams 3/5 (the cat, cat sat, a mat),
   //   3-grams 1/4 (the cat sat), 4-grams 0/3. Lengths equal: BP = 1.
@@ -100,7 +100,7 @@ TEST_CASE("BLEU clips n-gram matches by the reference count and uses the closest
   CHECK(two.score().correct[0] == 3);
 }
 
-TEST_CASE("Lower-cased BLEU ignores case; the default is case-sensitive", "[bleu]") {
+TEST_CASE("Lower-cased BLEU ignores case, and the default is case-sensitive", "[bleu]") {
   const std::vector<std::string> hyp = {"The Cat Sat On The Mat"};
   const std::vector<std::vector<std::string>> ref = {{"the cat sat on the mat"}};
   CHECK(corpus_bleu(hyp, ref).score == 0.0);  // no match at all: sacreBLEU returns 0

@@ -71,6 +71,23 @@ TEST_CASE("a checkpoint returns its header, weights, optimizer state and RNG", "
   reader.load_optimizer(copy_opt);
   auto a = model->named_parameters(), b = copy->named_parameters();
   for (const auto& item : a) CHECK(torch::equal(item.value(), b[item.key()]));
+  // AdamW's step count and both moments, parameter by parameter, as they were saved.
+  int compared = 0;
+  double moments = 0;
+  for (const auto& item : a) {
+    INFO(item.key());
+    const auto& saved = opt.state().at(optimizer_state_key(item.value()));
+    const auto& loaded = copy_opt.state().at(optimizer_state_key(b[item.key()]));
+    const auto& x = static_cast<const torch::optim::AdamWParamState&>(*saved);
+    const auto& y = static_cast<const torch::optim::AdamWParamState&>(*loaded);
+    CHECK(y.step() == x.step());
+    CHECK(torch::equal(y.exp_avg(), x.exp_avg()));
+    CHECK(torch::equal(y.exp_avg_sq(), x.exp_avg_sq()));
+    moments += y.exp_avg_sq().sum().item<double>();
+    ++compared;
+  }
+  CHECK(compared == static_cast<int>(a.size()));
+  CHECK(moments > 0);  // a real step's moments, not zeros compared with zeros
   reader.restore_rng();
   CHECK(torch::equal(torch::rand({3}), rng_next));  // the generator continues where it was saved
   (void)rng_before;

@@ -126,7 +126,7 @@ TEST_CASE("a resume whose epoch now has fewer batches than the checkpoint's posi
   CHECK(fs::path(list_step_checkpoints(s.path("run/checkpoints")).front()).filename() == "step_00000060.pt");
 }
 
-TEST_CASE("an existing run directory is never overwritten; --force moves it aside", "[cli][safety]") {
+TEST_CASE("an existing run directory is never overwritten, and --force moves it aside", "[cli][safety]") {
   Sandbox s;
   REQUIRE(s.attn("train " + s.config + " --out run --set train.epochs=1").rc == 0);
   const auto before = slurp(s.dir / "run/checkpoints/best.pt");

@@ -18,6 +18,7 @@
 #include "attn/data/tokenizer.h"
 #include "attn/data/vocab.h"
 #include "attn/train/lr_schedule.h"
+#include "real_data.h"
 #include "remove_tree.h"
 
 using namespace attn;
@@ -188,7 +189,7 @@ TEST_CASE("the real IMDB data set has 12,500 reviews per class and split", "[dat
   const fs::path root = fs::temp_directory_path() / "attn-data" / "aclImdb";
   if (!fs::is_directory(root / "test" / "pos")) {
     if (!fs::exists(tarball)) {
-      WARN("skipped: " << tarball.string() << " is missing (see data/README.md)");
+      attn::test::data_missing(tarball.string());
       return;
     }
     fs::create_directories(root.parent_path());

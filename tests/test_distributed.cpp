@@ -130,7 +130,7 @@ TEST_CASE("shard_of splits a global batch into contiguous slices that differ by 
   }
 }
 
-TEST_CASE("read_dist_env: no variables is one process; bad values name the variable", "[dist]") {
+TEST_CASE("read_dist_env: no variables is one process, and bad values name the variable", "[dist]") {
   for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"})
     ::unsetenv(v);
   CHECK_FALSE(read_dist_env().distributed());
@@ -236,22 +236,23 @@ bool wait_for_training(const Sandbox& s, const std::string& run) {
 
 }  // namespace
 
-TEST_CASE("a rank killed or hung makes the others exit non-zero within the timeout; checkpoints stay intact",
+TEST_CASE("a rank killed or hung makes the others exit non-zero within the timeout, and checkpoints stay intact",
           "[dist]") {
   Sandbox s;
   write_config(s, R"(, "epochs": 100000, "save_every": 10)");  // runs until stopped
   const int timeout_s = 5;
 
-  // Ranks 0 and 1 started by hand; `signal` sent to rank 1 once a checkpoint exists. Rank 0 must
-  // exit 1 within `limit` seconds of it, saying why; then rank 1 is killed for good.
-  auto rank1_gets = [&](int signal, double limit) {
+  // Ranks 0 and 1 started by hand with ATTN_DIST_TIMEOUT `timeout`; `signal` sent to rank 1 once a
+  // checkpoint exists. Rank 0 must exit 1 within `limit` seconds of it, saying why; then rank 1 is
+  // killed for good.
+  auto rank1_gets = [&](int signal, int timeout, double limit) {
     const int port = free_port();
-    auto r0 = start(s, rank_env(0, 2, port, timeout_s), "train dist.json --out run", "r0");
-    auto r1 = start(s, rank_env(1, 2, port, timeout_s), "train dist.json --out run", "r1");
+    auto r0 = start(s, rank_env(0, 2, port, timeout), "train dist.json --out run", "r0");
+    auto r1 = start(s, rank_env(1, 2, port, timeout), "train dist.json --out run", "r1");
     REQUIRE(wait_for_checkpoint(s, "run"));
     ::kill(r1.pid, signal);
     const auto sent = Clock::now();
-    const int rc = r0.wait(std::chrono::seconds(timeout_s + 30));
+    const int rc = r0.wait(std::chrono::seconds(timeout + 30));
     const double took = std::chrono::duration<double>(Clock::now() - sent).count();
     ::kill(r1.pid, SIGKILL), ::kill(r1.pid, SIGCONT);
     r1.wait();
@@ -262,8 +263,11 @@ TEST_CASE("a rank killed or hung makes the others exit non-zero within the timeo
     CHECK(r0.err().find("Another rank stopped") != std::string::npos);
     check_intact_and_resumable(s, "run");
   };
-  SECTION("kill -9 of rank 1: rank 0 stops at once") { rank1_gets(SIGKILL, timeout_s); }
-  SECTION("rank 1 stopped (SIGSTOP): rank 0 gives up after ATTN_DIST_TIMEOUT") { rank1_gets(SIGSTOP, timeout_s + 10); }
+  // "At once": a timeout of 60 s, so that a rank that waited it out could not pass the 10 s bound.
+  SECTION("kill -9 of rank 1: rank 0 stops at once, long before the timeout") { rank1_gets(SIGKILL, 60, 10); }
+  SECTION("rank 1 stopped (SIGSTOP): rank 0 gives up after ATTN_DIST_TIMEOUT") {
+    rank1_gets(SIGSTOP, timeout_s, timeout_s + 10);
+  }
   SECTION("attn launch stops the job when one of its ranks is killed") {
     auto launcher = start(s, "", "launch --nproc 2 --timeout " + std::to_string(timeout_s) +
                                      " -- train dist.json --out run", "launch");

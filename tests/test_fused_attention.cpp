@@ -34,6 +34,7 @@ Inputs random_inputs(int64_t B, int64_t H, int64_t Tq, int64_t Tk, int64_t D, in
 
 struct Result {
   torch::Tensor h, dq, dk, dv;
+  bool fused = false;  // the tiled kernel computed h (not LibTorch's operators)
 };
 
 Result run(const Inputs& in, AttentionOptions options) {
@@ -41,7 +42,7 @@ Result run(const Inputs& in, AttentionOptions options) {
   auto h = scaled_dot_product_attention(q, k, v, in.mask, options).h;
   (h * in.grad).sum().backward();
   auto grad = [](const torch::Tensor& x) { return x.grad().defined() ? x.grad() : torch::zeros_like(x); };
-  return {h.detach(), grad(q), grad(k), grad(v)};
+  return {h.detach(), grad(q), grad(k), grad(v), attn::test::graph_has(h, "FusedAttentionFunction")};
 }
 
 using attn::test::relative_error;
@@ -50,6 +51,8 @@ void check_same(const Inputs& in, AttentionOptions options, double tolerance, co
   const auto want = attn::test::with_reference_kernels([&] { return run(in, options); });
   const auto got = run(in, options);
   INFO(what);
+  REQUIRE(got.fused);         // the comparison is of the kernel with the reference,
+  REQUIRE_FALSE(want.fused);  // not of one path with itself
   REQUIRE(got.h.sizes() == want.h.sizes());
   CHECK(relative_error(got.h, want.h) < tolerance);
   CHECK(relative_error(got.dq, want.dq) < tolerance);
@@ -246,6 +249,8 @@ TEST_CASE("multi-head attention gives the same outputs and parameter gradients w
   auto g = torch::randn({3, 50, 32});
   auto yf = fused->forward(x, x, x, mask).output;
   auto yr = attn::test::with_reference_kernels([&] { return reference->forward(x, x, x, mask).output; });
+  REQUIRE(attn::test::graph_has(yf, "AttentionFunction"));        // the tiled kernel ran in the module
+  REQUIRE_FALSE(attn::test::graph_has(yr, "AttentionFunction"));  // and LibTorch's operators in the reference
   (yf * g).sum().backward();
   (yr * g).sum().backward();
   CHECK(relative_error(yf, yr) < 1e-5);

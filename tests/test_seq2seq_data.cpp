@@ -14,6 +14,7 @@
 #include "attn/data/seq2seq/seq2seq_data.h"
 #include "attn/data/seq2seq/seq2seq_tasks.h"
 #include "attn/data/seq2seq/text_codec.h"
+#include "real_data.h"
 #include "remove_tree.h"
 
 using namespace attn;
@@ -181,7 +182,7 @@ TEST_CASE("base64 round-trips every length and refuses bad text", "[seq2seq][cod
   CHECK_THROWS(base64_decode("TW!u"));
 }
 
-TEST_CASE("training pairs over the length limits are dropped and counted; targets get <s> and </s>",
+TEST_CASE("training pairs over the length limits are dropped and counted, and targets get <s> and </s>",
           "[seq2seq][data][batch]") {
   RawPairs raw;
   raw.train = {{"a b c", "x y", ""}, {"a b c d e f", "x", ""}, {"a", "x y z w", ""}};
@@ -205,7 +206,7 @@ TEST_CASE("training pairs over the length limits are dropped and counted; target
 TEST_CASE("the real Multi30k files read as 29,000 / 1,014 / 1,000 aligned pairs", "[seq2seq][data][multi30k]") {
   const fs::path dir = fs::path(ATTN_SOURCE_DIR) / ".." / "shared" / "data" / "multi30k";
   if (!fs::exists(dir / "train.de.gz")) {
-    WARN("skipped: " << (dir / "train.de.gz").string() << " is missing");
+    attn::test::data_missing((dir / "train.de.gz").string());
     return;
   }
   auto count = [&](const std::string& split) {
