@@ -6,7 +6,7 @@
 # Arguments go to `attn train`. An existing run directory is moved aside (--force), never deleted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/build.sh attn   # the binary only: the tests are scripts/test.sh's
 summary=$(build/src/attn train --force "$@")
 echo "$summary"
 out=$(printf '%s\n' "$summary" | sed -n 's/.*"out":"\([^"]*\)".*/\1/p')

@@ -4,6 +4,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_attention {
+
 using namespace attn;
 using attn::test::close_to;
 using attn::test::max_abs_diff;
@@ -201,3 +204,5 @@ TEST_CASE("attention rejects bad shapes and options with the values in the messa
   CHECK_THROWS_WITH(parse<AttentionMode>("medium"),
                     Catch::Contains("attention mode must be \"soft\" or \"hard\", got \"medium\""));
 }
+
+}  // namespace test_attention

@@ -8,6 +8,9 @@
 #include "attn/kernels/blas_core.h"
 #include "cli_support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_blas_core {
+
 using namespace attn::kernels;
 using attn::test::ScopedEnv;
 
@@ -120,3 +123,5 @@ TEST_CASE("the binary re-executes itself onto the best kernel, says so, and keep
     CHECK(r.out.empty());
   }
 }
+
+}  // namespace test_blas_core

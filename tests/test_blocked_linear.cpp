@@ -7,6 +7,9 @@
 #include "attn/model/multi_head_attention.h"
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_blocked_linear {
+
 using namespace attn;
 
 namespace {
@@ -113,3 +116,5 @@ TEST_CASE("block rows keep each block product within OpenBLAS's small-matrix pat
   for (const auto& [m, k] : std::vector<std::pair<int64_t, int64_t>>{{96, 32}, {192, 64}, {128, 64}, {256, 64}})
     CHECK(kernels::block_rows(m, k) * m * k <= 1000000);
 }
+
+}  // namespace test_blocked_linear

@@ -11,6 +11,9 @@
 #include "support.h"
 #include "remove_tree.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_checkpoint {
+
 using namespace attn;
 namespace fs = std::filesystem;
 
@@ -288,3 +291,5 @@ TEST_CASE("a format-2 file with deflated records loads, and a flipped byte in on
   std::ofstream(f.path("flipped.pt"), std::ios::binary | std::ios::trunc) << bytes;
   CHECK_THROWS_WITH(CheckpointReader(f.path("flipped.pt")), Catch::Contains("record checksum mismatch"));
 }
+
+}  // namespace test_checkpoint

@@ -13,6 +13,9 @@
 #include "attn/io/checkpoint.h"
 #include "cli_support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_cli {
+
 using namespace attn;
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -348,3 +351,5 @@ TEST_CASE("seq2seq with sentencepiece: a resumed run ends bit-identical, its cod
   CHECK(out.rc == 0);
   CHECK_FALSE(out.out.empty());
 }
+
+}  // namespace test_cli

@@ -7,6 +7,9 @@
 #include <fstream>
 #include <thread>
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_config {
+
 using namespace attn;
 using json = attn::ConfigJson;
 
@@ -160,3 +163,5 @@ TEST_CASE("load_config names the file in every error", "[config][errors]") {
                     path + ": train.epochs: must be positive; got 0");
   std::remove(path.c_str());
 }
+
+}  // namespace test_config

@@ -12,6 +12,9 @@
 
 #include "cli_support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_crash_safety {
+
 using namespace attn;
 using namespace attn::test;
 
@@ -268,3 +271,5 @@ TEST_CASE("resuming a run stopped before its first checkpoint starts it again in
   CHECK(none.rc == 2);
   CHECK_THAT(none.err, Catch::Contains("nothing to resume"));
 }
+
+}  // namespace test_crash_safety

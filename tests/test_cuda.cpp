@@ -12,6 +12,9 @@
 #include "cli_support.h"
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_cuda {
+
 using namespace attn;
 using attn::test::relative_error;
 namespace fs = std::filesystem;
@@ -233,3 +236,5 @@ TEST_CASE("a CUDA run resumed from its checkpoint ends where the whole run ends,
   CHECK(cpu_metrics["loss"].get<double>() == Approx(gpu_metrics["loss"].get<double>()).epsilon(1e-4));
   CHECK(cpu_metrics["accuracy"] == gpu_metrics["accuracy"]);
 }
+
+}  // namespace test_cuda

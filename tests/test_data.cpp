@@ -21,6 +21,9 @@
 #include "real_data.h"
 #include "remove_tree.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_data {
+
 using namespace attn;
 namespace fs = std::filesystem;
 using Tokens = std::vector<std::string>;
@@ -305,3 +308,5 @@ TEST_CASE("ngrams 2 adds each pair of neighbouring words after its second word",
   CHECK(tok("one") == Tokens{"one"});
   CHECK(tok("") == Tokens{});
 }
+
+}  // namespace test_data

@@ -8,6 +8,9 @@
 #include "attn/model/seq2seq.h"
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_decoding {
+
 using namespace attn;
 using attn::test::max_abs_diff;
 
@@ -176,3 +179,5 @@ TEST_CASE("a beam wide enough to keep every prefix finds the most probable outpu
     CHECK(beam[static_cast<size_t>(i)].score >= greedy[static_cast<size_t>(i)].score - 1e-5);
   }
 }
+
+}  // namespace test_decoding

@@ -16,6 +16,9 @@
 #include "attn/train/distributed.h"
 #include "cli_support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_distributed {
+
 using namespace attn;
 using namespace attn::test;
 using Clock = std::chrono::steady_clock;
@@ -395,3 +398,5 @@ TEST_CASE("bench allreduce times the bucketed all-reduce under attn launch, and 
   CHECK(alone.rc == 2);
   CHECK(alone.err.find("run it with several processes") != std::string::npos);
 }
+
+}  // namespace test_distributed

@@ -13,6 +13,9 @@
 #include "attn/kernels/flash_kernels.h"
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_dropout {
+
 using namespace attn;
 
 namespace {
@@ -105,3 +108,5 @@ TEST_CASE("dropout is the identity outside training and at p = 0, and refuses p 
   CHECK_THROWS_WITH(attn::dropout(x, 1.0, true), Catch::Contains("p must be in [0, 1), got 1"));
   CHECK_THROWS_WITH(attn::dropout(x, -0.1, true), Catch::Contains("p must be in [0, 1)"));
 }
+
+}  // namespace test_dropout

@@ -7,6 +7,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_embedding_lookup {
+
 using namespace attn;
 
 namespace {
@@ -50,3 +53,5 @@ TEST_CASE("embedding_lookup refuses ids outside the table, naming the range", "[
   CHECK_THROWS_WITH(embedding_lookup(table, torch::tensor({-1, 2}), 1), Catch::Contains("got -1..2"));
   CHECK_THROWS_WITH(embedding_lookup(table, torch::tensor({1.0, 2.0}), 1), Catch::Contains("must be int64"));
 }
+
+}  // namespace test_embedding_lookup

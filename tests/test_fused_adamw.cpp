@@ -10,6 +10,9 @@
 #include "attn/kernels/flash_kernels.h"
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_fused_adamw {
+
 using namespace attn;
 
 namespace {
@@ -128,3 +131,5 @@ TEST_CASE("the one-pass AdamW gives the same bits with every kernel instruction 
       kernels::force_kernel_isa("");
     }
 }
+
+}  // namespace test_fused_adamw

@@ -8,6 +8,9 @@
 #include "attn/model/embeddings.h"
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_fused_add_norm {
+
 using namespace attn;
 using attn::test::relative_error;
 
@@ -128,3 +131,5 @@ TEST_CASE("the fused add & LayerNorm refuses operands that do not fit x, naming 
   CHECK_THROWS_WITH(fused_add_norm(x, torch::Tensor(), torch::randn({4}, torch::kFloat64), torch::randn({4}), 1e-6),
                     Catch::Contains("dtype of x"));
 }
+
+}  // namespace test_fused_add_norm

@@ -12,6 +12,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_fused_attention {
+
 using namespace attn;
 
 namespace {
@@ -274,3 +277,5 @@ TEST_CASE("the fused kernel is used only where it applies", "[fused_attention]")
   CHECK(isa == (env_usable ? std::string(env) : usable.front()));
   CHECK_FALSE(kernels::force_kernel_isa("sse9"));
 }
+
+}  // namespace test_fused_attention

@@ -8,6 +8,9 @@
 #include "attn/model/conv_ffn.h"
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_fused_ffn {
+
 using namespace attn;
 
 namespace {
@@ -167,3 +170,5 @@ TEST_CASE("the fused 1-convolution refuses weights that do not fit x, naming the
                               torch::randn({4})),
                     Catch::Contains("dtype of x"));
 }
+
+}  // namespace test_fused_ffn

@@ -7,6 +7,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_gradient_rows {
+
 using namespace attn;
 
 namespace {
@@ -72,3 +75,5 @@ TEST_CASE("gather_rows and scatter_rows equal index_select and index_copy into z
       CHECK(torch::equal(scatter_rows(src, rows, N), torch::zeros({N, 33}).index_copy_(0, rows, src)));
     }
 }
+
+}  // namespace test_gradient_rows

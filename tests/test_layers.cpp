@@ -5,6 +5,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_layers {
+
 using namespace attn;
 using attn::test::max_abs_diff;
 
@@ -178,3 +181,5 @@ TEST_CASE("layers reject bad options with the values in the message", "[errors]"
   CHECK_THROWS_WITH(parse<Activation>("tanh"), Catch::Contains("got \"tanh\""));
   CHECK_THROWS_WITH(parse<NormPlacement>("middle"), Catch::Contains("got \"middle\""));
 }
+
+}  // namespace test_layers

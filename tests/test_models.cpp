@@ -4,6 +4,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_models {
+
 using namespace attn;
 using attn::test::max_abs_diff;
 
@@ -255,3 +258,5 @@ TEST_CASE("models reject bad options with the values in the message", "[errors]"
   CHECK_THROWS_WITH(parse<Pooling>("sum"),
                     Catch::Contains("pooling must be \"max\", \"mean\" or \"attention\", got \"sum\""));
 }
+
+}  // namespace test_models

@@ -3,6 +3,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_multi_head_attention {
+
 using namespace attn;
 using attn::test::max_abs_diff;
 
@@ -115,3 +118,5 @@ TEST_CASE("multi-head attention rejects bad options with the values in the messa
   CHECK_THROWS_WITH(MultiHeadAttention(MultiHeadAttentionOptions(8, 2).dropout(1.5)),
                     Catch::Contains("dropout must be in [0, 1), got 1.5"));
 }
+
+}  // namespace test_multi_head_attention

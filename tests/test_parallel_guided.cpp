@@ -9,6 +9,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_parallel_guided {
+
 using namespace attn;
 
 namespace {
@@ -55,3 +58,5 @@ TEST_CASE("the guided parallel loop runs in one call inside another parallel reg
   CHECK(calls.load() == 2);
   at::set_num_threads(restore);
 }
+
+}  // namespace test_parallel_guided

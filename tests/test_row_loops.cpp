@@ -10,6 +10,9 @@
 #include "attn/kernels/flash_kernels.h"
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_row_loops {
+
 using namespace attn;
 
 namespace {
@@ -83,3 +86,5 @@ TEST_CASE("the blocked kernels' element loops give the plain loops' bits on ever
   }
   kernels::force_kernel_isa("");
 }
+
+}  // namespace test_row_loops

@@ -16,6 +16,9 @@
 #include "attn/io/checkpoint_format.h"
 #include "cli_support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_run_options {
+
 using namespace attn;
 using namespace attn::test;
 using nlohmann::json;
@@ -222,3 +225,5 @@ TEST_CASE("a format-1 checkpoint (no checksum, the first header) still opens for
   CHECK(b["loss"] == a["loss"]);
   CHECK(b["count"] == a["count"]);
 }
+
+}  // namespace test_run_options

@@ -17,6 +17,9 @@
 #include "real_data.h"
 #include "remove_tree.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_seq2seq_data {
+
 using namespace attn;
 namespace fs = std::filesystem;
 
@@ -219,3 +222,5 @@ TEST_CASE("the real Multi30k files read as 29,000 / 1,014 / 1,000 aligned pairs"
   auto test = read_parallel((dir / "test_2016_flickr.de.gz").string(), (dir / "test_2016_flickr.en.gz").string());
   CHECK(test.pairs[0].target.find("A man") != std::string::npos);
 }
+
+}  // namespace test_seq2seq_data

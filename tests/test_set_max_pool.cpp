@@ -7,6 +7,9 @@
 
 #include "support.h"
 
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_set_max_pool {
+
 using namespace attn;
 
 namespace {
@@ -60,3 +63,5 @@ TEST_CASE("set_max_pool refuses a padding mask of the wrong shape", "[pool][erro
   CHECK_THROWS_WITH(set_max_pool(torch::randn({2, 4, 3}), torch::zeros({2, 5}, torch::kBool)),
                     Catch::Contains("padding must be bool (B, T) = (2, 4)"));
 }
+
+}  // namespace test_set_max_pool

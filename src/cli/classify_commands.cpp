@@ -20,7 +20,7 @@ using nlohmann::json;
 
 namespace {
 
-CheckpointModel load_for_use(CheckpointReader& reader, const std::string& device,
+CheckpointModel load_classifier(CheckpointReader& reader, const std::string& device,
                              const std::string& attention) {
   auto m = load_checkpoint_model(reader, device);
   set_threads(m.header.config.threads);
@@ -37,7 +37,7 @@ class ClassifyCommands final : public TaskCommands {
   int eval(const EvalRequest& req, CheckpointReader& reader) const override {
     if (!req.target_path.empty() || !req.hyps_path.empty())
       throw UsageError("--target and --hyps are for seq2seq checkpoints; this one is a classifier");
-    auto m = load_for_use(reader, req.device, req.attention);
+    auto m = load_classifier(reader, req.device, req.attention);
     DataConfig data = m.header.config.data;
     if (!req.data_path.empty()) {
       if (is_set_task(data.kind))
@@ -93,7 +93,7 @@ class ClassifyCommands final : public TaskCommands {
   }
 
   int predict(const PredictRequest& req, CheckpointReader& reader) const override {
-    auto m = load_for_use(reader, req.device, req.attention);
+    auto m = load_classifier(reader, req.device, req.attention);
     const auto& data = m.header.config.data;
     const auto tok = make_tokenizer(data);
     const auto& labels = m.header.labels;

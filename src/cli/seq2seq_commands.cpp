@@ -23,7 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-CheckpointSeq2Seq load_for_use(CheckpointReader& reader, const std::string& device, const std::string& attention) {
+CheckpointSeq2Seq load_seq2seq(CheckpointReader& reader, const std::string& device, const std::string& attention) {
   auto m = load_seq2seq_checkpoint(reader, device);
   set_threads(m.header.config.threads);
   if (!attention.empty()) set_attention_mode(*m.model, parse<AttentionMode>(attention));
@@ -50,7 +50,7 @@ class Seq2SeqCommands final : public TaskCommands {
   int eval(const EvalRequest& req, CheckpointReader& checkpoint) const override {
     if (req.max_len > 0)
       throw UsageError("--max-len is for classifiers; seq2seq output lengths are set by --max-len-a/--max-len-b");
-    auto m = load_for_use(checkpoint, req.device, req.attention);
+    auto m = load_seq2seq(checkpoint, req.device, req.attention);
     const Config& cfg = m.header.config;
     DataConfig data = cfg.data;
     std::string split = req.split;
@@ -97,7 +97,7 @@ class Seq2SeqCommands final : public TaskCommands {
   }
 
   int predict(const PredictRequest& req, CheckpointReader& checkpoint) const override {
-    auto m = load_for_use(checkpoint, req.device, req.attention);
+    auto m = load_seq2seq(checkpoint, req.device, req.attention);
     const Config& cfg = m.header.config;
     const auto search = search_from(cfg, req.decode);
     // The encoder's position table bounds what it can read.
