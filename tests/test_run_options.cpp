@@ -227,3 +227,21 @@ TEST_CASE("a format-1 checkpoint (no checksum, the first header) still opens for
 }
 
 }  // namespace test_run_options
+
+namespace test_run_options {
+
+TEST_CASE("a shipped config whose data is not there names the file and the command that fetches it",
+          "[cli][errors][data]") {
+  Sandbox s;  // its directory holds no data/: the shipped configs' relative paths lead nowhere
+  auto multi30k = s.attn("train " + (fs::path(ATTN_SOURCE_DIR) / "configs/multi30k_de_en.json").string() + " --out m");
+  CHECK(multi30k.rc == 2);
+  CHECK_THAT(multi30k.err, Catch::Contains("data/multi30k/train.de.gz: no such file; `bash scripts/get_data.sh "
+                                           "multi30k` fetches Multi30k into data/multi30k"));
+  auto imdb = s.attn("train " + (fs::path(ATTN_SOURCE_DIR) / "configs/imdb.json").string() + " --out i");
+  CHECK(imdb.rc == 2);
+  CHECK_THAT(imdb.err, Catch::Contains("no such directory") && Catch::Contains("`bash scripts/get_data.sh imdb`"));
+  CHECK(lines_of(imdb.err).size() == 1);
+  CHECK_FALSE(fs::exists(s.dir / "m" / "checkpoints"));
+}
+
+}  // namespace test_run_options

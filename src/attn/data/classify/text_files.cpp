@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "attn/core/utf8.h"
+#include "attn/data/fetch_hint.h"
 
 namespace attn {
 
@@ -57,7 +58,7 @@ std::vector<TextExample> read_imdb_split(const std::string& root, const std::str
     std::error_code ec;
     if (!fs::is_directory(dir, ec))
       throw DataError(dir.string() + ": no such directory (data.path must hold the IMDB layout "
-                      "aclImdb/{train,test}/{pos,neg}/*.txt)");
+                      "aclImdb/{train,test}/{pos,neg}/*.txt)" + fetch_hint(root));
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(dir))
       if (e.path().extension() == ".txt") files.push_back(e.path());

@@ -2,10 +2,12 @@
 
 #include <zlib.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "attn/core/utf8.h"
+#include "attn/data/fetch_hint.h"
 
 namespace attn {
 
@@ -28,7 +30,11 @@ std::vector<std::string> read_lines(const std::string& path) {
   } else {
     // gzread reads plain files unchanged, so one path serves both.
     std::unique_ptr<gzFile_s, decltype(&gzclose)> gz(gzopen(path.c_str(), "rb"), &gzclose);
-    if (!gz) throw DataError(path + ": cannot read the file (check it exists and is readable)");
+    if (!gz) {
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) throw DataError(path + ": no such file" + fetch_hint(path));
+      throw DataError(path + ": cannot read the file (check it is readable)");
+    }
     char buf[1 << 16];
     int n;
     while ((n = gzread(gz.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));

@@ -28,12 +28,17 @@ struct Plugin {
 std::vector<std::string> candidates() {
   std::vector<std::string> out;
   if (const char* env = std::getenv("ATTN_SENTENCEPIECE_PLUGIN")) out.push_back(env);
+  // Beside the binary (the build tree: build/src), then where `cmake --install` puts it
+  // (PREFIX/bin/attn, PREFIX/lib/attn/), then where this build wrote it.
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    out.push_back((exe.parent_path() / "libattn_sentencepiece.so").string());
+    out.push_back((exe.parent_path().parent_path() / "lib" / "attn" / "libattn_sentencepiece.so").string());
+  }
 #ifdef ATTN_SENTENCEPIECE_PLUGIN_PATH
   out.push_back(ATTN_SENTENCEPIECE_PLUGIN_PATH);
 #endif
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  if (!ec) out.push_back((exe.parent_path() / "libattn_sentencepiece.so").string());
   return out;
 }
 
