@@ -26,6 +26,11 @@ if ! extra=$(comm -13 "$cases" "$entries") || [ -n "$extra" ]; then
   echo "ctest entries that are no test case (a ';' in a TEST_CASE name splits it in two):" >&2
   printf '  %s\n' "$extra" >&2; status=1
 fi
+dashed=$(grep -- '^-' "$cases" || true)
+if [ -n "$dashed" ]; then
+  echo "test cases whose name starts with '-' (Catch2 takes the name for an option):" >&2
+  printf '  %s\n' "$dashed" >&2; status=1
+fi
 dups=$(uniq -d "$entries")
 if [ -n "$dups" ]; then
   echo "ctest entries listed twice:" >&2; printf '  %s\n' "$dups" >&2; status=1

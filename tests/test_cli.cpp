@@ -279,7 +279,7 @@ TEST_CASE("bleu and seq2seq commands refuse bad input with one message and exit 
   CHECK_THAT(r.err, Catch::Contains("a.txt has 2 lines but b.txt has 1"));
   r = s.attn("bleu a.txt missing.txt");
   CHECK(r.rc == 2);
-  CHECK_THAT(r.err, Catch::Contains("missing.txt: cannot read the file"));
+  CHECK_THAT(r.err, Catch::Contains("missing.txt: no such file"));
   // A parallel config whose files differ in length: refused before anything is written.
   std::ofstream(s.path("p.json")) << R"({"task": "seq2seq", "data": {"kind": "parallel", "path": "a.txt",
                                           "target_path": "b.txt"}})";

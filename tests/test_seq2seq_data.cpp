@@ -98,7 +98,7 @@ TEST_CASE("parallel files of different lengths are refused naming both", "[seq2s
                     Catch::Contains("no sentence pair"));
   CHECK_THROWS_WITH(read_lines(d.write("bad", "ok\nbad \xFF byte\n")),
                     Catch::Contains("/bad:2: invalid UTF-8 at byte 4"));
-  CHECK_THROWS_WITH(read_lines((d.path / "missing").string()), Catch::Contains("cannot read the file"));
+  CHECK_THROWS_WITH(read_lines((d.path / "missing").string()), Catch::Contains("missing: no such file"));
   CHECK_THROWS_WITH(read_parallel_tsv(d.write("p.tsv", "a\tb\nno tab here\n")),
                     Catch::Contains("p.tsv:2: expected source<TAB>target"));
   auto tsv = read_parallel_tsv(d.write("q.tsv", "ein\tone\n\nzwei\ttwo\n"));
