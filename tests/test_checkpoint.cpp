@@ -1,6 +1,9 @@
 // Checkpoints: what is written comes back, and damaged or foreign files give one clear error.
 #include "attn/io/checkpoint_reader.h"
 
+#include "attn/io/optimizer_state.h"
+#include "attn/io/safetensors.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -8,6 +11,7 @@
 
 #include "attn/model/build.h"
 #include "attn/train/optimizer.h"
+#include "legacy_checkpoint.h"
 #include "support.h"
 #include "remove_tree.h"
 
@@ -46,6 +50,24 @@ std::string bytes_of(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Whether two AdamW optimizers of two models hold the same step and moments, parameter by parameter.
+bool same_adamw_state(torch::optim::AdamW& a, torch::nn::Module& ma, torch::optim::AdamW& b, torch::nn::Module& mb) {
+  const auto pa = ma.parameters(), pb = mb.parameters();
+  if (a.state().size() != b.state().size() || a.state().empty()) return false;
+  for (size_t i = 0; i < pa.size(); ++i) {
+    const auto fa = a.state().find(optimizer_state_key(pa[i]));
+    const auto fb = b.state().find(optimizer_state_key(pb[i]));
+    if ((fa == a.state().end()) != (fb == b.state().end())) return false;
+    if (fa == a.state().end()) continue;
+    const auto& sa = static_cast<const torch::optim::AdamWParamState&>(*fa->second);
+    const auto& sb = static_cast<const torch::optim::AdamWParamState&>(*fb->second);
+    if (sa.step() != sb.step() || !torch::equal(sa.exp_avg(), sb.exp_avg()) ||
+        !torch::equal(sa.exp_avg_sq(), sb.exp_avg_sq()))
+      return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("a checkpoint returns its header, weights, optimizer state and RNG", "[checkpoint]") {
@@ -72,6 +94,7 @@ TEST_CASE("a checkpoint returns its header, weights, optimizer state and RNG", "
   torch::optim::AdamW copy_opt(copy->parameters(), torch::optim::AdamWOptions(1e-3));
   reader.load_model(*copy);
   reader.load_optimizer(copy_opt);
+  CHECK(same_adamw_state(opt, *model, copy_opt, *copy));
   auto a = model->named_parameters(), b = copy->named_parameters();
   for (const auto& item : a) CHECK(torch::equal(item.value(), b[item.key()]));
   // AdamW's step count and both moments, parameter by parameter, as they were saved.
@@ -151,9 +174,17 @@ TEST_CASE("damaged, truncated, empty or foreign files give a one-line checkpoint
   CHECK_THROWS_WITH(CheckpointReader(write("cut.pt", good.substr(0, good.size() / 2))),
                     Catch::Contains("not a readable checkpoint"));
   CHECK_THROWS_WITH(CheckpointReader(f.path("none.pt")), Catch::EndsWith("none.pt: no such checkpoint file"));
-  // A LibTorch archive that is not ours: a bare tensor.
+  // A LibTorch archive: refused unless trusted; trusted, it is still not ours (a bare tensor).
   torch::save(torch::ones({2}), f.path("tensor.pt"));
-  CHECK_THROWS_WITH(CheckpointReader(f.path("tensor.pt")), Catch::Contains("not an attn checkpoint"));
+  CHECK_THROWS_WITH(CheckpointReader(f.path("tensor.pt")), Catch::Contains("add --trust-checkpoint"));
+  {
+    attn::test::TrustArchives trust;
+    CHECK_THROWS_WITH(CheckpointReader(f.path("tensor.pt")), Catch::Contains("not an attn checkpoint"));
+  }
+  // A safetensors file that is not ours: no "attn" header.
+  CHECK_THROWS_WITH(CheckpointReader(write("foreign.pt", checkpoint_format::with_checksum(safetensors::write(
+                                                             {{"w", torch::ones({2})}}, {})))),
+                    Catch::Contains("not an attn checkpoint (no \"attn\" header"));
   // Weights that do not fit the model the config describes.
   auto other = build_classifier(f.cfg.model, 7, 3);
   CheckpointReader reader(f.path("good.pt"));
@@ -211,31 +242,58 @@ TEST_CASE("every flipped byte and every cut of a checkpoint is found by its chec
 
 TEST_CASE("a checkpoint without checksum loads only as the format 2 it claims", "[checkpoint][errors]") {
   Fixture f;
+  attn::test::TrustArchives trust;
   auto model = build_classifier(f.cfg.model, 5, 3);
   auto h = f.header();
   h.format = 2;  // what attn wrote before checksums: the archive alone
-  save_checkpoint(f.path("v2.pt"), h, *model, nullptr);
-  auto bytes = bytes_of(f.path("v2.pt"));
-  std::ofstream(f.path("v2.pt"), std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 20);
+  std::ofstream(f.path("v2.pt"), std::ios::binary) << attn::test::archive_checkpoint(h, *model, nullptr);
   CheckpointReader old(f.path("v2.pt"));
   CHECK(old.integrity() == "no checksum (format 2)");
   CHECK_NOTHROW(old.load_model(*model));
-  save_checkpoint(f.path("v3.pt"), f.header(), *model, nullptr);
-  bytes = bytes_of(f.path("v3.pt"));
-  std::ofstream(f.path("v3.pt"), std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 20);
+  h.format = 3;  // an archive that claims the checksum it lacks
+  auto bytes = attn::test::archive_checkpoint(h, *model, nullptr);
+  std::ofstream(f.path("v3.pt"), std::ios::binary) << bytes.substr(0, bytes.size() - 20);
   CHECK_THROWS_WITH(CheckpointReader(f.path("v3.pt")), Catch::Contains("without its checksum"));
+  save_checkpoint(f.path("v4.pt"), f.header(), *model, nullptr);  // today's, its trailer cut off
+  bytes = bytes_of(f.path("v4.pt"));
+  std::ofstream(f.path("v4.pt"), std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 20);
+  CHECK_THROWS_WITH(CheckpointReader(f.path("v4.pt")), Catch::Contains("format 4 without its checksum"));
+}
+
+TEST_CASE("a format-3 archive checkpoint loads when trusted, weights, optimizer and RNG", "[checkpoint]") {
+  attn::test::seed();
+  Fixture f;
+  auto model = build_classifier(f.cfg.model, 5, 3);
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  model(torch::randint(2, 5, {2, 4})).sum().backward();
+  opt.step();
+  auto h = f.header();
+  h.format = 3;
+  std::ofstream(f.path("v3.pt"), std::ios::binary) << attn::test::archive_checkpoint(h, *model, &opt);
+  const auto rng_next = torch::rand({3});
+  CHECK_THROWS_AS(CheckpointReader(f.path("v3.pt")), UntrustedCheckpoint);
+  attn::test::TrustArchives trust;
+  CheckpointReader reader(f.path("v3.pt"));
+  CHECK(reader.header().format == 3);
+  auto copy = build_classifier(f.cfg.model, 5, 3);
+  torch::optim::AdamW copy_opt(copy->parameters(), torch::optim::AdamWOptions(1e-3));
+  reader.load_model(*copy);
+  reader.load_optimizer(copy_opt);
+  for (const auto& item : model->named_parameters()) CHECK(torch::equal(item.value(), copy->named_parameters()[item.key()]));
+  CHECK(same_adamw_state(opt, *model, copy_opt, *copy));
+  reader.restore_rng();
+  CHECK(torch::equal(torch::rand({3}), rng_next));
 }
 
 TEST_CASE("a checksum-less (format 2) checkpoint with a byte flipped is refused or loads, never crashes",
           "[checkpoint][errors]") {
   attn::test::seed();
   Fixture f;
+  attn::test::TrustArchives trust;
   auto model = build_classifier(f.cfg.model, 5, 3);
   auto h = f.header();
   h.format = 2;
-  save_checkpoint(f.path("v2.pt"), h, *model, nullptr);
-  auto good = bytes_of(f.path("v2.pt"));
-  good.resize(good.size() - 20);  // the archive alone, as formats 1-2 were written
+  const auto good = attn::test::archive_checkpoint(h, *model, nullptr);  // the archive alone, as formats 1-2 were written
   const auto path = f.path("flipped.pt");
   int refused = 0, loaded = 0, tried = 0;
   // Every byte of the archive's bookkeeping (the last 2 KiB: central directory and the end
@@ -267,6 +325,7 @@ TEST_CASE("a format-2 file whose deflated record is damaged is refused before Li
   // zip check inflates the record and compares the CRC first.
   const std::string path = std::string(ATTN_SOURCE_DIR) + "/tests/fuzz/corpus/checkpoint/crash-typeparser-segv-v2";
   REQUIRE(std::filesystem::exists(path));
+  attn::test::TrustArchives trust;
   for (int i = 0; i < 5; ++i)
     CHECK_THROWS_WITH(attn::CheckpointReader(path), Catch::Contains("record checksum mismatch"));
 }
@@ -276,6 +335,7 @@ TEST_CASE("a format-2 file with deflated records loads, and a flipped byte in on
   // zipfile from an attn checkpoint); the CRC check inflates them rather than refusing the file.
   const std::string path = std::string(ATTN_SOURCE_DIR) + "/tests/fuzz/corpus/checkpoint/valid-deflated-v2";
   REQUIRE(std::filesystem::exists(path));
+  attn::test::TrustArchives trust;
   CheckpointReader reader(path);
   CHECK(reader.integrity() == "no checksum (format 2)");
   CHECK(reader.header().state.step == 313);

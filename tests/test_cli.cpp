@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "attn/io/checkpoint.h"
+#include "attn/io/checkpoint_format.h"
 #include "cli_support.h"
 
 // The whole file in a namespace of its own: the unity build compiles several test files as one.
@@ -198,7 +199,7 @@ TEST_CASE("every subcommand has --help with defaults, and config defaults is a v
   for (const auto& e : fs::directory_iterator(fs::path(ATTN_SOURCE_DIR) / "configs")) {
     if (e.path().extension() != ".json") continue;
     INFO(e.path());
-    CHECK(s.attn("config validate '" + e.path().string() + "'").rc == 0);
+    CHECK(s.attn("config validate --skip-data '" + e.path().string() + "'").rc == 0);
   }
 }
 
@@ -350,6 +351,154 @@ TEST_CASE("seq2seq with sentencepiece: a resumed run ends bit-identical, its cod
   INFO(out.err);
   CHECK(out.rc == 0);
   CHECK_FALSE(out.out.empty());
+}
+
+TEST_CASE("a checkpoint holding code is refused unless trusted, and nothing in it runs", "[cli][checkpoint][errors]") {
+  // tests/fixtures/code-in-archive.pt is a TorchScript archive whose class, when LibTorch's
+  // archive reader loads it, writes "AAAAAAAA" into ./attn-canary (make_code_in_archive.py).
+  Sandbox s;
+  const auto archive = slurp(fs::path(ATTN_SOURCE_DIR) / "tests/fixtures/code-in-archive.pt");
+  REQUIRE(archive.compare(0, 4, "PK\x03\x04") == 0);
+  std::ofstream(s.path("evil.pt"), std::ios::binary) << checkpoint_format::with_checksum(archive);  // a valid trailer
+  const std::string untouched = "xxxxxxxx";
+  std::ofstream(s.path("attn-canary"), std::ios::binary) << untouched;
+  fs::create_directories(s.dir / "run" / "checkpoints");
+  fs::copy_file(s.path("evil.pt"), s.dir / "run" / "checkpoints" / "step_00000010.pt");
+  for (const std::string cmd : {"inspect evil.pt", "eval evil.pt", "predict evil.pt -", "train --out run --resume"}) {
+    auto r = s.attn(cmd, "some input\n");
+    INFO(cmd << ": " << r.err);
+    CHECK(r.rc == 2);
+    CHECK_THAT(r.err, Catch::Contains("Reading such a file runs code stored in it") &&
+                          Catch::Contains("add --trust-checkpoint"));
+    CHECK(slurp(s.dir / "attn-canary") == untouched);
+  }
+  // What the flag guards against: trusted, LibTorch's reader runs the file's code.
+  auto trusted = s.attn("inspect evil.pt --trust-checkpoint");
+  CHECK(trusted.rc == 2);
+  CHECK(slurp(s.dir / "attn-canary") == "AAAAAAAA");
+}
+
+TEST_CASE("eval --data evaluates that file, for classifiers and seq2seq, and says so", "[cli][eval]") {
+  Sandbox s;
+  std::ofstream(s.path("train.tsv")) << [] {
+    std::string t;
+    for (int i = 0; i < 300; ++i) t += (i % 2 ? "pos\tgood fine nice " : "neg\tbad awful poor ") + std::to_string(i % 7) + "\n";
+    return t;
+  }();
+  std::ofstream(s.path("test.tsv")) << "pos\tgood\nneg\tbad\nneg\tawful\n";
+  std::ofstream(s.path("other.tsv")) << "pos\tnice nice\npos\tfine\n";
+  REQUIRE(s.attn("train " + s.config + " --out run --set data.kind=tsv --set data.path=train.tsv "
+                 "--set data.test_path=test.tsv --set train.epochs=1").rc == 0);
+  auto a = json::parse(s.attn("eval run --json --data test.tsv").out);
+  auto b = json::parse(s.attn("eval run --json --data other.tsv").out);
+  CHECK(a["count"] == 3);
+  CHECK(b["count"] == 2);
+  CHECK(a["data"] == "test.tsv");
+  CHECK(a["split"] == "file");
+  auto text = s.attn("eval run --data other.tsv");
+  CHECK_THAT(text.out, Catch::Contains("| data other.tsv | 2 examples"));
+
+  std::ofstream(s.path("src.txt")) << "1 2 3\n3 2 1\n";
+  std::ofstream(s.path("ref.txt")) << "1 2 3\n1 2 3\n";
+  std::ofstream(s.path("pairs.tsv")) << "2 1\t1 2\n";
+  std::string src, tgt;
+  for (int i = 0; i < 200; ++i) src += std::to_string(i % 3 + 1) + " 2 " + std::to_string(3 - i % 3) + "\n", tgt += "1 2 3\n";
+  std::ofstream(s.path("tr.src")) << src;
+  std::ofstream(s.path("tr.tgt")) << tgt;
+  auto trained = s.attn("train --out sort --set task=seq2seq --set data.kind=parallel --set data.path=tr.src "
+                        "--set data.target_path=tr.tgt --set model.d_model=16 --set model.heads=2 "
+                        "--set model.ffn_hidden=32 --set model.layers=1 --set train.max_steps=5 --set threads=1");
+  INFO(trained.err);
+  REQUIRE(trained.rc == 0);
+  auto files = json::parse(s.attn("eval sort --json --data src.txt --target ref.txt").out);
+  CHECK(files["count"] == 2);
+  CHECK(files["target"] == "ref.txt");
+  auto pairs = json::parse(s.attn("eval sort --json --data pairs.tsv").out);
+  CHECK(pairs["count"] == 1);
+}
+
+TEST_CASE("text input: a byte-order mark is dropped, a header line or swapped columns are named, values are clipped",
+          "[cli][data][errors]") {
+  Sandbox s;
+  std::string rows;
+  for (int i = 0; i < 100; ++i) rows += (i % 2 ? "pos\tgood " : "neg\tbad ") + std::to_string(i) + "\n";
+  std::ofstream(s.path("bom.tsv"), std::ios::binary) << "\xEF\xBB\xBF" << rows;
+  const std::string tsv = " --set data.kind=tsv --set train.epochs=1 --set data.path=";
+  auto bom = s.attn("train " + s.config + " --out bom" + tsv + "bom.tsv");
+  INFO(bom.err);
+  REQUIRE(bom.rc == 0);
+  CHECK(json::parse(s.attn("inspect bom --json").out)["labels"] == json({"neg", "pos"}));  // not "\ufeffneg"
+
+  std::ofstream(s.path("header.tsv")) << "label\ttext\n" << rows;
+  auto header = s.attn("train " + s.config + " --out h" + tsv + "header.tsv");
+  CHECK(header.rc == 2);
+  CHECK_THAT(header.err, Catch::Contains("header.tsv:1: \"label\ttext\" looks like a header line"));
+  std::ofstream(s.path("glue.tsv")) << "sentence\tlabel\n" << rows;
+  auto glue = s.attn("train " + s.config + " --out g" + tsv + "glue.tsv");
+  CHECK(glue.rc == 2);
+  CHECK_THAT(glue.err, Catch::Contains("other way round"));
+
+  std::string swapped;  // text<TAB>label with no header: every sentence a label
+  for (int i = 0; i < 200; ++i) swapped += "a long sentence number " + std::to_string(i) + std::string(3000, 'x') + "\t" + (i % 2 ? "pos" : "neg") + "\n";
+  std::ofstream(s.path("swapped.tsv")) << swapped;
+  auto sw = s.attn("train " + s.config + " --out sw" + tsv + "swapped.tsv");
+  CHECK(sw.rc == 2);
+  CHECK_THAT(sw.err, Catch::Contains("180 different labels in 180 training examples") && Catch::Contains("the other way round"));  // 10% held out
+  CHECK(sw.err.size() < 600);
+  CHECK_FALSE(fs::exists(s.dir / "sw"));
+
+  // A label the training set does not have, of a megabyte: the message stays short.
+  std::ofstream(s.path("huge.tsv")) << std::string(1 << 20, 'z') << "\tsome text\n";
+  auto huge = s.attn("eval bom --data huge.tsv");
+  CHECK(huge.rc == 2);
+  CHECK_THAT(huge.err, Catch::Contains("is not in the training label set {\"neg\", \"pos\"}"));
+  CHECK(huge.err.size() < 600);
+}
+
+TEST_CASE("small input mistakes get one short, clear message and exit code 2", "[cli][errors]") {
+  Sandbox s;
+  REQUIRE(s.attn("train " + s.config + " --out run --set train.epochs=1").rc == 0);
+  fs::create_directories(s.dir / "adir");
+  for (const std::string input : {"adir", "/dev/zero"}) {
+    auto r = s.attn("predict run " + input);
+    INFO(input << ": " << r.err);
+    CHECK(r.rc == 2);
+    CHECK_THAT(r.err, Catch::Contains(input + ": is a d"));
+  }
+  auto beam = s.attn("predict run - --beam 0");
+  CHECK(beam.rc == 2);
+  CHECK_THAT(beam.err, Catch::Contains("must be positive; got 0"));
+  CHECK(beam.err.size() < 200);  // no 309-digit range
+  auto through = s.attn("train " + s.config + " --set train.lr.x=5");
+  CHECK(through.rc == 2);
+  CHECK_THAT(through.err, Catch::Contains("train.lr is a setting, not a section"));
+  auto section = s.attn("train " + s.config + " --set trian.lr=5");
+  CHECK(section.rc == 2);
+  CHECK_THAT(section.err, Catch::Contains("did you mean train?"));
+  auto keys = s.attn("train " + s.config + " --set data.kind=retrieval --set data.set_size=9 --set data.symbols=6");
+  CHECK(keys.rc == 2);
+  CHECK_THAT(keys.err, Catch::Contains("data.set_size: the retrieval task's keys are distinct symbols, so at most data.symbols (6); got 9"));
+  auto dir = s.attn("config validate adir");
+  CHECK(dir.rc == 2);
+  CHECK_THAT(dir.err, Catch::Contains("adir: is a directory; give a config file"));
+  auto data = s.attn("config validate small.json --set data.kind=tsv --set data.path=missing.tsv");
+  CHECK(data.rc == 2);
+  CHECK_THAT(data.err, Catch::Contains("data.path: \"missing.tsv\" does not exist"));
+  CHECK(s.attn("config validate small.json --skip-data --set data.kind=tsv --set data.path=missing.tsv").rc == 0);
+}
+
+TEST_CASE("a resume that changes train.metric chooses the best checkpoint anew", "[cli][resume]") {
+  Sandbox s;
+  REQUIRE(s.attn("train " + s.config + " --out m --set train.max_steps=40 --set train.eval_every=20").rc == 0);
+  auto r = s.attn("train --out m --resume --set train.max_steps=80 --set train.eval_every=20 --set train.metric=loss");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK_THAT(r.err, Catch::Contains("train.metric is now loss: the best checkpoint is chosen anew"));
+  json first_after;
+  for (const auto& rec : read_jsonl(s.dir / "m" / "metrics.jsonl"))
+    if (rec["kind"] == "valid" && rec["step"] == 60) first_after = rec;
+  REQUIRE(!first_after.is_null());
+  CHECK(first_after["best"] == true);  // not compared with the old accuracy
 }
 
 }  // namespace test_cli

@@ -272,4 +272,167 @@ TEST_CASE("resuming a run stopped before its first checkpoint starts it again in
   CHECK_THAT(none.err, Catch::Contains("nothing to resume"));
 }
 
+TEST_CASE("a run directory is owned by one process: a second train or --resume is refused naming it, kill -9 frees it",
+          "[crash][lock]") {
+  Sandbox s;
+  auto first = spawn(s, "train " + s.config + " --out owned" + kLong, "owned");
+  REQUIRE(wait_for_checkpoint(s.dir / "owned" / "checkpoints"));
+  const std::string holder = "pid " + std::to_string(first.pid);
+  for (const char* how : {" --resume", " --force"}) {
+    auto second = s.attn("train " + s.config + " --out owned" + kLong + how);
+    INFO(how << ": " << second.err);
+    CHECK(second.rc == 2);
+    CHECK_THAT(second.err, Catch::Contains("owned: the run directory is in use by another attn process (" + holder) &&
+                               Catch::Contains("--out owned"));
+  }
+  CHECK(fs::exists(s.dir / "owned" / "run.lock"));
+  CHECK_FALSE(fs::exists(s.path("owned") + ".bak"));  // --force moved nothing aside
+  for (const auto& e : fs::directory_iterator(s.dir)) CHECK(e.path().filename().string().find(".bak-") == std::string::npos);
+  ::kill(first.pid, SIGKILL);  // the kernel drops the lock with the process
+  CHECK(first.wait_exit() == 128 + SIGKILL);
+  auto resumed = s.attn("train " + s.config + " --out owned --resume" + kLong + " --set train.max_steps=400");
+  INFO(resumed.err);
+  CHECK(resumed.rc == 0);
+  CHECK_FALSE(fs::exists(s.dir / "owned" / "run.lock"));  // removed as the run ends
+}
+
+TEST_CASE("two runs started together in one directory: one trains, the other is refused", "[crash][lock]") {
+  Sandbox s;
+  auto a = spawn(s, "train " + s.config + " --out same", "a");
+  auto b = spawn(s, "train " + s.config + " --out same", "b");
+  const int ra = a.wait_exit(), rb = b.wait_exit();
+  INFO(a.err() << "\n---\n" << b.err());
+  CHECK(std::min(ra, rb) == 0);
+  CHECK(std::max(ra, rb) == 2);
+  const auto refused = ra == 2 ? a.err() : b.err();
+  CHECK_THAT(refused, Catch::Contains("in use by another attn process") || Catch::Contains("the run directory exists"));
+  // The log is one run's: one start line.
+  const auto log = slurp(s.dir / "same" / "train.log");
+  size_t starts = 0;
+  for (size_t at = 0; (at = log.find("| config hash ", at)) != std::string::npos; ++at) ++starts;
+  CHECK(starts == 1);
+}
+
+TEST_CASE("the best model survives a failing write at any checkpoint: resumed, best.pt is the uninterrupted run's",
+          "[crash][write]") {
+  Sandbox s;
+  const std::string at_validations = " --set train.save_every=0 --set train.eval_every=19";
+  REQUIRE(s.attn("train " + s.config + " --out whole" + at_validations).rc == 0);
+  const auto whole_best = CheckpointReader(s.path("whole/checkpoints/best.pt")).header().state.step;
+  for (int k = 1; k <= 6; ++k) {
+    const std::string out = "fail" + std::to_string(k);
+    const std::string env = "ATTN_FAIL_CHECKPOINT_WRITE=" + std::to_string(k);
+    auto failed = spawn(s, "train " + s.config + " --out " + out + at_validations, out, env.c_str());
+    const int rc = failed.wait_exit();
+    const auto err = failed.err();
+    INFO("write " << k << " fails: " << err);
+    CHECK(rc == 1);
+    // The checkpoint the message calls intact is the newest on disk.
+    const auto on_disk = list_step_checkpoints(s.path(out + "/checkpoints"));
+    if (on_disk.empty()) CHECK_THAT(err, Catch::Contains("No checkpoint was written before this one"));
+    else
+      CHECK_THAT(err, Catch::Contains("The last checkpoint, " + out + "/checkpoints/" +
+                                      fs::path(on_disk.front()).filename().string() + ", is intact"));
+    auto resumed = s.attn("train " + s.config + " --out " + out + " --resume" + at_validations);
+    INFO(resumed.err);
+    REQUIRE(resumed.rc == 0);
+    CHECK(CheckpointReader(s.path(out + "/checkpoints/best.pt")).header().state.step == whole_best);
+    check_same_weights(s.path("whole/checkpoints/best.pt"), s.path(out + "/checkpoints/best.pt"));
+  }
+}
+
+TEST_CASE("a best.pt removed or stale is restored from its step's file on --resume, or chosen anew",
+          "[crash][resume]") {
+  Sandbox s;
+  const std::string args = " --set train.save_every=4 --set train.eval_every=19 --set train.keep_last=100";
+  REQUIRE(s.attn("train " + s.config + " --out whole" + args).rc == 0);
+  auto stopped = s.attn("train " + s.config + " --out gone" + args + " --set train.max_steps=60");
+  REQUIRE(stopped.rc == 0);
+  fs::remove(s.dir / "gone" / "checkpoints" / "best.pt");
+  auto resumed = s.attn("train " + s.config + " --out gone --resume" + args + " --set train.max_steps=114");
+  INFO(resumed.err);
+  REQUIRE(resumed.rc == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("best.pt did not hold step") && Catch::Contains("restored it from"));
+  check_same_weights(s.path("whole/checkpoints/best.pt"), s.path("gone/checkpoints/best.pt"));
+}
+
+TEST_CASE("the printed resume command continues the run with its own overrides", "[crash][resume]") {
+  Sandbox s;
+  const std::string args = " --set train.epochs=100 --set train.max_steps=1500 --set train.save_every=10";
+  auto child = spawn(s, "train " + s.config + " --out r" + args, "r");
+  REQUIRE(wait_for_checkpoint(s.dir / "r" / "checkpoints"));
+  ::kill(child.pid, SIGINT);
+  REQUIRE(child.wait_exit() == 130);
+  const auto err = child.err();
+  INFO(err);
+  const auto at = err.find("Continue with: ");
+  REQUIRE(at != std::string::npos);
+  const auto command = err.substr(at + 15, err.find('\n', at) - at - 15);
+  CHECK(command == "attn train --out r --resume");
+  CHECK(json::parse(slurp(s.dir / "r" / "run.json"))["overrides"].size() == 3);
+  // As printed, and with the config file again: both end at train.max_steps 1500, not the file's 114.
+  auto as_printed = s.attn(command.substr(5));
+  INFO(as_printed.err);
+  REQUIRE(as_printed.rc == 0);
+  CHECK(CheckpointReader(list_step_checkpoints(s.path("r/checkpoints")).front()).header().state.step == 1500);
+  fs::remove_all(s.dir / "r" / "checkpoints");
+  fs::create_directories(s.dir / "r" / "checkpoints");
+  auto with_file = s.attn("train " + s.config + " --out r --resume");
+  INFO(with_file.err);
+  REQUIRE(with_file.rc == 0);
+  CHECK(CheckpointReader(list_step_checkpoints(s.path("r/checkpoints")).front()).header().state.step == 1500);
+}
+
+TEST_CASE("resume refuses a directory that is not a run, and a hand-edited config.json is kept, not overwritten",
+          "[crash][resume]") {
+  Sandbox s;
+  fs::create_directories(s.dir / "mine");
+  std::ofstream(s.dir / "mine" / "config.json") << "{\"my\": \"own file\"}\n";
+  std::ofstream(s.dir / "mine" / "notes.txt") << "keep me\n";
+  auto r = s.attn("train " + s.config + " --out mine --resume");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("mine: not an attn run directory"));
+  CHECK(slurp(s.dir / "mine" / "config.json") == "{\"my\": \"own file\"}\n");
+  CHECK_FALSE(fs::exists(s.dir / "mine" / "train.log"));
+
+  REQUIRE(s.attn("train " + s.config + " --out run --set train.max_steps=40").rc == 0);
+  const auto config = s.dir / "run" / "config.json";
+  auto text = slurp(config);
+  text.replace(text.find("\"epochs\": 3"), 11, "\"epochs\": 9");
+  std::ofstream(config, std::ios::trunc) << text;
+  auto resumed = s.attn("train --out run --resume --set train.max_steps=60");
+  INFO(resumed.err);
+  REQUIRE(resumed.rc == 0);
+  CHECK_THAT(resumed.err, Catch::Contains("was edited since attn wrote it") && Catch::Contains("config.json.edited-"));
+  bool kept = false;
+  for (const auto& e : fs::directory_iterator(s.dir / "run"))
+    kept = kept || (e.path().filename().string().rfind("config.json.edited-", 0) == 0 && slurp(e.path()) == text);
+  CHECK(kept);
+  auto again = s.attn("train --out run --resume --set train.max_steps=70");  // attn's own rewrite is no edit
+  CHECK(again.rc == 0);
+  CHECK_THAT(again.err, !Catch::Contains("was edited"));
+}
+
+TEST_CASE("SIGINT during the final test evaluation stops at once with 130", "[crash][signals]") {
+  Sandbox s;
+  // A few steps, then a test split that takes seconds to evaluate.
+  auto child = spawn(s, "train " + s.config + " --out t --set train.max_steps=2 --set data.test_size=400000", "t");
+  bool evaluating = false;
+  for (int i = 0; i < 12000 && !evaluating; ++i) {  // up to 120 s: the final validation's line is logged
+    evaluating = slurp(s.dir / "t" / "train.log").find("[valid] step 2 ") != std::string::npos;
+    if (!evaluating) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE(evaluating);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto sent = std::chrono::steady_clock::now();
+  ::kill(child.pid, SIGINT);
+  CHECK(child.wait_exit() == 130);
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+  CHECK(waited < 2.0);  // not the whole evaluation
+  const auto err = child.err();
+  INFO(err);
+  CHECK_THAT(err, Catch::Contains("during the test evaluation") || Catch::Contains("stopped by SIGINT at step 2"));
+  CHECK(fs::exists(s.dir / "t" / "checkpoints" / "best.pt"));
+}
+
 }  // namespace test_crash_safety

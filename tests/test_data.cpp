@@ -106,7 +106,7 @@ TEST_CASE("TSV and JSON-lines files load, and bad lines name the file and line",
   CHECK(examples[1].text == "bad film");
   CHECK(examples[1].where == tsv + ":3");
   CHECK_THROWS_WITH(read_tsv(dir.write("b.tsv", "pos\tok\nno tab here\n")),
-                    dir.path.string() + "/b.tsv:2: expected label<TAB>text");
+                    dir.path.string() + "/b.tsv:2: expected label<TAB>text, got \"no tab here\"");
   CHECK_THROWS_WITH(read_tsv(dir.write("e.tsv", "\n\n")), dir.path.string() + "/e.tsv: the file holds no examples");
   CHECK_THROWS_WITH(read_tsv((dir.path / "missing.tsv").string()),
                     Catch::EndsWith("missing.tsv: cannot read the file (check it exists and is readable)"));
@@ -118,7 +118,7 @@ TEST_CASE("TSV and JSON-lines files load, and bad lines name the file and line",
   REQUIRE(j.size() == 2);
   CHECK(j[1].label == "0");
   CHECK_THROWS_WITH(read_jsonl(dir.write("b.jsonl", "{\"text\": \"x\", \"label\": 1}\n{oops\n")),
-                    dir.path.string() + "/b.jsonl:2: not valid JSON");
+                    dir.path.string() + "/b.jsonl:2: not valid JSON: \"{oops\"");
   CHECK_THROWS_WITH(read_jsonl(dir.write("c.jsonl", "{\"txt\": \"x\", \"label\": 1}\n")),
                     Catch::StartsWith(dir.path.string() + "/c.jsonl:1: expected {\"text\""));
   // Found by fuzz_labelled: an empty label was taken as a class.
@@ -135,7 +135,7 @@ TEST_CASE("classification data: the label set comes from training data, others a
   d.valid_path = dir.write("valid.tsv", "pos\ta d\n");
   d.test_path = dir.write("test.tsv", "maybe\ta\n");
   CHECK_THROWS_WITH(load_classification(d, 0),
-                    d.test_path + ":1: label \"maybe\" is not in the training label set {neg, pos}");
+                    d.test_path + ":1: label \"maybe\" is not in the training label set {\"neg\", \"pos\"}");
   d.test_path = dir.write("test.tsv", "neg\tz z a\n");
   auto data = load_classification(d, 0);
   CHECK(data.labels == Tokens{"neg", "pos"});

@@ -208,16 +208,20 @@ TEST_CASE("eval and predict --attention hard run the checkpoint's model with har
   CHECK(predict("soft --attention soft") == predict("soft"));
 }
 
-TEST_CASE("a format-1 checkpoint (no checksum, the first header) still opens for eval and inspect",
+TEST_CASE("a format-1 checkpoint (a TorchScript archive, the first header) opens when trusted, with the same metrics",
           "[cli][checkpoint]") {
   Sandbox s;
   REQUIRE(s.attn("train " + s.config + " --out run").rc == 0);
   rewrite_as_format_1(s.path("run/checkpoints/best.pt"), s.path("old.pt"));
-  auto inspect = s.attn("inspect old.pt");
+  // An archive can hold code that LibTorch's reader runs: refused unless the user trusts it.
+  auto refused = s.attn("inspect old.pt");
+  CHECK(refused.rc == 2);
+  CHECK_THAT(refused.err, Catch::Contains("--trust-checkpoint"));
+  auto inspect = s.attn("inspect old.pt --trust-checkpoint");
   INFO(inspect.err);
   REQUIRE(inspect.rc == 0);
   CHECK_THAT(inspect.out, Catch::Contains("no checksum (format 1)"));
-  auto now = s.attn("eval run/checkpoints/best.pt --json"), old = s.attn("eval old.pt --json");
+  auto now = s.attn("eval run/checkpoints/best.pt --json"), old = s.attn("eval old.pt --json --trust-checkpoint");
   INFO(old.err);
   REQUIRE(old.rc == 0);
   const auto a = json::parse(now.out), b = json::parse(old.out);

@@ -39,17 +39,22 @@ class ClassifyCommands final : public TaskCommands {
       throw UsageError("--target and --hyps are for seq2seq checkpoints; this one is a classifier");
     auto m = load_classifier(reader, req.device, req.attention);
     DataConfig data = m.header.config.data;
+    // --data: that file (an IMDB directory: its test/) is what is evaluated, whole.
+    std::vector<TextExample> from_file;
+    RawSplits raw;
     if (!req.data_path.empty()) {
       if (is_set_task(data.kind))
         throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
                          "\", which is generated, not read from files");
-      data.path = req.data_path;
+      from_file = data.kind == "imdb" ? read_imdb_split(req.data_path, "test") : read_labelled_file(data.kind, req.data_path);
+    } else {
+      raw = read_splits(data, m.header.config.seed);
     }
-    auto raw = read_splits(data, m.header.config.seed);
-    const auto& split = req.split == "valid" ? raw.valid : raw.test;
+    const std::string evaluated = !req.data_path.empty() ? req.data_path : req.split;
+    const auto& split = !req.data_path.empty() ? from_file : req.split == "valid" ? raw.valid : raw.test;
     if (split.empty())
       throw UsageError("--split " + req.split + ": the data has no " + req.split +
-                       " split (set data.test_path in the config, or use --split valid)");
+                       " split (set data.test_path in the config, use --split valid, or give --data FILE)");
     if (req.max_len > 0) {
       if (data.fixed_length && req.max_len != data.max_len)
         throw UsageError("--max-len: this checkpoint pads every batch to data.max_len (" +
@@ -67,14 +72,16 @@ class ClassifyCommands final : public TaskCommands {
     json j = r.to_json(labels);
     j["checkpoint"] = m.path;
     j["step"] = m.header.state.step;
-    j["split"] = req.split;
+    j["split"] = req.data_path.empty() ? req.split : "file";
+    if (!req.data_path.empty()) j["data"] = req.data_path;
     j["attention"] = attention_in_use(m, req.attention);
     if (req.json) {
       std::cout << j.dump() << "\n";
       return 0;
     }
-    std::printf("checkpoint %s (step %lld) | split %s | %lld examples | %s attention\n", m.path.c_str(),
-                static_cast<long long>(m.header.state.step), req.split.c_str(),
+    std::printf("checkpoint %s (step %lld) | %s %s | %lld examples | %s attention\n", m.path.c_str(),
+                static_cast<long long>(m.header.state.step), req.data_path.empty() ? "split" : "data",
+                evaluated.c_str(),
                 static_cast<long long>(r.count), j["attention"].get<std::string>().c_str());
     std::printf("loss %.4f | accuracy %.4f\n\n%-12s %9s %9s\n", r.loss, r.accuracy, "class", "precision", "recall");
     for (size_t c = 0; c < labels.size(); ++c)

@@ -3,16 +3,54 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <iostream>
 
 #include "attn/config/config.h"
 #include "attn/core/errors.h"
+#include "attn/data/classify/classification_data.h"
+#include "attn/data/seq2seq/seq2seq_tasks.h"
+#include "attn/io/checkpoint_reader.h"
 #include "attn/kernels/blas_core.h"
 #include "attn/runtime/runtime.h"
 #include "attn/train/trainer.h"
 #include "cli/commands.h"
 
 namespace {
+
+// CLI11's PositiveNumber / NonNegativeNumber print their range with the largest double in full
+// ("[0 - 1797693134862315708145274237317043567980...]"); these say it in words.
+CLI::Validator number_check(const char* words, bool (*ok)(double)) {
+  return CLI::Validator(
+      [words, ok](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v)) return "must be a number; got " + text.substr(0, 40);
+        return ok(v) ? std::string() : std::string("must be ") + words + "; got " + text.substr(0, 40);
+      },
+      words, words);
+}
+const CLI::Validator kPositive = number_check("positive", [](double v) { return v > 0; });
+const CLI::Validator kNonNegative = number_check("0 or more", [](double v) { return v >= 0; });
+
+// `config validate`: the files the data section names are there (training would fail on them later).
+void check_data_files(const attn::Config& c) {
+  const auto& d = c.data;
+  if (attn::is_set_task(d.kind) || attn::is_seq2seq_task(d.kind)) return;  // generated
+  const std::pair<const char*, const std::string*> files[] = {
+      {"data.path", &d.path},           {"data.target_path", &d.target_path},
+      {"data.valid_path", &d.valid_path}, {"data.valid_target_path", &d.valid_target_path},
+      {"data.test_path", &d.test_path},   {"data.test_target_path", &d.test_target_path}};
+  for (const auto& [key, path] : files) {
+    std::error_code ec;
+    if (path->empty()) continue;
+    if (!std::filesystem::exists(*path, ec))
+      throw attn::DataError(std::string(key) + ": " + attn::quote_value(*path) + " does not exist");
+    const bool want_dir = d.kind == "imdb" && std::string(key) == "data.path";
+    if (want_dir != std::filesystem::is_directory(*path, ec))
+      throw attn::DataError(std::string(key) + ": " + attn::quote_value(*path) + " is " +
+                            (want_dir ? "not a directory (the IMDB root holds train/ and test/)" : "a directory, not a file"));
+  }
+}
 
 // The options of every subcommand that runs a checkpoint's model (eval, predict).
 void add_model_options(CLI::App* cmd, std::string& attention, std::string& device) {
@@ -24,13 +62,13 @@ void add_model_options(CLI::App* cmd, std::string& attention, std::string& devic
 // Decoding flags of seq2seq checkpoints (eval, predict); unset ones keep the config's decode.*.
 void add_decode_options(CLI::App* cmd, attn::DecodeFlags& f) {
   cmd->add_option("--beam", f.beam, "seq2seq: beam size, 1 = greedy (default: decode.beam_size)")
-      ->check(CLI::PositiveNumber)->default_str("config");
+      ->check(kPositive)->default_str("config");
   cmd->add_option("--length-penalty", f.length_penalty, "seq2seq: score = log p / length^this (default: config)")
-      ->check(CLI::NonNegativeNumber)->default_str("config");
+      ->check(kNonNegative)->default_str("config");
   cmd->add_option("--max-len-a", f.max_len_a, "seq2seq: output at most a * source length + b tokens (default: config)")
-      ->check(CLI::NonNegativeNumber)->default_str("config");
+      ->check(kNonNegative)->default_str("config");
   cmd->add_option("--max-len-b", f.max_len_b, "seq2seq: see --max-len-a (default: config)")
-      ->check(CLI::PositiveNumber)->default_str("config");
+      ->check(kPositive)->default_str("config");
 }
 
 }  // namespace
@@ -44,6 +82,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.option_defaults()->always_capture_default();
 
+  // Checkpoints older attn wrote are TorchScript archives, whose reader runs code stored in them.
+  bool trust_checkpoint = false;
+  const char* trust_help = "Open a checkpoint in the TorchScript archive format of older attn versions "
+                           "(reading one runs code stored in it: only for files you trust)";
+
   TrainRequest train_req;
   auto* train_cmd = app.add_subcommand("train", "Train a model from a JSON config (default: the built-in set task)");
   train_cmd->add_option("config", train_req.config_path, "Config file (see `attn config defaults`)")
@@ -52,6 +95,7 @@ int main(int argc, char** argv) {
   train_cmd->add_option("--out", train_req.out_dir, "Run directory (default: runs/<config name>)");
   train_cmd->add_flag("--resume", train_req.resume, "Continue the run in --out from its newest checkpoint");
   train_cmd->add_flag("--force", train_req.force, "Move an existing run directory aside (to DIR.bak-TIME) and start anew");
+  train_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
   LaunchRequest launch_req;
   auto* launch_cmd = app.add_subcommand(
@@ -63,7 +107,7 @@ int main(int argc, char** argv) {
   launch_cmd->add_option("--nnodes", launch_req.nnodes, "Hosts in the job (start attn launch on each)")
       ->capture_default_str()->check(CLI::Range(1, 65536));
   launch_cmd->add_option("--node-rank", launch_req.node_rank, "This host's index, 0 for the host of rank 0")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(kNonNegative);
   launch_cmd->add_option("--master-addr", launch_req.master_addr, "Address of the host of rank 0")
       ->capture_default_str();
   launch_cmd->add_option("--master-port", launch_req.master_port,
@@ -72,10 +116,10 @@ int main(int argc, char** argv) {
   launch_cmd->add_option("--timeout", launch_req.timeout,
                          "Seconds to wait for the rendezvous and for any other rank (sets ATTN_DIST_TIMEOUT; "
                          "0: attn's default, 300)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(kNonNegative);
   launch_cmd->add_option("--grace", launch_req.grace,
                          "Seconds the ranks get to checkpoint and exit when the job stops, before SIGKILL")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(kPositive);
   launch_cmd->add_option("command", launch_req.args, "The attn command every process runs, after --")->required();
 
   EvalRequest eval_req;
@@ -91,9 +135,10 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--max-len", eval_req.max_len,
                        "Classifier: cut inputs at this many tokens (default: the config's data.eval_max_len, "
                        "else data.max_len)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   add_model_options(eval_cmd, eval_req.attention, eval_req.device);
   eval_cmd->add_flag("--json", eval_req.json, "Print one JSON object");
+  eval_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
   PredictRequest predict_req;
   auto* predict_cmd = app.add_subcommand("predict", "One text per line: label and class probabilities (classifier), "
@@ -103,6 +148,7 @@ int main(int argc, char** argv) {
   add_model_options(predict_cmd, predict_req.attention, predict_req.device);
   add_decode_options(predict_cmd, predict_req.decode);
   predict_cmd->add_flag("--json", predict_req.json, "JSON lines instead of TSV (or plain text)");
+  predict_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
   BleuRequest bleu_req;
   auto* bleu_cmd = app.add_subcommand("bleu", "Corpus BLEU of line-aligned files, as sacreBLEU's default "
@@ -118,6 +164,7 @@ int main(int argc, char** argv) {
   auto* inspect_cmd = app.add_subcommand("inspect", "Show a checkpoint: config, sizes, step, metrics, versions");
   inspect_cmd->add_option("checkpoint", inspect_req.target, "Run directory or .pt file")->required();
   inspect_cmd->add_flag("--json", inspect_req.json, "Print one JSON object");
+  inspect_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
   auto* bench_cmd = app.add_subcommand("bench", "Benchmarks");
   bench_cmd->require_subcommand(1);
@@ -127,10 +174,10 @@ int main(int argc, char** argv) {
   bench_decode_cmd->add_option("--config", bench_decode_req.config_path, "A seq2seq config (its model is built with random weights)")
       ->required()->check(CLI::ExistingFile);
   bench_decode_cmd->add_option("--lengths", bench_decode_req.lengths, "Output lengths")->delimiter(',');
-  bench_decode_cmd->add_option("--batch", bench_decode_req.batch, "Sentences decoded together")->check(CLI::PositiveNumber);
-  bench_decode_cmd->add_option("--beam", bench_decode_req.beam, "Beam size (1 = greedy)")->check(CLI::PositiveNumber);
+  bench_decode_cmd->add_option("--batch", bench_decode_req.batch, "Sentences decoded together")->check(kPositive);
+  bench_decode_cmd->add_option("--beam", bench_decode_req.beam, "Beam size (1 = greedy)")->check(kPositive);
   bench_decode_cmd->add_option("--repeats", bench_decode_req.repeats, "Timings per point (the fastest is kept)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   bench_decode_cmd->add_option("--threads", bench_decode_req.threads, "Threads (0 = every core)");
   bench_decode_cmd->add_flag("--json", bench_decode_req.json, "Print one JSON object");
 
@@ -141,9 +188,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--config", r.config_path, "Config whose model, optimizer and batch shape are timed")
         ->required()->check(CLI::ExistingFile);
     cmd->add_option("--set", r.overrides, "Override a config key: key.path=value (repeatable)");
-    cmd->add_option("--steps", r.steps, "Timed steps (after the warm-up)")->check(CLI::PositiveNumber);
-    cmd->add_option("--warmup", r.warmup, "Untimed steps first")->check(CLI::NonNegativeNumber);
-    cmd->add_option("--threads", r.threads, "Threads (0 = the config's)")->check(CLI::NonNegativeNumber);
+    cmd->add_option("--steps", r.steps, "Timed steps (after the warm-up)")->check(kPositive);
+    cmd->add_option("--warmup", r.warmup, "Untimed steps first")->check(kNonNegative);
+    cmd->add_option("--threads", r.threads, "Threads (0 = the config's)")->check(kNonNegative);
     cmd->add_option("--device", r.device, "cpu | cuda | cuda:N | auto (default: the config's)");
     cmd->add_option("--profile", r.profile_path, "Write LibTorch's operator profile of the timed steps (Chrome trace JSON)");
     cmd->add_flag("--json", r.json, "Print one JSON object (samples_per_sec, sec_per_step, ...)");
@@ -157,15 +204,15 @@ int main(int argc, char** argv) {
   BenchAttentionRequest bench_att_req;
   auto* bench_att_cmd = bench_cmd->add_subcommand(
       "attention", "Time one multi-head self-attention forward + backward over a random set; peak memory");
-  bench_att_cmd->add_option("--length", bench_att_req.length, "Set size t")->check(CLI::PositiveNumber);
-  bench_att_cmd->add_option("--batch", bench_att_req.batch, "Sets per call")->check(CLI::PositiveNumber);
-  bench_att_cmd->add_option("--d-model", bench_att_req.d_model, "Model width")->check(CLI::PositiveNumber);
-  bench_att_cmd->add_option("--heads", bench_att_req.heads, "Heads")->check(CLI::PositiveNumber);
+  bench_att_cmd->add_option("--length", bench_att_req.length, "Set size t")->check(kPositive);
+  bench_att_cmd->add_option("--batch", bench_att_req.batch, "Sets per call")->check(kPositive);
+  bench_att_cmd->add_option("--d-model", bench_att_req.d_model, "Model width")->check(kPositive);
+  bench_att_cmd->add_option("--heads", bench_att_req.heads, "Heads")->check(kPositive);
   bench_att_cmd->add_flag("--causal", bench_att_req.causal, "Causal mask (a decoder's self-attention)");
   bench_att_cmd->add_option("--kernel", bench_att_req.kernel, "fused | reference");
   bench_att_cmd->add_option("--repeats", bench_att_req.repeats, "Timed calls (the median is kept)")
-      ->check(CLI::PositiveNumber);
-  bench_att_cmd->add_option("--warmup", bench_att_req.warmup, "Untimed calls first")->check(CLI::NonNegativeNumber);
+      ->check(kPositive);
+  bench_att_cmd->add_option("--warmup", bench_att_req.warmup, "Untimed calls first")->check(kNonNegative);
   bench_att_cmd->add_option("--threads", bench_att_req.threads, "Threads (0 = every core)");
   bench_att_cmd->add_flag("--json", bench_att_req.json, "Print one JSON object");
 
@@ -173,15 +220,15 @@ int main(int argc, char** argv) {
   auto* bench_ar_cmd = bench_cmd->add_subcommand(
       "allreduce", "Time the bucketed gradient all-reduce alone; run under attn launch --nproc N");
   bench_ar_cmd->add_option("--size-mb", bench_ar_req.size_mb, "Megabytes of float32 gradients")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(kPositive);
   bench_ar_cmd->add_option("--repeats", bench_ar_req.repeats, "Timed all-reduces")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(kPositive);
   bench_ar_cmd->add_flag("--json", bench_ar_req.json, "Print one JSON object");
 
   BenchMatmulRequest bench_mm_req;
   auto* bench_mm_cmd = bench_cmd->add_subcommand("matmul", "The machine's float32 matrix product rate (GFLOP/s)");
-  bench_mm_cmd->add_option("--size", bench_mm_req.size, "Matrix size n (n x n times n x n)")->check(CLI::PositiveNumber);
-  bench_mm_cmd->add_option("--repeats", bench_mm_req.repeats, "Timed products")->check(CLI::PositiveNumber);
+  bench_mm_cmd->add_option("--size", bench_mm_req.size, "Matrix size n (n x n times n x n)")->check(kPositive);
+  bench_mm_cmd->add_option("--repeats", bench_mm_req.repeats, "Timed products")->check(kPositive);
   bench_mm_cmd->add_option("--threads", bench_mm_req.threads, "Threads (0 = every core)");
   bench_mm_cmd->add_flag("--json", bench_mm_req.json, "Print one JSON object");
 
@@ -193,6 +240,8 @@ int main(int argc, char** argv) {
   auto* validate_cmd = config_cmd->add_subcommand("validate", "Check a config file and its overrides");
   validate_cmd->add_option("config", validate_path, "Config file")->required();
   validate_cmd->add_option("--set", validate_overrides, "Override a config key: key.path=value (repeatable)");
+  bool validate_skip_data = false;
+  validate_cmd->add_flag("--skip-data", validate_skip_data, "Check the config alone, not that its data files exist");
 
   try {
     app.parse(argc, argv);
@@ -201,6 +250,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : 2;
   }
 
+  trust_archive_checkpoints(trust_checkpoint);
   try {
     // Commands that compute run on the best BLAS kernel this CPU has: this may re-execute attn
     // once (OpenBLAS picks its kernels as it loads), before anything is read or written.
@@ -222,7 +272,8 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*validate_cmd) {
-      load_config(validate_path, validate_overrides);
+      const Config c = load_config(validate_path, validate_overrides);
+      if (!validate_skip_data) check_data_files(c);
       std::cout << validate_path << ": ok\n";
       return 0;
     }

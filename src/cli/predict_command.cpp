@@ -1,6 +1,10 @@
 // `attn predict`: one input per line of a file or standard input, one output line each.
 #include <torch/torch.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -15,19 +19,32 @@ void for_each_input_line(const std::string& input,
                          const std::function<void(const std::string& line, const std::string& where)>& f) {
   std::ifstream file;
   if (input != "-") {
+    std::error_code ec;
+    if (std::filesystem::is_directory(input, ec))
+      throw DataError(input + ": is a directory; give a text file with one input per line (or - for standard input)");
+    if (std::filesystem::is_character_file(input, ec)) {  // a terminal reads lines; /dev/zero and the like do not
+      const int fd = ::open(input.c_str(), O_RDONLY | O_CLOEXEC);
+      const bool tty = fd >= 0 && ::isatty(fd);
+      if (fd >= 0) ::close(fd);
+      if (!tty) throw DataError(input + ": is a device, not a text file of inputs (one per line)");
+    }
     file.open(input, std::ios::binary);
     if (!file) throw DataError(input + ": cannot read the file (check it exists and is readable)");
   }
   std::istream& in = input == "-" ? std::cin : file;
   const std::string source = input == "-" ? "stdin" : input;
   std::string line;
-  for (size_t number = 1; std::getline(in, line); ++number) {
+  size_t number = 1;
+  for (; std::getline(in, line); ++number) {
+    if (number == 1) strip_bom(line);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     const std::string where = source + ":" + std::to_string(number);
     size_t at = 0;
     if (!valid_utf8(line, &at)) throw DataError(where + ": invalid UTF-8 at byte " + std::to_string(at));
+    if (line.find('\0') != std::string::npos) throw DataError(where + ": holds a NUL byte; is this a text file?");
     f(line, where);
   }
+  if (in.bad()) throw DataError(source + ": reading failed after " + std::to_string(number - 1) + " lines");
 }
 
 int run_predict(const PredictRequest& req) {

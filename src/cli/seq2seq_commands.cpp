@@ -52,40 +52,49 @@ class Seq2SeqCommands final : public TaskCommands {
       throw UsageError("--max-len is for classifiers; seq2seq output lengths are set by --max-len-a/--max-len-b");
     auto m = load_seq2seq(checkpoint, req.device, req.attention);
     const Config& cfg = m.header.config;
-    DataConfig data = cfg.data;
-    std::string split = req.split;
+    const DataConfig& data = cfg.data;
+    const std::string split = req.split;
+    std::vector<EncodedPair> pairs;
+    std::vector<std::string> references;
     if (!req.data_path.empty()) {
       if (is_seq2seq_task(data.kind))
         throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
                          "\", which is generated, not read from files");
-      if (req.target_path.empty()) throw UsageError("--data needs --target, the file of reference translations");
-      data.test_path = req.data_path, data.test_target_path = req.target_path, split = "test";
-    } else if (!req.target_path.empty()) {
-      throw UsageError("--target goes with --data (the source file)");
+      // That file is what is evaluated, whole: with --target, line-aligned references; without,
+      // source<TAB>target pairs.
+      for (const auto& p : read_parallel_files(req.data_path, req.target_path).pairs) {
+        pairs.push_back({m.source_codec->encode(p.source), m.target_codec->encode(p.target)});
+        references.push_back(p.target);
+      }
+    } else {
+      if (!req.target_path.empty()) throw UsageError("--target goes with --data (the source file)");
+      auto prepared = prepare_seq2seq(read_pair_splits(data, cfg.seed), data, m.source_codec, m.target_codec);
+      const bool valid = split == "valid";
+      pairs = std::move(valid ? prepared.valid : prepared.test);
+      references = std::move(valid ? prepared.valid_references : prepared.test_references);
+      if (pairs.empty())
+        throw UsageError("--split " + split + ": the data has no " + split +
+                         " split (give --data SOURCE --target REFERENCES, or use --split valid)");
     }
-    auto raw = read_pair_splits(data, cfg.seed);
-    auto prepared = prepare_seq2seq(raw, data, m.source_codec, m.target_codec);
-    const bool valid = split == "valid";
-    const auto& pairs = valid ? prepared.valid : prepared.test;
-    if (pairs.empty())
-      throw UsageError("--split " + split + ": the data has no " + split +
-                       " split (give --data SOURCE --target REFERENCES, or use --split valid)");
     const auto search = search_from(cfg, req.decode);
-    auto r = evaluate_seq2seq(m.model, pairs, valid ? prepared.valid_references : prepared.test_references,
-                              *m.target_codec, cfg.decode.batch_size, m.device, /*decode=*/true, search);
+    auto r = evaluate_seq2seq(m.model, pairs, references, *m.target_codec, cfg.decode.batch_size, m.device, /*decode=*/true, search);
     if (!req.hyps_path.empty()) write_lines(req.hyps_path, r.hypotheses);
     json j = r.to_json();
     j["checkpoint"] = m.path;
     j["step"] = m.header.state.step;
-    j["split"] = split;
+    j["split"] = req.data_path.empty() ? split : "file";
+    if (!req.data_path.empty()) j["data"] = req.data_path;
+    if (!req.target_path.empty()) j["target"] = req.target_path;
     j["beam_size"] = search.beam_size;
     j["attention"] = req.attention.empty() ? cfg.model.attention : req.attention;
     if (req.json) {
       std::cout << j.dump() << "\n";
       return 0;
     }
-    std::printf("checkpoint %s (step %lld) | split %s | %lld sentence pairs | %s attention | beam %lld\n",
-                m.path.c_str(), static_cast<long long>(m.header.state.step), split.c_str(),
+    const std::string evaluated = req.data_path.empty() ? "split " + split
+                                  : "data " + req.data_path + (req.target_path.empty() ? "" : " -> " + req.target_path);
+    std::printf("checkpoint %s (step %lld) | %s | %lld sentence pairs | %s attention | beam %lld\n",
+                m.path.c_str(), static_cast<long long>(m.header.state.step), evaluated.c_str(),
                 static_cast<long long>(r.count), j["attention"].get<std::string>().c_str(),
                 static_cast<long long>(search.beam_size));
     std::printf("loss %.4f | perplexity %.2f | token accuracy %.4f | exact match %.4f\n", r.loss, r.perplexity,

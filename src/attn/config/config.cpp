@@ -4,6 +4,7 @@
 #include "attn/core/utf8.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -203,7 +204,7 @@ void check_choice(const std::string& path, const std::string& value, const std::
   if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
   std::string list;
   for (const auto& c : choices) list += (list.empty() ? "\"" : ", \"") + c + "\"";
-  throw ConfigError(path + ": must be one of " + list + "; got \"" + value + "\"");
+  throw ConfigError(path + ": must be one of " + list + "; got " + quote_value(value));
 }
 
 // A model choice: the names of its enum (attn/core/choices.h), the same table the model reads.
@@ -282,6 +283,9 @@ void validate(const Config& c) {
                       std::to_string(d.eval_max_len));
   check(d.set_size >= 2, "data.set_size", d.set_size, "at least 2");
   check(d.symbols >= 2, "data.symbols", d.symbols, "at least 2");
+  if (d.kind == "retrieval" && d.set_size > d.symbols)  // its keys are distinct symbols
+    throw ConfigError("data.set_size: the retrieval task's keys are distinct symbols, so at most data.symbols (" +
+                      std::to_string(d.symbols) + "); got " + std::to_string(d.set_size));
   check(d.train_size > 0, "data.train_size", d.train_size, "positive");
   check(d.valid_size > 0, "data.valid_size", d.valid_size, "positive");
   check(d.test_size > 0, "data.test_size", d.test_size, "positive");
@@ -384,6 +388,27 @@ void apply_override(json& j, const std::string& assignment) {
     for (const auto& k : keys)
       if (k.rfind(prefix, 0) == 0 && k.find('.', prefix.size()) == std::string::npos)
         siblings.push_back(k.substr(prefix.size()));
+    // "train.lr.x": a path through a setting, which has no keys below it.
+    auto is_section = [&](const std::string& k) {
+      return std::any_of(keys.begin(), keys.end(), [&](const std::string& o) { return o.rfind(k + ".", 0) == 0; });
+    };
+    for (const auto& k : keys)
+      if (path.rfind(k + ".", 0) == 0 && !is_section(k))
+        throw ConfigError("--set " + quote_value(path, 80) + ": " + k + " is a setting, not a section; e.g. --set " +
+                          k + "=" + (text.size() <= 40 ? text : std::string("VALUE")));
+    if (siblings.empty()) {  // an unknown section: name the sections there are
+      std::vector<std::string> sections;
+      for (const auto& k : keys) {
+        const auto top = k.substr(0, k.find('.'));
+        if (std::find(sections.begin(), sections.end(), top) == sections.end()) sections.push_back(top);
+      }
+      siblings = sections;
+      try {
+        unknown_key(path.substr(0, path.find('.')), "", siblings);
+      } catch (const ConfigError& e) {
+        throw ConfigError(std::string("--set ") + e.what());
+      }
+    }
     try {
       unknown_key(path, prefix, siblings);
     } catch (const ConfigError& e) {
@@ -402,6 +427,9 @@ void apply_override(json& j, const std::string& assignment) {
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw ConfigError(path + ": is a directory; give a config file (e.g. configs/imdb.json, or a run's config.json)");
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot open the config file (does it exist?)");
   json j;

@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace attn {
 
@@ -61,5 +62,14 @@ using CheckpointError = ErrorOf<Error::Kind::Checkpoint>;
 using DistEnvError = ErrorOf<Error::Kind::LaunchEnv>;
 using DistributedError = ErrorOf<Error::Kind::Distributed>;
 using NonFiniteError = ErrorOf<Error::Kind::NonFinite>;
+
+/// `value` in double quotes for a message: at most `max` bytes of it (cut at a UTF-8 character
+/// boundary), then "... (N bytes)", so that no value floods a terminal.
+inline std::string quote_value(std::string_view value, size_t max = 200) {
+  if (value.size() <= max) return "\"" + std::string(value) + "\"";
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return "\"" + std::string(value.substr(0, cut)) + "\"... (" + std::to_string(value.size()) + " bytes)";
+}
 
 }  // namespace attn

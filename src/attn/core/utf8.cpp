@@ -101,4 +101,10 @@ bool valid_utf8(std::string_view s, size_t* offset) {
   return true;
 }
 
+bool strip_bom(std::string& text) {
+  if (text.compare(0, 3, "\xEF\xBB\xBF") != 0) return false;
+  text.erase(0, 3);
+  return true;
+}
+
 }  // namespace attn

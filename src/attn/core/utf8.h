@@ -18,6 +18,10 @@ void utf8_encode(uint32_t cp, std::string& out);
 /// On failure `offset` receives the byte offset of the first bad sequence.
 bool valid_utf8(std::string_view text, size_t* offset = nullptr);
 
+/// Removes a UTF-8 byte-order mark (EF BB BF) from the start of `text`, as editors on Windows
+/// write one; returns whether there was one.
+bool strip_bom(std::string& text);
+
 /// Lower-cases UTF-8 text: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic (what Python's
 /// str.lower() does for those blocks); other characters and invalid bytes are kept as they are.
 std::string utf8_lower(std::string_view text);

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
+#include <map>
 
 #include "attn/core/atomic_file.h"
 #include "attn/io/checkpoint_format.h"
+#include "attn/io/optimizer_state.h"
+#include "attn/io/safetensors.h"
 
 namespace attn {
 
@@ -14,24 +16,20 @@ namespace fs = std::filesystem;
 
 std::string serialize_checkpoint(const CheckpointHeader& header, torch::nn::Module& model,
                                  torch::optim::Optimizer* optimizer) {
-  torch::serialize::OutputArchive archive;
-  archive.write("header", c10::IValue(checkpoint_format::header_json(header).dump()));
-  torch::serialize::OutputArchive weights;
-  model.save(weights);
-  archive.write("model", weights);
+  safetensors::Named tensors;
+  for (const auto& p : model.named_parameters(/*recurse=*/true)) tensors.emplace_back("model." + p.key(), p.value());
+  for (const auto& b : model.named_buffers(/*recurse=*/true)) tensors.emplace_back("model." + b.key(), b.value());
+  std::map<std::string, std::string> metadata{{"format", "pt"},  // what Hugging Face's readers expect of torch weights
+                                              {"attn", checkpoint_format::header_json(header).dump()}};
   if (optimizer) {
-    torch::serialize::OutputArchive opt;
-    optimizer->save(opt);
-    archive.write("optimizer", opt);
+    metadata["attn.optimizer"] = optimizer_state_tensors(*optimizer, tensors);
   }
-  archive.write("rng", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
+  tensors.emplace_back("rng.cpu", torch::globalContext().defaultGenerator(torch::kCPU).get_state());
   // CUDA runs draw their dropout masks from the devices' generators (seed and offset: no sync).
   for (int64_t i = 0; i < static_cast<int64_t>(torch::cuda::device_count()); ++i)
-    archive.write("rng_cuda" + std::to_string(i),
-                  torch::globalContext().defaultGenerator(torch::Device(torch::kCUDA, i)).get_state());
-  std::ostringstream bytes;
-  archive.save_to(bytes);
-  return checkpoint_format::with_checksum(bytes.str());
+    tensors.emplace_back("rng.cuda" + std::to_string(i),
+                         torch::globalContext().defaultGenerator(torch::Device(torch::kCUDA, i)).get_state());
+  return checkpoint_format::with_checksum(safetensors::write(tensors, metadata));
 }
 
 void save_checkpoint(const std::string& path, const CheckpointHeader& header, torch::nn::Module& model,

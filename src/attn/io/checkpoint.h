@@ -1,12 +1,15 @@
-// Checkpoints: one .pt file (LibTorch's zip archive) holding the model weights, the optimizer
-// state, the CPU random generator, and a JSON header with everything else a run needs: the
+// Checkpoints: one .pt file holding the model weights, the optimizer state, the CPU random
+// generator (as safetensors: data only, safetensors.h), and a JSON header, in the safetensors
+// metadata under "attn", with everything else a run needs: the
 // resolved config, the vocabulary and labels, step / epoch / position in the data order, the best
 // metric so far, and the format and library versions. Written atomically
 // (attn/core/atomic_file.h), so that a crash never leaves a half-written file under a real name;
 // read back by CheckpointReader (checkpoint_reader.h).
 //
-// Format 3 appends a trailer with the size and CRC-32 of everything before it, so that any
-// damaged byte of a checkpoint is found before anything is read from it.
+// A trailer follows with the size and CRC-32 of everything before it (since format 3), so that
+// any damaged byte of a checkpoint is found before anything is read from it. Tensor names:
+// "model.<parameter or buffer>", "optimizer.<i>.<field>", "rng.cpu", "rng.cuda<N>". Python reads
+// one with safetensors.torch.load(open(f, "rb").read()[:-20]) (the trailer is 20 bytes).
 #pragma once
 
 #include <torch/torch.h>
@@ -23,8 +26,8 @@
 namespace attn {
 
 /// 2: adds the text codecs of seq2seq models. 3: the content carries a CRC-32 checksum.
-/// Formats 1 and 2 (without checksums) still load.
-constexpr int kCheckpointFormat = 3;
+/// 4: data only, safetensors (formats 1-3 are TorchScript archives, read only when trusted).
+constexpr int kCheckpointFormat = 4;
 
 struct TrainState {
   int64_t step = 0;        ///< optimizer steps taken

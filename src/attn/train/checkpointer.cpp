@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "attn/core/atomic_file.h"
+#include "attn/io/checkpoint_reader.h"
 
 namespace attn {
 
@@ -23,8 +24,10 @@ void Checkpointer::save(const CheckpointHeader& header, torch::nn::Module& model
   const auto path = (fs::path(dir_) / step_checkpoint_name(step)).string();
   const auto bytes = serialize_checkpoint(header, model, &optimizer);
   try {
-    write_file_atomically(path, bytes);
+    // best.pt first: a step_N.pt on disk means step N's best.pt is too, so a run resumed from
+    // it never believes in a best model that was not written.
     if (best) write_file_atomically((fs::path(dir_) / "best.pt").string(), bytes);
+    write_file_atomically(path, bytes);
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string(e.what()) + "; stopping at step " + std::to_string(step) +
                              " rather than train on without checkpoints. " +
@@ -35,6 +38,32 @@ void Checkpointer::save(const CheckpointHeader& header, torch::nn::Module& model
   saved_step_ = step, last_path_ = path;
   const auto all = list_step_checkpoints(dir_);
   for (size_t i = static_cast<size_t>(keep_last_); i < all.size(); ++i) fs::remove(all[i]);
+}
+
+void Checkpointer::reconcile_best(TrainState& state, spdlog::logger& log) {
+  if (!writes_ || state.best_step < 0) return;
+  const auto best_path = (fs::path(dir_) / "best.pt").string();
+  int64_t holds = -1;  // the step best.pt holds; -1: missing or unreadable
+  try {
+    holds = CheckpointReader(best_path).header().state.step;
+  } catch (const CheckpointError&) {
+  }
+  if (holds == state.best_step) return;
+  const auto source = (fs::path(dir_) / step_checkpoint_name(state.best_step)).string();
+  try {
+    CheckpointReader step_file(source);
+    if (step_file.header().state.step == state.best_step) {
+      write_file_atomically(best_path, read_checkpoint_file(source));
+      log.warn("[run] best.pt did not hold step {}, the best validation so far; restored it from {}", state.best_step,
+               source);
+      return;
+    }
+  } catch (const CheckpointError&) {
+  }
+  log.warn("[run] the best model so far (step {}) is in neither best.pt nor {}; the next validation is taken as the "
+           "best so far",
+           state.best_step, source);
+  state.best_step = -1, state.stale = 0;
 }
 
 std::string Checkpointer::last_good() const {

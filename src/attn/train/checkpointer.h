@@ -4,6 +4,7 @@
 // untouched, and --resume continues from the newest.
 #pragma once
 
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <string>
@@ -19,6 +20,11 @@ class Checkpointer {
 
   /// Writes step_<header.state.step>.pt (and best.pt), atomically, then prunes old step files.
   void save(const CheckpointHeader& header, torch::nn::Module& model, torch::optim::Optimizer& optimizer, bool best);
+
+  /// On resume: makes best.pt hold the step `state` calls best (a run an older attn stopped
+  /// between its two writes, or a best.pt removed by hand), from that step's file when it is
+  /// still there; otherwise the next validation is taken as the best so far. Logged either way.
+  void reconcile_best(TrainState& state, spdlog::logger& log);
 
   /// The step of the newest checkpoint (-1: none yet).
   int64_t saved_step() const { return saved_step_; }

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <iterator>
 
 #include "attn/core/atomic_file.h"
+#include "attn/io/checkpoint_format.h"
 
 namespace attn {
 
@@ -32,21 +34,38 @@ std::shared_ptr<spdlog::logger> make_rank_logger(int rank) {
   return logger;
 }
 
+bool holds_more_than_its_lock(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename() != "run.lock") return true;
+  return false;
+}
+
+std::string time_stamp() {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return stamp;
+}
+
+std::string crc32_hex(const std::string& text) {
+  return checkpoint_format::hex32(checkpoint_format::crc32_of(text.data(), text.size()));
+}
+
 }  // namespace
 
-RunDirectory::RunDirectory(const std::string& out, bool force, const Config& config, bool lead, int rank,
-                           std::chrono::steady_clock::time_point run_start)
+RunDirectory::RunDirectory(const std::string& out, bool force, const Config& config, RunRecord record, RunLock* lock,
+                           bool lead, int rank, std::chrono::steady_clock::time_point run_start)
     : out_(out), lead_(lead), run_start_(run_start) {
   if (!lead) {
     log_ = make_rank_logger(rank);
     return;
   }
-  if (force && fs::exists(out)) {
-    char stamp[32];
-    const std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-    const std::string aside = out + ".bak-" + stamp;
+  const fs::path config_path = fs::path(out) / "config.json";
+  if (force && holds_more_than_its_lock(out)) {
+    const std::string aside = out + ".bak-" + time_stamp();
     fs::rename(out, aside);
+    if (lock) lock->moved_aside(aside);
     std::fprintf(stderr, "[run] --force: moved the existing %s to %s\n", out.c_str(), aside.c_str());
   }
   const auto ckpt_dir = checkpoints();
@@ -56,7 +75,22 @@ RunDirectory::RunDirectory(const std::string& out, bool force, const Config& con
       std::fprintf(stderr, "[run] removing %s, an unfinished write of a killed run\n", e.path().c_str());
       fs::remove(e.path());
     }
-  write_file_atomically((fs::path(out) / "config.json").string(), to_json(config).dump(2) + "\n");
+  // attn never reads config.json back on --resume (the checkpoint's config is the run's): an
+  // edit by hand is kept beside the new one, with a word, rather than overwritten unseen.
+  std::ifstream before(config_path, std::ios::binary);
+  const std::string old_text{std::istreambuf_iterator<char>(before), std::istreambuf_iterator<char>()};
+  if (!old_text.empty() && !record.config_crc32.empty() && crc32_hex(old_text) != record.config_crc32) {
+    const auto kept = config_path.string() + ".edited-" + time_stamp();
+    fs::rename(config_path, kept);
+    std::fprintf(stderr,
+                 "[run] warning: %s was edited since attn wrote it; edits there are not used (a resumed run "
+                 "takes its checkpoint's config; change train.* with --set). The edited file is kept as %s\n",
+                 config_path.c_str(), kept.c_str());
+  }
+  const std::string text = to_json(config).dump(2) + "\n";
+  write_file_atomically(config_path.string(), text);
+  record.config_crc32 = crc32_hex(text);
+  write_run_record(out, record);
   log_ = make_logger((fs::path(out) / "train.log").string());
   metrics_.open((fs::path(out) / "metrics.jsonl").string(), std::ios::app);
 }

@@ -1,5 +1,5 @@
-// A run's directory, written by rank 0 alone: config.json (the resolved config), train.log,
-// metrics.jsonl (one JSON record per log interval, validation and the final test) and
+// A run's directory, written by rank 0 alone: config.json (the resolved config), run.json (what
+// made the run, run_record.h), train.log, metrics.jsonl (one JSON record per log interval, validation and the final test) and
 // checkpoints/. Other ranks write nothing: their warnings go to the console, marked with the rank.
 #pragma once
 
@@ -13,16 +13,19 @@
 #include <nlohmann/json.hpp>
 
 #include "attn/config/config.h"
+#include "attn/train/run_lock.h"
+#include "attn/train/run_record.h"
 
 namespace attn {
 
 class RunDirectory {
  public:
-  /// Rank 0 (`lead`): creates `out` (with `force`, first moves an existing one aside to
-  /// out.bak-TIME), removes temporary files a killed write left in checkpoints/, writes
-  /// config.json and opens the log and the metrics. Other ranks: a console logger only.
-  RunDirectory(const std::string& out, bool force, const Config& config, bool lead, int rank,
-               std::chrono::steady_clock::time_point run_start);
+  /// Rank 0 (`lead`, holding `lock`): creates `out` (with `force`, first moves an existing one
+  /// aside to out.bak-TIME), removes temporary files a killed write left in checkpoints/, keeps
+  /// a config.json edited by hand (as config.json.edited-TIME), writes config.json and run.json
+  /// and opens the log and the metrics. Other ranks: a console logger only.
+  RunDirectory(const std::string& out, bool force, const Config& config, RunRecord record, RunLock* lock,
+               bool lead, int rank, std::chrono::steady_clock::time_point run_start);
 
   const std::string& path() const { return out_; }
   std::string checkpoints() const;

@@ -27,12 +27,21 @@ std::unique_ptr<CheckpointReader> newest_readable(const std::string& out, const 
       bytes = read_checkpoint_file(p);
       path = p;
       return std::make_unique<CheckpointReader>(p, bytes);
+    } catch (const UntrustedCheckpoint&) {  // the older ones are no newer in format
+      throw;
     } catch (const CheckpointError& e) {  // a disk error: writes are atomic
       std::fprintf(stderr, "[run] warning: %s; trying an older checkpoint\n", e.what());
       problems += std::string(problems.empty() ? "" : "; ") + e.what();
     }
   }
   throw CheckpointError(out + ": no checkpoint can be resumed: " + problems);
+}
+
+// What attn leaves in every run directory from its first moment on.
+bool is_run_directory(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_directory(fs::path(dir) / "checkpoints", ec) || fs::exists(fs::path(dir) / "train.log", ec) ||
+         fs::exists(fs::path(dir) / "run.json", ec);
 }
 
 }  // namespace
@@ -42,11 +51,29 @@ RunPlan plan_run(const TrainRequest& req, const std::string& out, Replicas& repl
   std::string bytes;  // the checkpoint's, for the other ranks
   replicas.on_every_rank("reading the config and the checkpoint to resume", [&] {
     if (!replicas.lead()) return;
+    std::error_code ec;
+    const bool exists = fs::exists(out, ec) && !fs::is_empty(out, ec);
+    if (exists && !req.resume && !req.force)
+      throw UsageError(out + ": the run directory exists; use --resume to continue it, --force to "
+                       "move it aside, or --out for another directory");
+    if (exists && req.resume && !is_run_directory(out))
+      throw UsageError(out + ": not an attn run directory (no checkpoints/, train.log or run.json): --resume "
+                       "continues a run attn made there; use --out for another directory to start a new run");
+    plan.lock = std::make_unique<RunLock>(out, req.command());  // before anything is read or written
+    // The run's own overrides come first, then this command's: a resume with the config file
+    // continues the run that was made, not the file's defaults.
+    const auto made = req.resume ? read_run_record(out) : std::nullopt;
+    plan.record = made.value_or(RunRecord{req.config_path, {}, {}, ""});
+    if (!req.config_path.empty()) plan.record.config_path = req.config_path;
+    auto overrides = plan.record.overrides;
+    overrides.insert(overrides.end(), req.overrides.begin(), req.overrides.end());
+    plan.record.overrides = overrides;
+    plan.record.commands.push_back(req.command());
     if (req.resume) plan.checkpoint = newest_readable(out, (fs::path(out) / "checkpoints").string(),
                                                       plan.checkpoint_path, bytes);
     if (plan.checkpoint) {
       plan.config = resume_config(plan.checkpoint->header().config, plan.checkpoint_path, req.config_path,
-                                  req.overrides, plan.changed);
+                                  req.config_path.empty() ? req.overrides : overrides, plan.changed);
     } else if (req.resume) {
       // Stopped before its first checkpoint: start it again, in its own directory, from the
       // run's own config.json when no config is given.
@@ -55,14 +82,10 @@ RunPlan plan_run(const TrainRequest& req, const std::string& out, Replicas& repl
         throw UsageError(out +
                          ": nothing to resume (no checkpoints/step_*.pt, no config.json); drop --resume to start");
       plan.config = req.config_path.empty() ? load_config(saved_config, req.overrides)
-                                            : resolve_config(req.config_path, req.overrides);
+                                            : resolve_config(req.config_path, overrides);
       std::fprintf(stderr, "[run] --resume: %s has no checkpoint yet; starting the run from step 0\n", out.c_str());
     } else {
       plan.config = resolve_config(req.config_path, req.overrides);
-      std::error_code ec;
-      if (fs::exists(out, ec) && !fs::is_empty(out, ec) && !req.force)
-        throw UsageError(out + ": the run directory exists; use --resume to continue it, --force to "
-                         "move it aside, or --out for another directory");
     }
   });
   if (replicas.several()) {
@@ -105,6 +128,9 @@ Run build_run(const RunPlan& plan, Replicas& replicas) {
       plan.checkpoint->load_optimizer(*run.optimizer);
       plan.checkpoint->restore_rng();
       run.state = resume->header().state;
+      // The best so far was measured with another metric: it is measured anew from the next
+      // validation (a loss is not an accuracy).
+      if (resume->header().config.train.metric != cfg.train.metric) run.state.best_step = -1, run.state.stale = 0;
     }
   });
   if (replicas.several()) {

@@ -13,6 +13,8 @@
 #include "attn/config/config.h"
 #include "attn/io/checkpoint_reader.h"
 #include "attn/train/replicas.h"
+#include "attn/train/run_lock.h"
+#include "attn/train/run_record.h"
 #include "attn/train/task.h"
 #include "attn/train/trainer.h"
 
@@ -23,12 +25,16 @@ struct RunPlan {
   std::unique_ptr<CheckpointReader> checkpoint;  ///< the checkpoint to resume; null for a new run
   std::string checkpoint_path;
   std::vector<std::string> changed;  ///< settings a resume changes, "train.lr (0.001 -> 0.0003)"
+  std::unique_ptr<RunLock> lock;     ///< rank 0's hold on the run directory, for the whole run
+  RunRecord record;                  ///< what made the run, this command included
 };
 
-/// The config (file, default or the checkpoint's, with overrides) and, on --resume, the newest
+/// Locks `out` (RunLock), then finds the config (file, default or the checkpoint's, with the
+/// run's own overrides from run.json and then the new ones) and, on --resume, the newest
 /// checkpoint in `out` that reads (a damaged one is passed over with a warning, never deleted;
 /// none at all: the run starts again from step 0 in the same directory). Refuses a new run in
-/// an existing directory without --force. Throws ConfigError / UsageError / CheckpointError.
+/// an existing directory without --force, and --resume of a directory that is not a run.
+/// Throws ConfigError / UsageError / CheckpointError.
 RunPlan plan_run(const TrainRequest& request, const std::string& out, Replicas& replicas);
 
 struct Run {

@@ -82,6 +82,7 @@ class Loop {
   /// Trains to the last step (or early stop); returns the signal that stopped it first, or 0.
   int run() {
     model_.train();
+    if (start_step_ > 0) checkpoints_.reconcile_best(state_, dir_.log());
     if (state_.batch >= batches_per_epoch_) {  // resumed with fewer batches per epoch (larger batches, less data)
       dir_.log().info("[run] the checkpoint stopped at batch {} of epoch {}, past the {} batches of this config's "
                       "epoch: going on with epoch {}",
@@ -121,8 +122,8 @@ class Loop {
   }
 
   /// After the loop: collective time (several ranks), skipped steps, the best checkpoint on the
-  /// test split and the summary (rank 0).
-  void finish() {
+  /// test split and the summary (rank 0). Returns the signal that stopped it, or 0.
+  int finish() {
     result_.steps = state_.step;
     result_.seconds = seconds_since(run_start_);
     if (replicas_.several() && state_.step > start_step_) {
@@ -132,7 +133,7 @@ class Loop {
                       1e3 * in_steps / double(state_.step - start_step_),
                       100 * in_steps / std::max(progress_.seconds() - eval_seconds_, 1e-9));
     }
-    if (!replicas_.lead()) return;  // the test split is rank 0's alone
+    if (!replicas_.lead()) return 0;  // the test split is rank 0's alone
     if (state_.skipped > 0)
       dir_.log().warn("[train] {} step(s) skipped for a non-finite loss or gradient", state_.skipped);
     result_.best_checkpoint = (fs::path(dir_.checkpoints()) / "best.pt").string();
@@ -140,8 +141,12 @@ class Loop {
     CheckpointReader best(result_.best_checkpoint);
     if (result_.best_valid.is_null()) result_.best_valid = best.header().metrics;
     if (task_.has(Split::Test)) {
+      if (const int sig = InterruptGuard::pending()) return stopped_by(sig);
       best.load_model(model_);
       std::string summary;
+      // Nothing is written while the test split is evaluated: a signal ends it at once.
+      const StopAtOnce stop("\n[run] signal received during the test evaluation: stopping now. Training is complete; "
+                            "`attn eval RUN --split test` evaluates its best.pt\n");
       result_.test = task_.evaluate(Split::Test, summary);
       dir_.record(recorded(task_, result_.test, {{"kind", "test"}, {"step", best.header().state.step}}));
       dir_.log().info("[test] best checkpoint (step {}) | {} | {} examples | {:.1f}s", best.header().state.step,
@@ -150,6 +155,7 @@ class Loop {
     result_.seconds = seconds_since(run_start_);
     dir_.log().info("[run] done in {} | best {} {:.4f} at step {} | {}", format_duration(result_.seconds), t_.metric,
                     best.header().state.best, best.header().state.best_step, result_.best_checkpoint);
+    return 0;
   }
 
  private:
@@ -283,13 +289,27 @@ class Loop {
     checkpoints_.save(h, model_, *run_.optimizer, best);
   }
 
+  // The command that continues this run: its checkpoint holds the config with every override,
+  // so the directory is all it needs.
+  std::string continue_command() const {
+    TrainRequest again;
+    again.out_dir = dir_.path(), again.resume = true;
+    if (!replicas_.several()) return again.command();
+    const auto& env = replicas_.env();
+    const int nodes = env.world_size / std::max(1, env.local_world_size);
+    return "attn launch --nproc " + std::to_string(env.local_world_size) +
+           (nodes > 1 ? " --nnodes " + std::to_string(nodes) + " --node-rank R --master-addr " + env.master_addr +
+                            " --master-port " + std::to_string(env.master_port)
+                      : "") +
+           " -- " + again.command().substr(5) + (nodes > 1 ? " (on each host, R its index)" : "");
+  }
+
   // A signal: a checkpoint of this step (when there is none yet), and how to continue.
   int stopped_by(int sig) {
     if (checkpoints_.saved_step() != state_.step) save(json(), false);
     progress_.clear_line();
-    dir_.log().info("[run] stopped by {} at step {}; checkpoint {}. Continue with: attn train {}--out {} --resume",
-                    signal_name(sig), state_.step, checkpoints_.last_path(),
-                    req_.config_path.empty() ? "" : req_.config_path + " ", dir_.path());
+    dir_.log().info("[run] stopped by {} at step {}; checkpoint {}. Continue with: {}", signal_name(sig), state_.step,
+                    checkpoints_.last_path(), continue_command());
     result_.steps = state_.step;
     result_.seconds = seconds_since(run_start_);
     return sig;
@@ -324,6 +344,10 @@ void log_start(RunDirectory& dir, const RunPlan& plan, const Run& run, const Rep
     log.info("[run] resuming from {} at step {} (epoch {}, batch {})", plan.checkpoint_path, run.state.step,
              run.state.epoch + 1, run.state.batch);
     for (const auto& c : plan.changed) log.info("[run] changed on resume: {}", c);
+    if (plan.checkpoint->header().config.train.metric != cfg.train.metric)
+      log.info("[run] train.metric is now {}: the best checkpoint is chosen anew from the next validation on "
+               "(best.pt keeps the {} best until then)",
+               cfg.train.metric, plan.checkpoint->header().config.train.metric);
     if (run.written_by != replicas.world_size())
       log.info("[dist] the checkpoint was written by {} process(es); continuing with {}: the batches, "
                "their order and the position in it do not depend on the number of processes",
@@ -342,6 +366,22 @@ void log_start(RunDirectory& dir, const RunPlan& plan, const Run& run, const Rep
 
 }  // namespace
 
+std::string TrainRequest::command() const {
+  auto quoted = [](const std::string& a) {
+    if (!a.empty() && a.find_first_of(" \t'\"$\\*?;&|<>()`!#~") == std::string::npos) return a;
+    std::string q = "'";
+    for (char ch : a) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    return q + "'";
+  };
+  std::string c = "attn train";
+  if (!config_path.empty()) c += " " + quoted(config_path);
+  for (const auto& o : overrides) c += " --set " + quoted(o);
+  if (!out_dir.empty()) c += " --out " + quoted(out_dir);
+  if (resume) c += " --resume";
+  if (force) c += " --force";
+  return c;
+}
+
 TrainResult train(const TrainRequest& req) {
   const auto run_start = Clock::now();
   TrainResult result;
@@ -350,18 +390,19 @@ TrainResult train(const TrainRequest& req) {
 
   Replicas replicas(request_fingerprint(req));  // one of several processes: join the others first
   result.rank = replicas.rank();
-  const RunPlan plan = plan_run(req, result.out_dir, replicas);  // nothing written yet
+  const RunPlan plan = plan_run(req, result.out_dir, replicas);  // the directory locked, nothing written yet
   const KernelScope kernels(kernels_of(plan.config.model));       // model.*_kernel, while the run lasts
   Run run = build_run(plan, replicas);                            // data, model, optimizer
   std::optional<RunDirectory> dir;  // created only now that the inputs are known to be good
   replicas.on_every_rank("creating the run directory", [&] {
-    dir.emplace(result.out_dir, req.force, plan.config, replicas.lead(), replicas.rank(), run_start);
+    dir.emplace(result.out_dir, req.force, plan.config, plan.record, plan.lock.get(), replicas.lead(), replicas.rank(),
+                run_start);
   });
   log_start(*dir, plan, run, replicas);
 
   Loop loop(req, plan, run, replicas, *dir, result, run_start);
   result.interrupted = loop.run();
-  if (!result.interrupted) loop.finish();
+  if (!result.interrupted) result.interrupted = loop.finish();
   return result;
 }
 

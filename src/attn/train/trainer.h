@@ -1,9 +1,9 @@
 // `attn train`: a config-driven training run of the set classifier, with validation, metrics,
 // checkpoints, exact resume, and a final test evaluation of the best checkpoint.
 //
-// A run directory holds config.json (the resolved config), train.log, metrics.jsonl (one JSON
-// record per log interval, validation and test), and checkpoints/ (the last N step_*.pt and
-// best.pt).
+// A run directory holds config.json (the resolved config), run.json (what made the run),
+// train.log, metrics.jsonl (one JSON record per log interval, validation and test),
+// checkpoints/ (the last N step_*.pt and best.pt), and run.lock while a process runs it.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -22,6 +22,9 @@ struct TrainRequest {
   std::string out_dir;                 ///< empty: runs/<config file stem>
   bool resume = false;                 ///< continue from the newest checkpoint in out_dir
   bool force = false;                  ///< move an existing out_dir aside (never deleted)
+
+  /// "attn train CONFIG --set k=v --out DIR --resume", as the user could type it again.
+  std::string command() const;
 };
 
 struct TrainResult {

@@ -100,8 +100,14 @@ std::vector<EncodedExample> encode(const std::vector<TextExample>& examples, con
     auto it = label_id.find(e.label);
     if (it == label_id.end()) {
       std::string known;
-      for (const auto& l : labels) known += (known.empty() ? "" : ", ") + l;
-      throw DataError(e.where + ": label \"" + e.label + "\" is not in the training label set {" +
+      for (const auto& l : labels) {
+        if (known.size() > 200) {
+          known += ", ... (" + std::to_string(labels.size()) + " labels)";
+          break;
+        }
+        known += (known.empty() ? "" : ", ") + quote_value(l, 40);
+      }
+      throw DataError(e.where + ": label " + quote_value(e.label, 80) + " is not in the training label set {" +
                       known + "}");
     }
     out.push_back({encode_text(e.text, tok, vocab, max_len), it->second});
@@ -122,6 +128,12 @@ ClassificationData prepare_classification(const RawSplits& raw, const DataConfig
     out.vocab = Vocab::build(counts, d.vocab_size, d.min_freq);
   }
   out.labels = labels ? *labels : label_set(raw.train);
+  // Sentences read as labels (the columns the other way round): a class for nearly every example.
+  if (!labels && out.labels.size() > 50 && out.labels.size() * 2 > raw.train.size())
+    throw DataError(d.path + ": " + std::to_string(out.labels.size()) + " different labels in " +
+                    std::to_string(raw.train.size()) + " training examples, e.g. " +
+                    quote_value(out.labels.front(), 80) + "; are the columns the other way round? attn reads " +
+                    "label<TAB>text (jsonl: {\"text\": ..., \"label\": ...})");
   if (out.labels.size() < 2)
     throw DataError(d.path + ": the training data has " + std::to_string(out.labels.size()) +
                     " label(s); a classifier needs at least 2");

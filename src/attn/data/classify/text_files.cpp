@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <initializer_list>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,7 +23,9 @@ std::string read_whole(const fs::path& p) {
   if (!in) throw DataError(p.string() + ": cannot read the file (check it exists and is readable)");
   std::ostringstream s;
   s << in.rdbuf();
-  return s.str();
+  std::string text = s.str();
+  strip_bom(text);
+  return text;
 }
 
 void check_utf8(const std::string& text, const std::string& where) {
@@ -40,6 +44,7 @@ size_t for_each_line(const std::string& path, F&& f) {
   size_t number = 0, used = 0;
   while (std::getline(in, line)) {
     ++number;
+    if (number == 1) strip_bom(line);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     f(line, path + ":" + std::to_string(number));
@@ -73,14 +78,36 @@ std::vector<TextExample> read_imdb_split(const std::string& root, const std::str
   return out;
 }
 
+namespace {
+
+// The names data sets give their columns (GLUE, Hugging Face datasets, pandas exports).
+bool is_column_name(std::string cell, std::initializer_list<const char*> names) {
+  std::transform(cell.begin(), cell.end(), cell.begin(), [](unsigned char c) { return std::tolower(c); });
+  return std::any_of(names.begin(), names.end(), [&](const char* n) { return cell == n; });
+}
+
+const std::initializer_list<const char*> kLabelNames = {"label", "labels", "class", "sentiment", "target",
+                                                        "category", "y"};
+const std::initializer_list<const char*> kTextNames = {"text", "sentence", "review", "content", "document",
+                                                       "sentence1", "x"};
+
+}  // namespace
+
 std::vector<TextExample> read_tsv(const std::string& path) {
   std::vector<TextExample> out;
   for_each_line(path, [&](const std::string& line, const std::string& where) {
     check_utf8(line, where);
     const auto tab = line.find('\t');
     if (tab == std::string::npos || tab == 0)
-      throw DataError(where + ": expected label<TAB>text");
-    out.push_back({line.substr(tab + 1), line.substr(0, tab), where});
+      throw DataError(where + ": expected label<TAB>text, got " + quote_value(line, 120));
+    const std::string first = line.substr(0, tab), rest = line.substr(tab + 1);
+    if (out.empty() && (is_column_name(first, kLabelNames) || is_column_name(first, kTextNames)) &&
+        (is_column_name(rest, kTextNames) || is_column_name(rest, kLabelNames)))
+      throw DataError(where + ": " + quote_value(line, 120) + " looks like a header line; attn reads label<TAB>text "
+                      "lines with no header" + (is_column_name(first, kTextNames) ? ", and these columns are the other "
+                      "way round (swap them, e.g. awk -F'\\t' -v OFS='\\t' '{print $2, $1}')" : "") +
+                      ": remove the line (tail -n +2)");
+    out.push_back({rest, first, where});
   });
   return out;
 }
@@ -90,7 +117,7 @@ std::vector<TextExample> read_jsonl(const std::string& path) {
   for_each_line(path, [&](const std::string& line, const std::string& where) {
     check_utf8(line, where);
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) throw DataError(where + ": not valid JSON");
+    if (j.is_discarded()) throw DataError(where + ": not valid JSON: " + quote_value(line, 120));
     const bool ok = j.is_object() && j.contains("text") && j["text"].is_string() &&
                     j.contains("label") && (j["label"].is_string() || j["label"].is_number_integer());
     if (!ok)

@@ -46,6 +46,7 @@ std::vector<std::string> read_lines(const std::string& path) {
       throw DataError(path + ": cannot decompress (" + std::string(msg && *msg ? msg : "error") + ") after " +
                       std::to_string(text.size()) + " bytes of text; the .gz file is damaged or cut short");
   }
+  strip_bom(text);
   std::vector<std::string> lines;
   size_t start = 0;
   while (start < text.size()) {
