@@ -6,10 +6,12 @@
 
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "attn/kernels/isa.h"
 #include "attn/model/multi_head_attention.h"
 #include "attn/ops/kernel_choice.h"
 
@@ -149,6 +151,17 @@ inline void copy_ffn(torch::nn::Conv1dImpl& conv1, torch::nn::Conv1dImpl& conv2,
 /// An additive causal mask (T, T) for LibTorch 1.13's C++ attention: -inf above the diagonal.
 inline torch::Tensor additive_causal_mask(int64_t T, const torch::TensorOptions& options) {
   return torch::full({T, T}, -INFINITY, options).triu(1);
+}
+
+// The instruction sets a test that loops over them runs: every one this build and CPU have, or
+// only ATTN_KERNEL_ISA's where it names one of them. scripts/test_portability.sh runs each ISA in
+// a pass of its own, so a pass checks its ISA (against the reference, on its BLAS kernel) once
+// rather than every ISA again; the main pass, without the variable, checks them all.
+inline std::vector<std::string> isas_under_test() {
+  auto usable = kernels::kernel_isas();
+  const char* env = std::getenv("ATTN_KERNEL_ISA");
+  if (env && std::find(usable.begin(), usable.end(), env) != usable.end()) return {env};
+  return usable;
 }
 
 }  // namespace attn::test

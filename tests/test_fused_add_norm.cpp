@@ -62,7 +62,7 @@ TEST_CASE("the fused add & LayerNorm matches LibTorch's add and layer_norm, outp
   // Widths: the AVX-512 rows (multiples of 16: 32 as in the notebook, 64) and the plain loops
   // (8, 40); rows: one, fewer than a block (256), several blocks split unevenly.
   const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 32}, {2, 37, 8}, {3, 100, 40}, {7, 200, 32}, {5, 61, 64}};
-  for (const auto& isa : kernels::kernel_isas()) {
+  for (const auto& isa : attn::test::isas_under_test()) {
     INFO("kernels: " << isa);
     REQUIRE(kernels::force_kernel_isa(isa));
     for (const auto& [B, T, D] : shapes)

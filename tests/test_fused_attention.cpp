@@ -104,10 +104,11 @@ void sweep(torch::Dtype dtype, double tolerance, FusedBackward scheme) {
 
 }  // namespace
 
-// Every instruction set this build and CPU can run (the dispatcher picks only the widest).
+// Every instruction set under test (attn::test::isas_under_test: all this build and CPU can run,
+// or the one ATTN_KERNEL_ISA names); the dispatcher alone would pick only the widest.
 template <typename F>
 void for_each_isa(F&& f) {
-  for (const auto& isa : kernels::kernel_isas()) {
+  for (const auto& isa : attn::test::isas_under_test()) {
     INFO("kernels: " << isa);
     REQUIRE(kernels::force_kernel_isa(isa));
     f();

@@ -76,7 +76,7 @@ void check_loops(int64_t n, int64_t m, std::mt19937& rng) {
 
 TEST_CASE("the blocked kernels' element loops give the plain loops' bits on every instruction set", "[kernel]") {
   std::mt19937 rng(Catch::rngSeed());
-  for (const auto& isa : kernels::kernel_isas()) {
+  for (const auto& isa : attn::test::isas_under_test()) {
     INFO("kernels: " << isa);
     REQUIRE(kernels::force_kernel_isa(isa));
     for (const auto& [n, m] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 37}, {7, 96}, {128, 128}, {5, 13}}) {
