@@ -136,4 +136,16 @@ struct InspectRequest {
 };
 int run_inspect(const InspectRequest& request);
 
+/// `attn show`: attention maps of a checkpoint's model for some inputs.
+struct ShowRequest {
+  std::string target;
+  std::string input;            ///< a text, a file of texts (one per line), or - for standard input
+  std::string out;              ///< folder; empty = RUN/show, or NAME-show beside a .pt file
+  std::string format = "html";  ///< html (the page) or json (the maps alone)
+  int64_t limit = 20;           ///< show at most this many inputs
+  std::string attention;
+  std::string device;
+};
+int run_show(const ShowRequest& request);
+
 }  // namespace attn

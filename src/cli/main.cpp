@@ -150,6 +150,19 @@ int main(int argc, char** argv) {
   predict_cmd->add_flag("--json", predict_req.json, "JSON lines instead of TSV (or plain text)");
   predict_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
+  ShowRequest show_req;
+  auto* show_cmd = app.add_subcommand("show", "Attention maps of a checkpoint for some inputs, as a page that "
+                                              "opens in a browser: every layer and head, labelled with the tokens");
+  show_cmd->add_option("checkpoint", show_req.target, "Run directory or .pt file")->required();
+  show_cmd->add_option("input", show_req.input, "A text, a file of texts (one per line), or - for standard input")
+      ->required();
+  show_cmd->add_option("--out", show_req.out, "Output folder (default: RUN/show, or NAME-show beside a .pt file)");
+  show_cmd->add_option("--format", show_req.format, "html: the page; json: the maps alone")
+      ->capture_default_str()->check(CLI::IsMember({"html", "json"}));
+  show_cmd->add_option("--limit", show_req.limit, "Show at most this many inputs")->capture_default_str()->check(kPositive);
+  add_model_options(show_cmd, show_req.attention, show_req.device);
+  show_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
+
   BleuRequest bleu_req;
   auto* bleu_cmd = app.add_subcommand("bleu", "Corpus BLEU of line-aligned files, as sacreBLEU's default "
                                               "(13a tokenization, exp smoothing, case-sensitive)");
@@ -254,12 +267,13 @@ int main(int argc, char** argv) {
   try {
     // Commands that compute run on the best BLAS kernel this CPU has: this may re-execute attn
     // once (OpenBLAS picks its kernels as it loads), before anything is read or written.
-    if (*train_cmd || *eval_cmd || *predict_cmd || *bench_cmd) kernels::use_best_blas_core(argv);
+    if (*train_cmd || *eval_cmd || *predict_cmd || *show_cmd || *bench_cmd) kernels::use_best_blas_core(argv);
     if (*train_cmd) return run_train(train_req);
     if (*launch_cmd) return run_launch(launch_req);
     if (*eval_cmd) return run_eval(eval_req);
     if (*predict_cmd) return run_predict(predict_req);
     if (*inspect_cmd) return run_inspect(inspect_req);
+    if (*show_cmd) return run_show(show_req);
     if (*bleu_cmd) return run_bleu(bleu_req);
     if (*bench_decode_cmd) return run_bench_decode(bench_decode_req);
     if (*bench_train_cmd) return run_bench_step(bench_train_req);

@@ -1,5 +1,6 @@
 #include "attn/model/multi_head_attention.h"
 
+#include "attn/model/attention_record.h"
 #include "attn/ops/blocked_linear.h"
 
 namespace attn {
@@ -42,6 +43,8 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
               "MultiHeadAttention expects (B, T, D) inputs, got ", xq.sizes(), ", ", xk.sizes(),
               ", ", xv.sizes());
   const int64_t B = xq.size(0), Tq = xq.size(1), Tk = xk.size(1), H = options.num_heads();
+  AttentionRecord* record = AttentionRecord::active();  // attn show: keep the weights too
+  if (record) need_weights = true;
 
   const auto how = AttentionOptions()
                        .mode(options.mode())
@@ -63,6 +66,7 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
     att = scaled_dot_product_attention(split(W_q(xq), Tq), split(W_k(xk), Tk), split(W_v(xv), Tk),
                                        key_padding_mask, how);
   }
+  if (record) record->add(this, att.a);                                    // (B, H, Tq, Tk)
   auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
   return {linear_layer(h, W_h->weight, W_h->bias), att.a};                // (B, Tq, D)
 }

@@ -1,0 +1,166 @@
+// attn show through the binary: the page holds the model's own attention weights, compared with
+// what each MultiHeadAttention returns with need_weights when the test calls it layer by layer
+// (soft and hard attention); its prediction is predict's; inputs come as text, file or stdin.
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "attn/infer/checkpoint_model.h"
+#include "attn/io/checkpoint_reader.h"
+#include "cli_support.h"
+
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_show {
+
+using namespace attn;
+using namespace attn::test;
+using nlohmann::json;
+
+namespace {
+
+// Two encoder layers of two heads and attention pooling: every kind of map a set classifier has.
+const char* kConfig = R"({
+  "data": {"kind": "retrieval", "set_size": 6, "symbols": 8, "train_size": 600, "valid_size": 100, "test_size": 100},
+  "model": {"d_model": 16, "heads": 2, "ffn_hidden": 32, "layers": 2, "pooling": "attention"},
+  "train": {"epochs": 1, "batch_size": 32}, "threads": 1, "seed": 4})";
+
+std::string slurp_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The JSON the page embeds (cli/attention_page.h).
+json page_data(const std::string& html) {
+  const std::string open = "<script type=\"application/json\" id=\"attn-data\">";
+  const auto from = html.find(open);
+  REQUIRE(from != std::string::npos);
+  const auto to = html.find("</script>", from);
+  REQUIRE(to != std::string::npos);
+  return json::parse(html.substr(from + open.size(), to - from - open.size()));
+}
+
+// The reference maps: each MultiHeadAttention called with need_weights on what its layer feeds it,
+// layer by layer, then the pooling query over the encoder's output. ids (1, T) -> (H, Tq, T) each.
+std::vector<torch::Tensor> reference_maps(CheckpointModel& m, const torch::Tensor& ids) {
+  torch::NoGradGuard no_grad;
+  const auto padding = m.header.config.data.mask_padding ? ids.eq(Vocab::kPad) : torch::Tensor();  // (1, T)
+  std::vector<torch::Tensor> maps;
+  auto& encoder = *m.model->encoder;
+  auto x = encoder.embedding(ids);                                           // (1, T, D)
+  for (const auto& item : *encoder.layers) {
+    auto* layer = item->as<EncoderLayerImpl>();
+    const auto y = layer->options.norm() == NormPlacement::Pre ? layer->layernorm1(x) : x;
+    maps.push_back(layer->mha->forward(y, y, y, padding, false, /*need_weights=*/true).weights[0]);  // (H, T, T)
+    x = layer->forward(x, padding);
+  }
+  if (!encoder.final_norm.is_empty()) x = encoder.final_norm(x);
+  const auto q = m.model->pool_query.expand({1, 1, x.size(2)});              // (1, 1, D)
+  maps.push_back(m.model->pool_attention->forward(q, x, x, padding, false, true).weights[0]);  // (H, 1, T)
+  return maps;
+}
+
+torch::Tensor as_tensor(const json& weights) {  // [H][Tq][Tk] -> (H, Tq, Tk) float64
+  std::vector<double> flat;
+  for (const auto& head : weights)
+    for (const auto& row : head)
+      for (double w : row) flat.push_back(w);
+  const auto H = static_cast<int64_t>(weights.size()), Tq = static_cast<int64_t>(weights[0].size());
+  return torch::tensor(flat, torch::kFloat64).view({H, Tq, -1});
+}
+
+void check_maps_are_the_models(Sandbox& s, const json& doc, const std::string& attention) {
+  CheckpointReader reader(s.path("run/checkpoints/best.pt"));
+  auto m = load_checkpoint_model(reader, "cpu");
+  set_attention_mode(*m.model, parse<AttentionMode>(attention));
+  REQUIRE(doc["attention"] == attention);
+  for (const auto& input : doc["inputs"]) {
+    INFO(input["text"].get<std::string>() << ", " << attention);
+    std::vector<int64_t> ids;
+    for (const auto& t : input["tokens"]) ids.push_back(m.vocab.id(t.get<std::string>()));
+    const auto want = reference_maps(m, torch::tensor(ids).view({1, -1}));
+    const auto& maps = input["maps"];
+    REQUIRE(maps.size() == 3);
+    CHECK(maps[0]["name"] == "encoder.layers.0.mha");
+    CHECK(maps[1]["name"] == "encoder.layers.1.mha");
+    CHECK(maps[2]["name"] == "pool_attention");
+    for (size_t i = 0; i < maps.size(); ++i) {
+      INFO(maps[i]["name"]);
+      const auto got = as_tensor(maps[i]["weights"]);
+      REQUIRE(got.sizes() == want[i].sizes());
+      CHECK((got - want[i].to(torch::kFloat64)).abs().max().item<double>() < 1e-6);
+      CHECK(maps[i]["keys"] == input["tokens"]);
+      CHECK(maps[i]["queries"].size() == static_cast<size_t>(got.size(1)));
+      CHECK(((got.sum(-1) - 1).abs() < 1e-5).all().item<bool>());      // each query's weights sum to 1
+      if (attention == "hard")                                           // one key per query
+        CHECK((got.gt(0.5).sum(-1) == 1).all().item<bool>());
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("attn show: the page holds every layer's and the pooling's attention as the model computes it",
+          "[cli][show]") {
+  Sandbox s;
+  std::ofstream(s.path("show.json")) << kConfig;
+  REQUIRE(s.attn("train show.json --out run").rc == 0);
+  const std::string text = "k1:v2 k3:v4 ?k3 k5:v0 k7:v7 k2:v6";
+  for (const std::string attention : {"soft", "hard"}) {
+    const auto r = s.attn("show run '" + text + "' --out shown-" + attention + " --attention " + attention);
+    INFO(r.err);
+    REQUIRE(r.rc == 0);
+    const std::string page = s.path("shown-" + attention + "/attention.html");
+    CHECK_THAT(r.out, Catch::Contains("attention.html"));
+    const auto doc = page_data(slurp_file(page));
+    REQUIRE(doc["inputs"].size() == 1);
+    CHECK(doc["inputs"][0]["text"] == text);
+    check_maps_are_the_models(s, doc, attention);
+    // The prediction is predict's: the same label, and its probability to 1e-5 (the recorded pass
+    // runs the reference attention, which keeps the weights, where predict runs the fused kernel).
+    const auto p = s.attn("predict run --attention " + attention, text + "\n");
+    REQUIRE(p.rc == 0);
+    CHECK(p.out.substr(0, p.out.find('\t')) == doc["inputs"][0]["label"].get<std::string>());
+    const auto json_line = json::parse(s.attn("predict run --json --attention " + attention, text + "\n").out);
+    CHECK(std::abs(json_line["probs"][doc["inputs"][0]["label"].get<std::string>()].get<double>() -
+                   doc["inputs"][0]["probability"].get<double>()) < 1e-5);
+  }
+}
+
+TEST_CASE("attn show reads inputs from a file or stdin, keeps the page's script whole, and refuses what it cannot show",
+          "[cli][show][errors]") {
+  Sandbox s;
+  std::ofstream(s.path("show.json")) << kConfig;
+  REQUIRE(s.attn("train show.json --out run").rc == 0);
+  // A file of three texts, one of them with markup that would end a <script> element.
+  std::ofstream(s.path("inputs.txt")) << "k1:v2 ?k1\n\nk3:v4 </script><b>x ?k3\nk5:v5 ?k5\n";
+  auto r = s.attn("show run inputs.txt --limit 2");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK_THAT(r.err, Catch::Contains("the first 2 of 3 inputs"));
+  auto doc = page_data(slurp_file(s.path("run/show/attention.html")));
+  REQUIRE(doc["inputs"].size() == 2);
+  CHECK(doc["inputs"][1]["text"] == "k3:v4 </script><b>x ?k3");
+  CHECK(doc["inputs"][1]["tokens"][1] == "<unk>");                     // not in the vocabulary
+  // stdin, and the maps alone as JSON.
+  r = s.attn("show run - --format json --out maps", "k1:v2 ?k1\n");
+  REQUIRE(r.rc == 0);
+  doc = json::parse(slurp_file(s.path("maps/attention.json")));
+  CHECK(doc["inputs"].size() == 1);
+  CHECK(doc["inputs"][0]["maps"].size() == 3);
+  // Nothing to show; a bad option: one message, exit 2.
+  std::ofstream(s.path("empty.txt")) << "\n\n";
+  r = s.attn("show run empty.txt");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("empty.txt: no input to show"));
+  CHECK(s.attn("show run 'k1:v2' --format gif").rc == 2);
+  CHECK(s.attn("show run").rc == 2);
+}
+
+}  // namespace test_show
