@@ -499,6 +499,13 @@ TEST_CASE("a resume that changes train.metric chooses the best checkpoint anew",
     if (rec["kind"] == "valid" && rec["step"] == 60) first_after = rec;
   REQUIRE(!first_after.is_null());
   CHECK(first_after["best"] == true);  // not compared with the old accuracy
+  CHECK_THAT(r.err, Catch::Contains("| best loss "));
+  // A finished run resumed with another metric validates nothing more: its summary names the
+  // metric best.pt was chosen by (an accuracy is not printed as a loss).
+  r = s.attn("train --out m --resume --set train.metric=accuracy");
+  REQUIRE(r.rc == 0);
+  CHECK_THAT(r.err, Catch::Contains("| best loss "));
+  CHECK_THAT(r.err, !Catch::Contains("| best accuracy "));
 }
 
 }  // namespace test_cli

@@ -153,8 +153,11 @@ class Loop {
                       summary, result_.test.value("count", 0), result_.test.value("seconds", 0.0));
     }
     result_.seconds = seconds_since(run_start_);
-    dir_.log().info("[run] done in {} | best {} {:.4f} at step {} | {}", format_duration(result_.seconds), t_.metric,
-                    best.header().state.best, best.header().state.best_step, result_.best_checkpoint);
+    // Named by the metric best.pt was chosen by: after a resume that changed train.metric and
+    // validated nothing since, that is still the old one.
+    dir_.log().info("[run] done in {} | best {} {:.4f} at step {} | {}", format_duration(result_.seconds),
+                    best.header().config.train.metric, best.header().state.best, best.header().state.best_step,
+                    result_.best_checkpoint);
     return 0;
   }
 
