@@ -142,6 +142,10 @@ TEST_CASE("word codec: specials 0..3, unknown words to <unk>, decode joins token
   CHECK(again->encode("the cat sat.") == codec->encode("the cat sat."));
   CHECK(again->size() == codec->size());
   CHECK(codec->size() == 4 + 7);  // the cat sat . dog ! ran
+  // piece: a token as the model sees it (what attn show labels maps with).
+  CHECK(codec->piece(ids[0]) == "the");
+  CHECK(codec->piece(TextCodec::kUnk) == "<unk>");
+  CHECK(codec->piece(TextCodec::kEos) == "</s>");
 }
 
 TEST_CASE("sentencepiece codec: trained on text, decodes back to it, unknown characters to <unk>",
@@ -163,6 +167,11 @@ TEST_CASE("sentencepiece codec: trained on text, decodes back to it, unknown cha
     auto ids = codec->encode(sentence);
     for (auto id : ids) CHECK(id >= 4);  // no specials in ordinary text
     CHECK(codec->decode(ids) == sentence);
+    // Its pieces, as sentencepiece writes them: "\u2581" where a word starts, the text once joined.
+    std::string joined;
+    for (auto id : ids) joined += codec->piece(id);
+    CHECK(joined == "\u2581the\u2581big\u2581dog\u2581ran\u2581to\u2581a\u2581small\u2581house.");
+    CHECK(codec->piece(TextCodec::kBos) == "<s>");
     auto unknown = codec->encode("日");
     CHECK(std::find(unknown.begin(), unknown.end(), TextCodec::kUnk) != unknown.end());
     // Saved and loaded (as in a checkpoint): the same pieces.

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "attn/infer/checkpoint_model.h"
+#include "attn/infer/search.h"
 #include "attn/io/checkpoint_reader.h"
 #include "cli_support.h"
 
@@ -104,7 +105,98 @@ void check_maps_are_the_models(Sandbox& s, const json& doc, const std::string& a
   }
 }
 
+// An encoder-decoder of two layers each on the built-in reverse task: every kind of map a
+// seq2seq model has.
+const char* kSeq2SeqConfig = R"({
+  "task": "seq2seq",
+  "data": {"kind": "reverse", "set_size": 5, "symbols": 6, "train_size": 600, "valid_size": 50, "test_size": 50,
+           "max_len": 10, "max_target_len": 11},
+  "model": {"d_model": 16, "heads": 2, "ffn_hidden": 32, "layers": 2, "positions": "sinusoidal"},
+  "train": {"epochs": 1, "batch_size": 32}, "decode": {"beam_size": 2}, "threads": 1, "seed": 5})";
+
+// The seq2seq reference: the encoder's maps as for the classifier, then each decoder layer's
+// causal self-attention and cross-attention called with need_weights on what the layer feeds them.
+std::vector<torch::Tensor> reference_seq2seq_maps(CheckpointSeq2Seq& m, const torch::Tensor& src,
+                                                  const torch::Tensor& tgt_in) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> maps;
+  auto& encoder = *m.model->encoder;
+  auto x = encoder.embedding(src);                                           // (1, S, D)
+  for (const auto& item : *encoder.layers) {
+    auto* layer = item->as<EncoderLayerImpl>();
+    const auto y = layer->options.norm() == NormPlacement::Pre ? layer->layernorm1(x) : x;
+    maps.push_back(layer->mha->forward(y, y, y, {}, false, true).weights[0]);  // (H, S, S)
+    x = layer->forward(x);
+  }
+  const auto memory = m.model->encode(src);                                  // (1, S, D)
+  auto& decoder = *m.model->decoder;
+  auto y = decoder.embedding(tgt_in);                                        // (1, T, D)
+  for (const auto& item : *decoder.layers) {
+    auto* layer = item->as<DecoderLayerImpl>();
+    const bool pre = layer->options.norm() == NormPlacement::Pre;
+    const auto q1 = pre ? layer->layernorm1(y) : y;
+    const auto self = layer->self_mha->forward(q1, q1, q1, {}, /*causal=*/true, true);
+    maps.push_back(self.weights[0]);                                         // (H, T, T)
+    const auto h1 = pre ? y + self.output : layer->layernorm1(y + self.output);
+    const auto q2 = pre ? layer->layernorm2(h1) : h1;
+    maps.push_back(layer->cross_mha->forward(q2, memory, memory, {}, false, true).weights[0]);  // (H, T, S)
+    y = layer->forward(y, memory);
+  }
+  return maps;
+}
+
 }  // namespace
+
+TEST_CASE("attn show on a seq2seq checkpoint: encoder, causal decoder and cross-attention maps of its translation",
+          "[cli][show]") {
+  Sandbox s;
+  std::ofstream(s.path("reverse.json")) << kSeq2SeqConfig;
+  REQUIRE(s.attn("train reverse.json --out run").rc == 0);
+  const std::string text = "s3 s1 s4 s0 s5";
+  const auto r = s.attn("show run '" + text + "' --beam 2");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  const auto doc = page_data(slurp_file(s.path("run/show/attention.html")));
+  REQUIRE(doc["task"] == "seq2seq");
+  const auto& input = doc["inputs"].at(0);
+
+  CheckpointReader reader(s.path("run/checkpoints/best.pt"));
+  auto m = load_seq2seq_checkpoint(reader, "cpu");
+  const auto source = m.source_codec->encode(text);
+  const auto src = torch::tensor(source).view({1, -1});                      // (1, S)
+  const auto hyp = translate(m.model, src, {}, search_options(m.header.config, 2)).at(0);
+  // The translation shown is predict's, and its tokens label the decoder's rows.
+  CHECK(input["output"] == m.target_codec->decode(hyp.tokens));
+  CHECK(input["output"].get<std::string>() + "\n" == s.attn("predict run --beam 2", text + "\n").out);
+  std::vector<std::string> source_tokens, predicts;
+  for (auto id : source) source_tokens.push_back(m.source_codec->piece(id));
+  for (auto id : hyp.tokens) predicts.push_back(m.target_codec->piece(id));
+  predicts.push_back("</s>");
+  CHECK(input["tokens"] == source_tokens);
+  CHECK(input["output_tokens"] == predicts);
+
+  std::vector<int64_t> target_in = {TextCodec::kBos};
+  target_in.insert(target_in.end(), hyp.tokens.begin(), hyp.tokens.end());
+  const auto want = reference_seq2seq_maps(m, src, torch::tensor(target_in).view({1, -1}));
+  const std::vector<std::string> names = {"encoder.layers.0.mha",       "encoder.layers.1.mha",
+                                          "decoder.layers.0.self_mha",  "decoder.layers.0.cross_mha",
+                                          "decoder.layers.1.self_mha",  "decoder.layers.1.cross_mha"};
+  const auto& maps = input["maps"];
+  REQUIRE(maps.size() == names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    INFO(names[i]);
+    CHECK(maps[i]["name"] == names[i]);
+    const auto got = as_tensor(maps[i]["weights"]);
+    REQUIRE(got.sizes() == want[i].sizes());
+    CHECK((got - want[i].to(torch::kFloat64)).abs().max().item<double>() < 1e-6);
+    CHECK(((got.sum(-1) - 1).abs() < 1e-5).all().item<bool>());
+    if (names[i].find("self_mha") != std::string::npos)                   // causal: nothing above the diagonal
+      CHECK(got.triu(1).abs().max().item<double>() == 0.0);
+    CHECK(maps[i]["queries"] == (i < 2 ? json(source_tokens) : json(predicts)));
+  }
+  CHECK(maps[3]["keys"] == source_tokens);
+  CHECK(maps[2]["keys"][0] == "<s>");
+}
 
 TEST_CASE("attn show: the page holds every layer's and the pooling's attention as the model computes it",
           "[cli][show]") {
@@ -126,10 +218,10 @@ TEST_CASE("attn show: the page holds every layer's and the pooling's attention a
     // runs the reference attention, which keeps the weights, where predict runs the fused kernel).
     const auto p = s.attn("predict run --attention " + attention, text + "\n");
     REQUIRE(p.rc == 0);
-    CHECK(p.out.substr(0, p.out.find('\t')) == doc["inputs"][0]["label"].get<std::string>());
+    CHECK(p.out.substr(0, p.out.find('\t')) == doc["inputs"][0]["output"].get<std::string>());
     const auto json_line = json::parse(s.attn("predict run --json --attention " + attention, text + "\n").out);
-    CHECK(std::abs(json_line["probs"][doc["inputs"][0]["label"].get<std::string>()].get<double>() -
-                   doc["inputs"][0]["probability"].get<double>()) < 1e-5);
+    CHECK(std::abs(json_line["probs"][doc["inputs"][0]["output"].get<std::string>()].get<double>() -
+                   doc["inputs"][0]["score"].get<double>()) < 1e-5);
   }
 }
 

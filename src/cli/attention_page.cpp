@@ -142,10 +142,18 @@ const char* kScript = R"JS(
     var sec = el("section", "input");
     sec.appendChild(el("h2", "", "Input " + (n + 1) + ": \u201c" + clip(input.text, 160) + "\u201d"));
     var p = el("p", "prediction");
-    p.appendChild(document.createTextNode("predicted "));
-    p.appendChild(el("b", "", input.label));
-    p.appendChild(document.createTextNode(" with probability " + input.probability.toFixed(4) + "; " +
-                                          input.tokens.length + " tokens read"));
+    if (doc.task === "seq2seq") {
+      p.appendChild(document.createTextNode("translation "));
+      p.appendChild(el("b", "", "\u201c" + input.output + "\u201d"));
+      p.appendChild(document.createTextNode(" (log-probability " + input.score.toFixed(3) + "; " +
+                                            input.tokens.length + " source and " + input.output_tokens.length +
+                                            " target tokens)"));
+    } else {
+      p.appendChild(document.createTextNode("predicted "));
+      p.appendChild(el("b", "", input.output));
+      p.appendChild(document.createTextNode(" with probability " + input.score.toFixed(4) + "; " +
+                                            input.tokens.length + " tokens read"));
+    }
     sec.appendChild(p);
     if (!input.maps.length) {
       sec.appendChild(el("p", "hint", "This model computed no attention weights."));
@@ -203,7 +211,12 @@ const char* kScript = R"JS(
     }
     mapSel.onchange = function () { heads(); redraw(); };
     headSel.onchange = redraw;
+    // A translation opens on its alignment: the last cross-attention, averaged over heads.
+    var cross = -1;
+    input.maps.forEach(function (m, i) { if (/cross_mha$/.test(m.name)) cross = i; });
+    if (cross >= 0) mapSel.value = cross;
     heads();
+    if (cross >= 0) headSel.value = "mean";
     redraw();
     app.appendChild(sec);
   });
@@ -220,7 +233,7 @@ std::string attention_page(const nlohmann::json& doc) {
           escape_html(doc.value("task", "")) + " &middot; step " + std::to_string(doc.value("step", 0)) +
           " &middot; " + escape_html(doc.value("attention", "")) + " attention</p>\n";
   html += "<p class=\"hint\">Rows are queries, columns keys; each row's weights sum to 1 (a padded key gets 0 "
-          "where the model masks padding). Move the pointer over a cell for its tokens and weight.</p>\n";
+          "where the model masks padding; a decoder's rows are labelled by the token each position predicts). Move the pointer over a cell for its tokens and weight.</p>\n";
   html += "<div id=\"app\"></div>\n<script type=\"application/json\" id=\"attn-data\">" + script_safe(doc.dump()) +
           "</script>\n<script>" + kScript + "</script>\n</body>\n</html>\n";
   return html;

@@ -143,6 +143,7 @@ struct ShowRequest {
   std::string out;              ///< folder; empty = RUN/show, or NAME-show beside a .pt file
   std::string format = "html";  ///< html (the page) or json (the maps alone)
   int64_t limit = 20;           ///< show at most this many inputs
+  int64_t beam = 0;             ///< seq2seq: the search that makes the translation; 0 = decode.beam_size
   std::string attention;
   std::string device;
 };

@@ -160,6 +160,9 @@ int main(int argc, char** argv) {
   show_cmd->add_option("--format", show_req.format, "html: the page; json: the maps alone")
       ->capture_default_str()->check(CLI::IsMember({"html", "json"}));
   show_cmd->add_option("--limit", show_req.limit, "Show at most this many inputs")->capture_default_str()->check(kPositive);
+  show_cmd->add_option("--beam", show_req.beam, "seq2seq: beam size of the translation shown, 1 = greedy "
+                                                "(default: decode.beam_size)")
+      ->check(kPositive)->default_str("config");
   add_model_options(show_cmd, show_req.attention, show_req.device);
   show_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 

@@ -46,31 +46,38 @@ std::string default_out(const std::string& target) {
 
 int run_show(const ShowRequest& req) {
   CheckpointReader reader(resolve_checkpoint_path(req.target));
-  if (reader.header().config.task == "seq2seq")
-    throw UsageError("attn show draws set classifiers' attention so far; " + req.target +
-                     " is a seq2seq checkpoint (its maps: not yet)");
   const auto texts = read_inputs(req.input);
   if (texts.empty()) throw DataError(req.input + ": no input to show (one text per line; empty lines are skipped)");
-  const KernelScope kernels(kernels_of(reader.header().config.model));
-  auto m = load_checkpoint_model(reader, req.device);
-  set_threads(m.header.config.threads);
-  const std::string attention = req.attention.empty() ? m.header.config.model.attention : req.attention;
-  set_attention_mode(*m.model, parse<AttentionMode>(attention));
-
+  const Config& cfg = reader.header().config;
+  const KernelScope kernels(kernels_of(cfg.model));
+  set_threads(cfg.threads);
+  const std::string attention = req.attention.empty() ? cfg.model.attention : req.attention;
   const size_t count = std::min(texts.size(), static_cast<size_t>(req.limit));
   std::vector<ShownInput> shown;
-  for (size_t i = 0; i < count; ++i) shown.push_back(show_classifier_input(m, texts[i]));
-  const auto doc = attention_maps_json(m, attention, shown);
+  std::string path;
+  if (cfg.task == "seq2seq") {
+    auto m = load_seq2seq_checkpoint(reader, req.device);
+    set_attention_mode(*m.model, parse<AttentionMode>(attention));
+    const auto search = search_options(cfg, req.beam > 0 ? req.beam : cfg.decode.beam_size);
+    for (size_t i = 0; i < count; ++i) shown.push_back(show_seq2seq_input(m, texts[i], search));
+    path = m.path;
+  } else {
+    auto m = load_checkpoint_model(reader, req.device);
+    set_attention_mode(*m.model, parse<AttentionMode>(attention));
+    for (size_t i = 0; i < count; ++i) shown.push_back(show_classifier_input(m, texts[i]));
+    path = m.path;
+  }
+  const auto doc = attention_maps_json(path, reader.header(), attention, shown);
 
   const std::string out = req.out.empty() ? default_out(req.target) : req.out;
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw DataError(out + ": cannot create the output folder (" + ec.message() + ")");
-  const std::string path = (fs::path(out) / (req.format == "json" ? "attention.json" : "attention.html")).string();
-  write_file_atomically(path, req.format == "json" ? doc.dump() + "\n" : attention_page(doc));
+  const std::string page = (fs::path(out) / (req.format == "json" ? "attention.json" : "attention.html")).string();
+  write_file_atomically(page, req.format == "json" ? doc.dump() + "\n" : attention_page(doc));
   if (count < texts.size())
     std::cerr << "attn show: the first " << count << " of " << texts.size() << " inputs (--limit)\n";
-  std::cout << path << "\n";
+  std::cout << page << "\n";
   return 0;
 }
 

@@ -4,10 +4,28 @@
 
 #include "attn/data/batcher.h"
 #include "attn/data/classify/classification_data.h"
+#include "attn/data/seq2seq/seq2seq_data.h"
+#include "attn/model/attention_record.h"
 
 namespace attn {
 
 using nlohmann::json;
+
+namespace {
+
+// The recorded weights of the first (only) input, (H, Tq, Tk) float64 on the CPU, by module.
+std::vector<std::pair<std::string, torch::Tensor>> first_input(const AttentionRecord& record,
+                                                               const torch::nn::Module& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (auto& map : record.named(model)) out.emplace_back(map.name, map.weights[0].to(torch::kCPU, torch::kFloat64));
+  return out;
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+}  // namespace
 
 ShownInput show_classifier_input(CheckpointModel& m, const std::string& text) {
   const auto& data = m.header.config.data;
@@ -22,37 +40,69 @@ ShownInput show_classifier_input(CheckpointModel& m, const std::string& text) {
   const auto ids = batch.ids[0].cpu();
   for (int64_t t = 0; t < ids.size(0); ++t) shown.tokens.push_back(m.vocab.token(ids[t].item<int64_t>()));
   const auto best = probs.argmax().item<int64_t>();
-  shown.label = m.header.labels.at(static_cast<size_t>(best));
-  shown.probability = probs[best].item<double>();
-  for (auto& map : record.named(*m.model)) {
-    map.weights = map.weights[0].to(torch::kCPU, torch::kFloat64);           // (H, Tq, Tk)
-    shown.maps.push_back(std::move(map));
+  shown.output = m.header.labels.at(static_cast<size_t>(best));
+  shown.score = probs[best].item<double>();
+  for (auto& [name, w] : first_input(record, *m.model)) {
+    // Self-attention reads the set against itself; the pooling query is one learnt vector.
+    auto queries = w.size(1) == 1 ? std::vector<std::string>{"query"} : shown.tokens;
+    shown.maps.push_back({name, std::move(queries), shown.tokens, w});
+  }
+  return shown;
+}
+
+ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, const SearchOptions& search) {
+  ShownInput shown;
+  shown.text = text;
+  const std::vector<EncodedPair> one = {{m.source_codec->encode(text), {}}};
+  const auto batch = make_pair_batch(one, {0}, m.device);                  // source (1, S)
+  torch::NoGradGuard no_grad;
+  const auto hyp = translate(m.model, batch.source, batch.source_padding, search).at(0);
+  shown.output = m.target_codec->decode(hyp.tokens);
+  shown.score = hyp.score;
+  std::vector<int64_t> target_in = {TextCodec::kBos};                      // <s> y1 .. yn
+  target_in.insert(target_in.end(), hyp.tokens.begin(), hyp.tokens.end());
+  const auto tgt_in = torch::tensor(target_in).view({1, -1}).to(m.device); // (1, T)
+  AttentionRecord record;
+  m.model->forward(batch.source, tgt_in, batch.source_padding);            // logits (1, T, V)
+
+  for (int64_t t = 0; t < batch.source.size(1); ++t)
+    shown.tokens.push_back(m.source_codec->piece(batch.source[0][t].item<int64_t>()));
+  std::vector<std::string> read;                                           // what the decoder reads
+  for (auto id : target_in) read.push_back(m.target_codec->piece(id));
+  for (auto id : hyp.tokens) shown.output_tokens.push_back(m.target_codec->piece(id));
+  shown.output_tokens.push_back("</s>");                                   // what each position predicts
+  for (auto& [name, w] : first_input(record, *m.model)) {
+    if (ends_with(name, ".cross_mha")) shown.maps.push_back({name, shown.output_tokens, shown.tokens, w});
+    else if (ends_with(name, ".self_mha")) shown.maps.push_back({name, shown.output_tokens, read, w});
+    else shown.maps.push_back({name, shown.tokens, shown.tokens, w});
   }
   return shown;
 }
 
 std::string describe_map(const std::string& name) {
   if (name == "pool_attention") return "attention pooling: the learnt query over the set";
-  const std::string layers = "encoder.layers.";
-  if (name.rfind(layers, 0) == 0) {
+  for (const std::string side : {"encoder", "decoder"}) {
+    const std::string layers = side + ".layers.";
+    if (name.rfind(layers, 0) != 0) continue;
     const auto rest = name.substr(layers.size());
     const auto dot = rest.find('.');
-    try {
-      return "encoder layer " + std::to_string(std::stoll(rest.substr(0, dot)) + 1) + " self-attention";
-    } catch (const std::exception&) {
-    }
+    if (dot == std::string::npos || rest.find_first_not_of("0123456789") != dot) break;
+    const std::string what = ends_with(rest, "cross_mha") ? "cross-attention (target over source)"
+                             : side == "decoder"          ? "causal self-attention"
+                                                          : "self-attention";
+    return side + " layer " + std::to_string(std::stoll(rest.substr(0, dot)) + 1) + " " + what;
   }
   return name;
 }
 
-nlohmann::json attention_maps_json(const CheckpointModel& m, const std::string& attention,
-                                   const std::vector<ShownInput>& inputs) {
-  json doc = {{"checkpoint", m.path}, {"task", m.header.config.task}, {"attention", attention},
-              {"labels", m.header.labels}, {"step", m.header.state.step}, {"inputs", json::array()}};
+nlohmann::json attention_maps_json(const std::string& checkpoint, const CheckpointHeader& header,
+                                   const std::string& attention, const std::vector<ShownInput>& inputs) {
+  json doc = {{"checkpoint", checkpoint}, {"task", header.config.task}, {"attention", attention},
+              {"step", header.state.step}, {"inputs", json::array()}};
   for (const auto& in : inputs) {
     json maps = json::array();
     for (const auto& map : in.maps) {
-      const auto w = map.weights.contiguous();                                // (H, Tq, Tk) float64
+      const auto w = map.weights.contiguous();                              // (H, Tq, Tk) float64
       const auto H = w.size(0), Tq = w.size(1), Tk = w.size(2);
       const double* p = w.data_ptr<double>();
       json heads = json::array();
@@ -65,13 +115,11 @@ nlohmann::json attention_maps_json(const CheckpointModel& m, const std::string& 
         }
         heads.push_back(std::move(rows));
       }
-      // Self-attention reads the set against itself; the pooling query is one learnt vector.
-      const json queries = Tq == static_cast<int64_t>(in.tokens.size()) ? json(in.tokens) : json(std::vector<std::string>(Tq, "query"));
-      maps.push_back({{"name", map.name}, {"title", describe_map(map.name)}, {"queries", queries},
-                      {"keys", in.tokens}, {"weights", std::move(heads)}});
+      maps.push_back({{"name", map.name}, {"title", describe_map(map.name)}, {"queries", map.queries},
+                      {"keys", map.keys}, {"weights", std::move(heads)}});
     }
-    doc["inputs"].push_back({{"text", in.text}, {"tokens", in.tokens}, {"label", in.label},
-                             {"probability", in.probability}, {"maps", std::move(maps)}});
+    doc["inputs"].push_back({{"text", in.text}, {"tokens", in.tokens}, {"output", in.output},
+                             {"output_tokens", in.output_tokens}, {"score", in.score}, {"maps", std::move(maps)}});
   }
   return doc;
 }

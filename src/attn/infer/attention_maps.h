@@ -1,6 +1,9 @@
-// What `attn show` draws for one input of a set classifier: the tokens the model read, its
-// prediction, and every attention map of that forward pass (each encoder layer's
-// self-attention, the attention pooling's query over the set), named by module.
+// What `attn show` draws for one input: the tokens the model read, its output, and every
+// attention map of that forward pass, named by module, its rows and columns labelled.
+//  - set classifier: each encoder layer's self-attention, the attention pooling's query;
+//  - seq2seq: each encoder layer's self-attention, then for the translation the model produced
+//    (greedy or beam search, as predict), each decoder layer's causal self-attention and its
+//    cross-attention over the source, rows labelled by the token each position predicts.
 //
 // Shapes: H heads, Tq queries, Tk keys.
 #pragma once
@@ -11,29 +14,41 @@
 #include <vector>
 
 #include "attn/infer/checkpoint_model.h"
-#include "attn/model/attention_record.h"
+#include "attn/infer/search.h"
 
 namespace attn {
 
+struct ShownMap {
+  std::string name;                  ///< the module's path, e.g. "decoder.layers.0.cross_mha"
+  std::vector<std::string> queries;  ///< Tq row labels
+  std::vector<std::string> keys;     ///< Tk column labels
+  torch::Tensor weights;             ///< (H, Tq, Tk) float64 on the CPU
+};
+
 struct ShownInput {
   std::string text;
-  std::vector<std::string> tokens;     ///< what the model read: vocabulary tokens, <unk> and <pad> included
-  std::string label;                   ///< the predicted class
-  double probability = 0;              ///< of that class
-  std::vector<RecordedAttention> maps; ///< weights (H, Tq, Tk) each, in the order computed
+  std::vector<std::string> tokens;   ///< what the model read: tokens or pieces, <unk> and <pad> included
+  std::string output;                ///< the predicted class, or the translation
+  std::vector<std::string> output_tokens;  ///< seq2seq: the translation's tokens, </s> last
+  double score = 0;                  ///< the class's probability, or the translation's log-probability
+  std::vector<ShownMap> maps;        ///< in the order the model computed them
 };
 
 /// The classifier `m` (in eval mode) run on `text` as `attn predict` runs it (tokenizer, vocabulary,
 /// evaluation length, padding as in its config), with its attention recorded.
 ShownInput show_classifier_input(CheckpointModel& m, const std::string& text);
 
-/// A map's title for people: "encoder layer 1 self-attention", "attention pooling".
+/// The seq2seq model `m` (in eval mode): `text` translated with `search`, then the source and that
+/// translation through the model once more (teacher forcing) with its attention recorded.
+ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, const SearchOptions& search);
+
+/// A map's title for people: "encoder layer 1 self-attention", "decoder layer 2 cross-attention".
 std::string describe_map(const std::string& module_name);
 
-/// The inputs as one JSON document: {"checkpoint", "task", "attention", "labels", "inputs": [{"text",
-/// "tokens", "label", "probability", "maps": [{"name", "title", "queries", "keys", "weights"
-/// [H][Tq][Tk]}]}]}; weights rounded to 7 decimals.
-nlohmann::json attention_maps_json(const CheckpointModel& m, const std::string& attention,
-                                   const std::vector<ShownInput>& inputs);
+/// The inputs as one JSON document: {"checkpoint", "task", "attention", "step", "inputs": [{"text",
+/// "tokens", "output", "output_tokens", "score", "maps": [{"name", "title", "queries", "keys",
+/// "weights" [H][Tq][Tk]}]}]}; weights rounded to 7 decimals.
+nlohmann::json attention_maps_json(const std::string& checkpoint, const CheckpointHeader& header,
+                                   const std::string& attention, const std::vector<ShownInput>& inputs);
 
 }  // namespace attn

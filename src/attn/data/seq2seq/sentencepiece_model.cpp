@@ -22,6 +22,7 @@ struct Plugin {
   attn_spm_info_fn info;
   attn_spm_encode_fn encode;
   attn_spm_decode_fn decode;
+  attn_spm_piece_fn piece;
   attn_spm_free_fn free;
 };
 
@@ -67,6 +68,7 @@ const Plugin& plugin() {
       p.info = reinterpret_cast<attn_spm_info_fn>(sym("attn_spm_info"));
       p.encode = reinterpret_cast<attn_spm_encode_fn>(sym("attn_spm_encode"));
       p.decode = reinterpret_cast<attn_spm_decode_fn>(sym("attn_spm_decode"));
+      p.piece = reinterpret_cast<attn_spm_piece_fn>(sym("attn_spm_piece"));
       p.free = reinterpret_cast<attn_spm_free_fn>(sym("attn_spm_free"));
       return;
     }
@@ -126,6 +128,15 @@ std::string SentencePieceModel::decode(const std::vector<int>& ids) const {
   char* text = nullptr;
   size_t n = 0;
   check(plugin().decode(spm_, ids.data(), ids.size(), &text, &n), "sentencepiece");
+  std::string out(text, n);
+  plugin().free(text);
+  return out;
+}
+
+std::string SentencePieceModel::piece(int id) const {
+  char* text = nullptr;
+  size_t n = 0;
+  check(plugin().piece(spm_, id, &text, &n), "sentencepiece");
   std::string out(text, n);
   plugin().free(text);
   return out;

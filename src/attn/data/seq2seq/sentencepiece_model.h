@@ -32,6 +32,8 @@ class SentencePieceModel {
   int eos_id() const { return eos_; }
   std::vector<int64_t> encode(std::string_view text) const;
   std::string decode(const std::vector<int>& ids) const;
+  /// The piece of one id as sentencepiece writes it ("\u2581Hund": a piece that starts a word).
+  std::string piece(int id) const;
 
  private:
   attn_spm* spm_ = nullptr;

@@ -110,6 +110,14 @@ char* attn_spm_decode(const attn_spm* spm, const int* ids, size_t count, char** 
   return nullptr;
 }
 
+char* attn_spm_piece(const attn_spm* spm, int id, char** piece, size_t* len) {
+  if (id < 0 || id >= spm->processor.GetPieceSize()) return copy("no piece has id " + std::to_string(id));
+  const std::string out = spm->processor.IdToPiece(id);
+  *piece = copy(out);
+  *len = out.size();
+  return nullptr;
+}
+
 void attn_spm_free(void* p) { std::free(p); }
 
 }  // extern "C"

@@ -28,6 +28,8 @@ typedef int (*attn_spm_info_fn)(const attn_spm* spm, int* unk, int* pad, int* bo
 typedef char* (*attn_spm_encode_fn)(const attn_spm* spm, const char* text, size_t len, int** ids, size_t* count);
 /// Text of ids (free *text with attn_spm_free).
 typedef char* (*attn_spm_decode_fn)(const attn_spm* spm, const int* ids, size_t count, char** text, size_t* len);
+/// The piece of an id, as sentencepiece writes it ("\u2581Hund"; free *piece with attn_spm_free).
+typedef char* (*attn_spm_piece_fn)(const attn_spm* spm, int id, char** piece, size_t* len);
 typedef void (*attn_spm_free_fn)(void* p);
 
 char* attn_spm_train(const char* const* sentences, const size_t* lengths, size_t count, const char* args,
@@ -37,6 +39,7 @@ void attn_spm_release(attn_spm* spm);
 int attn_spm_info(const attn_spm* spm, int* unk, int* pad, int* bos, int* eos);
 char* attn_spm_encode(const attn_spm* spm, const char* text, size_t len, int** ids, size_t* count);
 char* attn_spm_decode(const attn_spm* spm, const int* ids, size_t count, char** text, size_t* len);
+char* attn_spm_piece(const attn_spm* spm, int id, char** piece, size_t* len);
 void attn_spm_free(void* p);
 
 }  // extern "C"

@@ -31,6 +31,7 @@ class WordCodec : public TextCodec {
   }
   int64_t size() const override { return vocab_.size(); }
   std::vector<int64_t> encode(std::string_view text) const override { return vocab_.encode(tok_(text)); }
+  std::string piece(int64_t id) const override { return id >= 0 && id < size() ? vocab_.token(id) : "<unk>"; }
   std::string decode(const std::vector<int64_t>& ids) const override {
     std::string s;
     for (auto id : ids) {
@@ -63,6 +64,10 @@ class SentencePieceCodec : public TextCodec {
   int64_t size() const override { return sp_.size(); }
   std::vector<int64_t> encode(std::string_view text) const override {
     return lowercase_ ? sp_.encode(utf8_lower(text)) : sp_.encode(text);
+  }
+  std::string piece(int64_t id) const override {
+    if (id >= 0 && id < static_cast<int64_t>(kSpecials.size())) return kSpecials[static_cast<size_t>(id)];
+    return id < size() ? sp_.piece(static_cast<int>(id)) : "<unk>";
   }
   std::string decode(const std::vector<int64_t>& ids) const override {
     std::vector<int> keep;

@@ -29,6 +29,9 @@ class TextCodec {
   virtual std::vector<int64_t> encode(std::string_view text) const = 0;
   /// Text of token ids; the special ids are left out.
   virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
+  /// One id as the model sees it, for pictures: a word, a sentencepiece piece ("\u2581Hund"), or
+  /// "<unk>", "<pad>", "<s>", "</s>".
+  virtual std::string piece(int64_t id) const = 0;
   /// The codec as saved in checkpoints; codec_from_json reads it back.
   virtual nlohmann::json to_json() const = 0;
   /// "words (8,004 tokens)" or "sentencepiece unigram (8,000 pieces)", for logs.
