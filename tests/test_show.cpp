@@ -196,6 +196,20 @@ TEST_CASE("attn show on a seq2seq checkpoint: encoder, causal decoder and cross-
   }
   CHECK(maps[3]["keys"] == source_tokens);
   CHECK(maps[2]["keys"][0] == "<s>");
+
+  // predict --print-alignment: fairseq's S-T pairs, the source position each target token's row of
+  // the last cross-attention, averaged over heads, weighs most (the page's map, read back).
+  const auto mean = as_tensor(maps[5]["weights"]).mean(0);                  // (T, S)
+  std::string pairs;
+  for (size_t j = 0; j < hyp.tokens.size(); ++j)
+    pairs += (j ? " " : "") + std::to_string(mean[static_cast<int64_t>(j)].argmax().item<int64_t>()) + "-" +
+             std::to_string(j);
+  const auto aligned = s.attn("predict run --beam 2 --print-alignment", text + "\n" + text + "\n");
+  REQUIRE(aligned.rc == 0);
+  const std::string line = input["output"].get<std::string>() + "\t" + pairs + "\n";
+  CHECK(aligned.out == line + line);
+  const auto as_json = json::parse(s.attn("predict run --beam 2 --print-alignment --json", text + "\n").out);
+  CHECK(as_json["alignment"] == pairs);
 }
 
 TEST_CASE("attn show: the page holds every layer's and the pooling's attention as the model computes it",
@@ -252,6 +266,9 @@ TEST_CASE("attn show reads inputs from a file or stdin, keeps the page's script 
   CHECK(r.rc == 2);
   CHECK_THAT(r.err, Catch::Contains("empty.txt: no input to show"));
   CHECK(s.attn("show run 'k1:v2' --format gif").rc == 2);
+  const auto align = s.attn("predict run --print-alignment", "k1:v2 ?k1\n");
+  CHECK(align.rc == 2);
+  CHECK_THAT(align.err, Catch::Contains("--print-alignment is for seq2seq checkpoints"));
   CHECK(s.attn("show run").rc == 2);
 }
 

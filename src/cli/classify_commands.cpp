@@ -100,6 +100,9 @@ class ClassifyCommands final : public TaskCommands {
   }
 
   int predict(const PredictRequest& req, CheckpointReader& reader) const override {
+    if (req.print_alignment)
+      throw UsageError("--print-alignment is for seq2seq checkpoints; this one is a classifier (attn show draws "
+                       "its attention)");
     auto m = load_classifier(reader, req.device, req.attention);
     const auto& data = m.header.config.data;
     const auto tok = make_tokenizer(data);

@@ -56,6 +56,7 @@ struct PredictRequest {
   std::string target;
   std::string input = "-";
   DecodeFlags decode;
+  bool print_alignment = false;  ///< seq2seq: each translation's source-target alignment too
   std::string attention;
   std::string device;
   bool json = false;

@@ -148,6 +148,9 @@ int main(int argc, char** argv) {
   add_model_options(predict_cmd, predict_req.attention, predict_req.device);
   add_decode_options(predict_cmd, predict_req.decode);
   predict_cmd->add_flag("--json", predict_req.json, "JSON lines instead of TSV (or plain text)");
+  predict_cmd->add_flag("--print-alignment", predict_req.print_alignment,
+                        "seq2seq: after each translation a tab and its alignment, fairseq's 'S-T' pairs (source "
+                        "position S of target token T, by the last layer's cross-attention averaged over heads)");
   predict_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
   ShowRequest show_req;

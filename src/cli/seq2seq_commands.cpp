@@ -10,6 +10,7 @@
 #include "attn/data/seq2seq/seq2seq_data.h"
 #include "attn/data/seq2seq/seq2seq_tasks.h"
 #include "attn/data/tokenizer.h"
+#include "attn/infer/attention_maps.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/infer/evaluate_seq2seq.h"
 #include "attn/model/multi_head_attention.h"
@@ -123,11 +124,22 @@ class Seq2SeqCommands final : public TaskCommands {
       for (size_t i = 0; i < hyps.size(); ++i) {
         const bool empty_line = pairs[i].source.empty();
         const auto text = empty_line ? std::string() : m.target_codec->decode(hyps[i].tokens);
-        if (req.json)
-          std::cout << json{{"translation", text}, {"score", empty_line ? 0.0 : hyps[i].score},
-                            {"tokens", empty_line ? 0 : hyps[i].tokens.size()}}.dump() << "\n";
-        else
-          std::cout << text << "\n";
+        // The sentence alone (no padding) through the model again, its attention recorded.
+        const auto alignment =
+            req.print_alignment && !empty_line
+                ? alignment_pairs(m.model, batch.source[static_cast<int64_t>(i)]
+                                               .narrow(0, 0, static_cast<int64_t>(pairs[i].source.size()))
+                                               .view({1, -1}),
+                                  hyps[i].tokens)
+                : std::string();
+        if (req.json) {
+          json line = {{"translation", text}, {"score", empty_line ? 0.0 : hyps[i].score},
+                       {"tokens", empty_line ? 0 : hyps[i].tokens.size()}};
+          if (req.print_alignment) line["alignment"] = alignment;
+          std::cout << line.dump() << "\n";
+        } else {
+          std::cout << text << (req.print_alignment ? "\t" + alignment : "") << "\n";
+        }
       }
       std::cout.flush();
       pending.clear();

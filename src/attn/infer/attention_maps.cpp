@@ -79,6 +79,25 @@ ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, con
   return shown;
 }
 
+std::string alignment_pairs(Seq2Seq& model, const torch::Tensor& src, const std::vector<int64_t>& tokens) {
+  if (tokens.empty()) return "";
+  std::vector<int64_t> target_in = {TextCodec::kBos};                      // <s> y1 .. yn
+  target_in.insert(target_in.end(), tokens.begin(), tokens.end());
+  torch::NoGradGuard no_grad;
+  AttentionRecord record;
+  model->forward(src, torch::tensor(target_in).view({1, -1}).to(src.device()));
+  torch::Tensor last;
+  for (auto& [name, w] : first_input(record, *model))
+    if (ends_with(name, ".cross_mha")) last = w;                            // (H, T, S), the last layer's
+  if (!last.defined()) return "";
+  const auto source_of = last.mean(0).argmax(1);                            // (T): row j predicts y_{j+1}
+  std::string out;
+  for (size_t j = 0; j < tokens.size(); ++j)
+    out += (j ? " " : "") + std::to_string(source_of[static_cast<int64_t>(j)].item<int64_t>()) + "-" +
+           std::to_string(j);
+  return out;
+}
+
 std::string describe_map(const std::string& name) {
   if (name == "pool_attention") return "attention pooling: the learnt query over the set";
   for (const std::string side : {"encoder", "decoder"}) {

@@ -42,6 +42,11 @@ ShownInput show_classifier_input(CheckpointModel& m, const std::string& text);
 /// translation through the model once more (teacher forcing) with its attention recorded.
 ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, const SearchOptions& search);
 
+/// The alignment of a translation, as fairseq's --print-alignment gives it: for each target token
+/// j of `tokens` (</s> left out), the source position i its last decoder layer's cross-attention,
+/// averaged over heads, weighs most: "i-j" pairs, space-separated. src (1, S) without padding.
+std::string alignment_pairs(Seq2Seq& model, const torch::Tensor& src, const std::vector<int64_t>& tokens);
+
 /// A map's title for people: "encoder layer 1 self-attention", "decoder layer 2 cross-attention".
 std::string describe_map(const std::string& module_name);
 
