@@ -47,13 +47,10 @@ json page_data(const std::string& html) {
   return json::parse(html.substr(from + open.size(), to - from - open.size()));
 }
 
-// The reference maps: each MultiHeadAttention called with need_weights on what its layer feeds it,
-// layer by layer, then the pooling query over the encoder's output. ids (1, T) -> (H, Tq, T) each.
-std::vector<torch::Tensor> reference_maps(CheckpointModel& m, const torch::Tensor& ids) {
-  torch::NoGradGuard no_grad;
-  const auto padding = m.header.config.data.mask_padding ? ids.eq(Vocab::kPad) : torch::Tensor();  // (1, T)
-  std::vector<torch::Tensor> maps;
-  auto& encoder = *m.model->encoder;
+// Each encoder layer's MultiHeadAttention called with need_weights on what the layer feeds it,
+// layer by layer: its weights (H, T, T) appended to `maps`. ids (1, T) -> the encoder's output (1, T, D).
+torch::Tensor reference_encoder_maps(EncoderImpl& encoder, const torch::Tensor& ids, const torch::Tensor& padding,
+                                     std::vector<torch::Tensor>& maps) {
   auto x = encoder.embedding(ids);                                           // (1, T, D)
   for (const auto& item : *encoder.layers) {
     auto* layer = item->as<EncoderLayerImpl>();
@@ -61,7 +58,16 @@ std::vector<torch::Tensor> reference_maps(CheckpointModel& m, const torch::Tenso
     maps.push_back(layer->mha->forward(y, y, y, padding, false, /*need_weights=*/true).weights[0]);  // (H, T, T)
     x = layer->forward(x, padding);
   }
-  if (!encoder.final_norm.is_empty()) x = encoder.final_norm(x);
+  return encoder.final_norm.is_empty() ? x : encoder.final_norm(x);
+}
+
+// The classifier's reference maps: the encoder's, then the pooling query over its output.
+// ids (1, T) -> (H, Tq, T) each.
+std::vector<torch::Tensor> reference_maps(CheckpointModel& m, const torch::Tensor& ids) {
+  torch::NoGradGuard no_grad;
+  const auto padding = m.header.config.data.mask_padding ? ids.eq(Vocab::kPad) : torch::Tensor();  // (1, T)
+  std::vector<torch::Tensor> maps;
+  const auto x = reference_encoder_maps(*m.model->encoder, ids, padding, maps);  // (1, T, D)
   const auto q = m.model->pool_query.expand({1, 1, x.size(2)});              // (1, 1, D)
   maps.push_back(m.model->pool_attention->forward(q, x, x, padding, false, true).weights[0]);  // (H, 1, T)
   return maps;
@@ -114,21 +120,13 @@ const char* kSeq2SeqConfig = R"({
   "model": {"d_model": 16, "heads": 2, "ffn_hidden": 32, "layers": 2, "positions": "sinusoidal"},
   "train": {"epochs": 1, "batch_size": 32}, "decode": {"beam_size": 2}, "threads": 1, "seed": 5})";
 
-// The seq2seq reference: the encoder's maps as for the classifier, then each decoder layer's
+// The seq2seq reference: the encoder's maps, then each decoder layer's
 // causal self-attention and cross-attention called with need_weights on what the layer feeds them.
 std::vector<torch::Tensor> reference_seq2seq_maps(CheckpointSeq2Seq& m, const torch::Tensor& src,
                                                   const torch::Tensor& tgt_in) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> maps;
-  auto& encoder = *m.model->encoder;
-  auto x = encoder.embedding(src);                                           // (1, S, D)
-  for (const auto& item : *encoder.layers) {
-    auto* layer = item->as<EncoderLayerImpl>();
-    const auto y = layer->options.norm() == NormPlacement::Pre ? layer->layernorm1(x) : x;
-    maps.push_back(layer->mha->forward(y, y, y, {}, false, true).weights[0]);  // (H, S, S)
-    x = layer->forward(x);
-  }
-  const auto memory = m.model->encode(src);                                  // (1, S, D)
+  const auto memory = reference_encoder_maps(*m.model->encoder, src, {}, maps);  // (1, S, D)
   auto& decoder = *m.model->decoder;
   auto y = decoder.embedding(tgt_in);                                        // (1, T, D)
   for (const auto& item : *decoder.layers) {
