@@ -21,6 +21,18 @@ std::vector<std::pair<std::string, torch::Tensor>> first_input(const AttentionRe
   return out;
 }
 
+// The source src (1, S) and the translation `tokens` through the model once (teacher forcing:
+// <s> y1 .. yn in), its attention recorded. -> the maps of that pass by module, and what the decoder read.
+std::pair<std::vector<std::pair<std::string, torch::Tensor>>, std::vector<int64_t>> teacher_forced_maps(
+    Seq2Seq& model, const torch::Tensor& src, const torch::Tensor& src_padding, const std::vector<int64_t>& tokens) {
+  std::vector<int64_t> target_in = {TextCodec::kBos};                      // <s> y1 .. yn
+  target_in.insert(target_in.end(), tokens.begin(), tokens.end());
+  torch::NoGradGuard no_grad;
+  AttentionRecord record;
+  model->forward(src, torch::tensor(target_in).view({1, -1}).to(src.device()), src_padding);  // (1, T, V)
+  return {first_input(record, *model), target_in};
+}
+
 bool ends_with(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -59,11 +71,7 @@ ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, con
   const auto hyp = translate(m.model, batch.source, batch.source_padding, search).at(0);
   shown.output = m.target_codec->decode(hyp.tokens);
   shown.score = hyp.score;
-  std::vector<int64_t> target_in = {TextCodec::kBos};                      // <s> y1 .. yn
-  target_in.insert(target_in.end(), hyp.tokens.begin(), hyp.tokens.end());
-  const auto tgt_in = torch::tensor(target_in).view({1, -1}).to(m.device); // (1, T)
-  AttentionRecord record;
-  m.model->forward(batch.source, tgt_in, batch.source_padding);            // logits (1, T, V)
+  const auto [maps, target_in] = teacher_forced_maps(m.model, batch.source, batch.source_padding, hyp.tokens);
 
   for (int64_t t = 0; t < batch.source.size(1); ++t)
     shown.tokens.push_back(m.source_codec->piece(batch.source[0][t].item<int64_t>()));
@@ -71,7 +79,7 @@ ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, con
   for (auto id : target_in) read.push_back(m.target_codec->piece(id));
   for (auto id : hyp.tokens) shown.output_tokens.push_back(m.target_codec->piece(id));
   shown.output_tokens.push_back("</s>");                                   // what each position predicts
-  for (auto& [name, w] : first_input(record, *m.model)) {
+  for (const auto& [name, w] : maps) {
     if (ends_with(name, ".cross_mha")) shown.maps.push_back({name, shown.output_tokens, shown.tokens, w});
     else if (ends_with(name, ".self_mha")) shown.maps.push_back({name, shown.output_tokens, read, w});
     else shown.maps.push_back({name, shown.tokens, shown.tokens, w});
@@ -81,13 +89,8 @@ ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, con
 
 std::string alignment_pairs(Seq2Seq& model, const torch::Tensor& src, const std::vector<int64_t>& tokens) {
   if (tokens.empty()) return "";
-  std::vector<int64_t> target_in = {TextCodec::kBos};                      // <s> y1 .. yn
-  target_in.insert(target_in.end(), tokens.begin(), tokens.end());
-  torch::NoGradGuard no_grad;
-  AttentionRecord record;
-  model->forward(src, torch::tensor(target_in).view({1, -1}).to(src.device()));
   torch::Tensor last;
-  for (auto& [name, w] : first_input(record, *model))
+  for (const auto& [name, w] : teacher_forced_maps(model, src, {}, tokens).first)
     if (ends_with(name, ".cross_mha")) last = w;                            // (H, T, S), the last layer's
   if (!last.defined()) return "";
   const auto source_of = last.mean(0).argmax(1);                            // (T): row j predicts y_{j+1}
