@@ -7,7 +7,7 @@
 # The order, bottom first; this list is the only place it is written.
 set -euo pipefail
 
-layers=(core metrics kernels runtime config data ops model io infer train cli)
+layers=(core metrics draw kernels runtime config data ops model io infer train cli)
 
 root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 cd "$root/src"

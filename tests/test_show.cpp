@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cairo.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +23,7 @@ namespace test_show {
 using namespace attn;
 using namespace attn::test;
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -71,6 +74,16 @@ std::vector<torch::Tensor> reference_maps(CheckpointModel& m, const torch::Tenso
   const auto q = m.model->pool_query.expand({1, 1, x.size(2)});              // (1, 1, D)
   maps.push_back(m.model->pool_attention->forward(q, x, x, padding, false, true).weights[0]);  // (H, 1, T)
   return maps;
+}
+
+// A PNG's (width, height) as cairo reads it back; (0, 0) when it does not decode.
+std::pair<int, int> png_size(const std::string& path) {
+  cairo_surface_t* png = cairo_image_surface_create_from_png(path.c_str());
+  std::pair<int, int> size{0, 0};
+  if (cairo_surface_status(png) == CAIRO_STATUS_SUCCESS)
+    size = {cairo_image_surface_get_width(png), cairo_image_surface_get_height(png)};
+  cairo_surface_destroy(png);
+  return size;
 }
 
 torch::Tensor as_tensor(const json& weights) {  // [H][Tq][Tk] -> (H, Tq, Tk) float64
@@ -208,6 +221,23 @@ TEST_CASE("attn show on a seq2seq checkpoint: encoder, causal decoder and cross-
   CHECK(aligned.out == line + line);
   const auto as_json = json::parse(s.attn("predict run --beam 2 --print-alignment --json", text + "\n").out);
   CHECK(as_json["alignment"] == pairs);
+
+  // As pictures: one per map, then the alignment, the head-averaged last cross-attention.
+  const auto pictures = s.attn("show run '" + text + "' --beam 2 --format png --out pics");
+  REQUIRE(pictures.rc == 0);
+  for (const char* file : {"01-encoder-layer-1-self-attention.png", "04-decoder-layer-1-cross-attention.png",
+                           "05-decoder-layer-2-causal-self-attention.png", "alignment.png"}) {
+    INFO(file);
+    CHECK(png_size(s.path(std::string("pics/input_1/") + file)).first > 0);
+  }
+  CHECK(std::distance(fs::directory_iterator(s.path("pics/input_1")), fs::directory_iterator()) == 7);
+  // While training: the last layer's maps and the alignment of a validation input's translation.
+  for (const auto& step : fs::directory_iterator(s.path("run/attention")))
+    for (const char* file :
+         {"alignment.png", "05-decoder-layer-2-causal-self-attention.png", "06-decoder-layer-2-cross-attention.png"}) {
+      INFO(step.path() << " " << file);
+      CHECK(png_size((step.path() / "input_1" / file).string()).first > 0);
+    }
 }
 
 TEST_CASE("attn show: the page holds every layer's and the pooling's attention as the model computes it",
@@ -268,6 +298,69 @@ TEST_CASE("attn show reads inputs from a file or stdin, keeps the page's script 
   CHECK(align.rc == 2);
   CHECK_THAT(align.err, Catch::Contains("--print-alignment is for seq2seq checkpoints"));
   CHECK(s.attn("show run").rc == 2);
+}
+
+TEST_CASE("attn show as PNG and SVG, a layer or a head at a time, the pictures a run draws as it trains, and attn "
+          "plot: the curves of one run or several",
+          "[cli][show][plot]") {
+  Sandbox s;
+  std::ofstream(s.path("show.json")) << kConfig;
+  REQUIRE(s.attn("train show.json --out run").rc == 0);
+  CHECK(png_size(s.path("run/curves.png")).first > 0);  // every run draws its curves at the end
+  // train.plot_examples (2 by default): at each validation, the last layer's maps of two
+  // validation inputs.
+  std::vector<fs::path> steps;
+  for (const auto& e : fs::directory_iterator(s.path("run/attention"))) steps.push_back(e.path());
+  REQUIRE(steps.size() == 1);  // one epoch, one validation
+  CHECK(steps[0].filename().string().rfind("step_", 0) == 0);
+  for (const char* input : {"input_1", "input_2"}) {
+    INFO(input);
+    CHECK(png_size((steps[0] / input / "02-encoder-layer-2-self-attention.png").string()).first > 0);
+    CHECK(fs::exists(steps[0] / input / "03-attention-pooling.png"));
+    CHECK_FALSE(fs::exists(steps[0] / input / "01-encoder-layer-1-self-attention.png"));
+  }
+  const std::string text = "k1:v2 k3:v4 ?k3";
+  auto r = s.attn("show run '" + text + "' --format png --out pics");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  const std::vector<std::string> files = {"01-encoder-layer-1-self-attention.png",
+                                          "02-encoder-layer-2-self-attention.png", "03-attention-pooling.png"};
+  for (const auto& file : files) {
+    INFO(file);
+    CHECK_THAT(r.out, Catch::Contains(file));
+    CHECK(png_size(s.path("pics/input_1/" + file)).first > 0);
+  }
+  // --head: one panel where there were two; --layer keeps that layer and the pooling.
+  REQUIRE(s.attn("show run '" + text + "' --format png --head 2 --layer 2 --out one").rc == 0);
+  CHECK_FALSE(fs::exists(s.path("one/input_1/" + files[0])));
+  const auto both = png_size(s.path("pics/input_1/" + files[1])), one = png_size(s.path("one/input_1/" + files[1]));
+  CHECK(one.first > 0);
+  CHECK(one.first < both.first);
+  CHECK(fs::exists(s.path("one/input_1/" + files[2])));
+  r = s.attn("show run '" + text + "' --format png --layer 3");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("--layer 3: the model has layers 1..2"));
+  CHECK(s.attn("show run '" + text + "' --head 1").rc == 2);  // --head is for pictures
+  // SVG: an XML document per map (checked with Python's parser where there is one).
+  REQUIRE(s.attn("show run '" + text + "' --format svg --out svgs").rc == 0);
+  const std::string svg = s.path("svgs/input_1/01-encoder-layer-1-self-attention.svg");
+  CHECK(slurp_file(svg).find("</svg>") != std::string::npos);
+  if (std::system("command -v python3 >/dev/null 2>&1") == 0)
+    CHECK(std::system(("python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' " + svg).c_str()) == 0);
+
+  // attn plot: one run into RUN/curves.png; several overlaid into the file named.
+  fs::remove(s.path("run/curves.png"));
+  REQUIRE(s.attn("plot run").rc == 0);
+  CHECK(png_size(s.path("run/curves.png")).first > 0);
+  REQUIRE(s.attn("train show.json --out run2 --set model.heads=4 --set train.plot_examples=0").rc == 0);
+  CHECK_FALSE(fs::exists(s.path("run2/attention")));
+  r = s.attn("plot run run2 --metric loss,accuracy,lr,bleu --out both.png");
+  REQUIRE(r.rc == 0);
+  CHECK_THAT(r.err, Catch::Contains("no train or valid record holds 'bleu'"));
+  CHECK(png_size(s.path("both.png")).second > png_size(s.path("run/curves.png")).second);  // a panel more
+  CHECK(s.attn("plot run run2").rc == 2);  // where to? --out
+  CHECK(s.attn("plot run --out curves.gif").rc == 2);
+  CHECK(s.attn("plot nowhere").rc == 2);
 }
 
 }  // namespace test_show

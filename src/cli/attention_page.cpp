@@ -1,5 +1,7 @@
 #include "cli/attention_page.h"
 
+#include "attn/draw/colormap.h"
+
 namespace attn {
 
 namespace {
@@ -52,8 +54,8 @@ const char* kScript = R"JS(
 (function () {
   "use strict";
   var doc = JSON.parse(document.getElementById("attn-data").textContent);
-  // viridis at five stops: 0 dark purple .. 1 yellow; the scale is fixed to [0, 1].
-  var V = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+  // viridis (attn/draw/colormap.h, the pictures' table): 0 dark purple .. 1 yellow; fixed to [0, 1].
+  var V = @VIRIDIS@;
   function colour(w) {
     w = Math.max(0, Math.min(1, w));
     var x = w * (V.length - 1), i = Math.min(Math.floor(x), V.length - 2), f = x - i;
@@ -226,6 +228,8 @@ const char* kScript = R"JS(
 }  // namespace
 
 std::string attention_page(const nlohmann::json& doc) {
+  std::string script = kScript;
+  script.replace(script.find("@VIRIDIS@"), 9, nlohmann::json(viridis_stops()).dump());
   const std::string checkpoint = doc.value("checkpoint", "");
   std::string html = "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>attn show: " +
                      escape_html(checkpoint) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
@@ -235,7 +239,7 @@ std::string attention_page(const nlohmann::json& doc) {
   html += "<p class=\"hint\">Rows are queries, columns keys; each row's weights sum to 1 (a padded key gets 0 "
           "where the model masks padding; a decoder's rows are labelled by the token each position predicts). Move the pointer over a cell for its tokens and weight.</p>\n";
   html += "<div id=\"app\"></div>\n<script type=\"application/json\" id=\"attn-data\">" + script_safe(doc.dump()) +
-          "</script>\n<script>" + kScript + "</script>\n</body>\n</html>\n";
+          "</script>\n<script>" + script + "</script>\n</body>\n</html>\n";
   return html;
 }
 

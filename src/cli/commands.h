@@ -131,6 +131,14 @@ int run_bench_allreduce(const BenchAllreduceRequest& request);
 /// `attn bleu`: corpus BLEU of two (or more) line-aligned files, as the sacrebleu command.
 int run_bleu(const BleuRequest& request);
 
+/// `attn plot`: training and validation curves of runs, as a PNG or SVG.
+struct PlotRequest {
+  std::vector<std::string> runs;     ///< run directories or metrics.jsonl files
+  std::vector<std::string> metrics;  ///< panels; empty = loss, accuracy, bleu, lr where recorded
+  std::string out;                   ///< FILE.png or .svg; empty = RUN/curves.png for one run
+};
+int run_plot(const PlotRequest& request);
+
 struct InspectRequest {
   std::string target;
   bool json = false;
@@ -142,7 +150,9 @@ struct ShowRequest {
   std::string target;
   std::string input;            ///< a text, a file of texts (one per line), or - for standard input
   std::string out;              ///< folder; empty = RUN/show, or NAME-show beside a .pt file
-  std::string format = "html";  ///< html (the page) or json (the maps alone)
+  std::string format = "html";  ///< html (the page), png or svg (a picture per map), json (the maps alone)
+  int layer = 0;                ///< png/svg: only this layer (1-based); 0 = all
+  int head = 0;                 ///< png/svg: only this head (1-based); 0 = all
   int64_t limit = 20;           ///< show at most this many inputs
   int64_t beam = 0;             ///< seq2seq: the search that makes the translation; 0 = decode.beam_size
   std::string attention;

@@ -155,19 +155,36 @@ int main(int argc, char** argv) {
 
   ShowRequest show_req;
   auto* show_cmd = app.add_subcommand("show", "Attention maps of a checkpoint for some inputs, as a page that "
-                                              "opens in a browser: every layer and head, labelled with the tokens");
+                                              "opens in a browser or as pictures: every layer and head, labelled "
+                                              "with the tokens");
   show_cmd->add_option("checkpoint", show_req.target, "Run directory or .pt file")->required();
   show_cmd->add_option("input", show_req.input, "A text, a file of texts (one per line), or - for standard input")
       ->required();
   show_cmd->add_option("--out", show_req.out, "Output folder (default: RUN/show, or NAME-show beside a .pt file)");
-  show_cmd->add_option("--format", show_req.format, "html: the page; json: the maps alone")
-      ->capture_default_str()->check(CLI::IsMember({"html", "json"}));
+  show_cmd->add_option("--format", show_req.format,
+                       "html: one page of every map; png or svg: a picture per map (the heads of a layer side by "
+                       "side) and the alignment of a translation; json: the maps alone")
+      ->capture_default_str()->check(CLI::IsMember({"html", "png", "svg", "json"}));
+  show_cmd->add_option("--layer", show_req.layer, "png/svg: only this layer (1 = the first; the pooling map is "
+                                                  "always drawn)")->check(kPositive);
+  show_cmd->add_option("--head", show_req.head, "png/svg: only this head (1 = the first), drawn larger")
+      ->check(kPositive);
   show_cmd->add_option("--limit", show_req.limit, "Show at most this many inputs")->capture_default_str()->check(kPositive);
   show_cmd->add_option("--beam", show_req.beam, "seq2seq: beam size of the translation shown, 1 = greedy "
                                                 "(default: decode.beam_size)")
       ->check(kPositive)->default_str("config");
   add_model_options(show_cmd, show_req.attention, show_req.device);
   show_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
+
+  PlotRequest plot_req;
+  auto* plot_cmd = app.add_subcommand("plot", "Training and validation curves of one or more runs against the "
+                                              "step, as a PNG or SVG (several runs overlaid)");
+  plot_cmd->add_option("runs", plot_req.runs, "Run directories (or metrics.jsonl files)")->required();
+  plot_cmd->add_option("--metric", plot_req.metrics, "The panels, comma-separated: loss, accuracy, bleu, lr, "
+                                                     "perplexity, ... (default: those of loss, accuracy, bleu, lr "
+                                                     "that the runs recorded)")
+      ->delimiter(',');
+  plot_cmd->add_option("--out", plot_req.out, "FILE.png or FILE.svg (default for one run: RUN/curves.png)");
 
   BleuRequest bleu_req;
   auto* bleu_cmd = app.add_subcommand("bleu", "Corpus BLEU of line-aligned files, as sacreBLEU's default "
@@ -281,6 +298,7 @@ int main(int argc, char** argv) {
     if (*inspect_cmd) return run_inspect(inspect_req);
     if (*show_cmd) return run_show(show_req);
     if (*bleu_cmd) return run_bleu(bleu_req);
+    if (*plot_cmd) return run_plot(plot_req);
     if (*bench_decode_cmd) return run_bench_decode(bench_decode_req);
     if (*bench_train_cmd) return run_bench_step(bench_train_req);
     if (*bench_eval_cmd) return run_bench_step(bench_eval_req);

@@ -1,11 +1,13 @@
 // `attn show`: a checkpoint's attention maps for one or more inputs, written as a self-contained
-// HTML page that opens in a browser (cli/attention_page.h) and as the same maps in JSON.
+// HTML page that opens in a browser (cli/attention_page.h), as pictures (attn/draw/attention_figures.h)
+// or as the maps in JSON.
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <iostream>
 
 #include "attn/core/atomic_file.h"
+#include "attn/draw/attention_figures.h"
 #include "attn/infer/attention_maps.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/model/build.h"
@@ -73,11 +75,21 @@ int run_show(const ShowRequest& req) {
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw DataError(out + ": cannot create the output folder (" + ec.message() + ")");
-  const std::string page = (fs::path(out) / (req.format == "json" ? "attention.json" : "attention.html")).string();
-  write_file_atomically(page, req.format == "json" ? doc.dump() + "\n" : attention_page(doc));
+  std::vector<std::string> written;
+  if (req.format == "png" || req.format == "svg") {
+    AttentionFigureOptions options;
+    options.format = req.format == "png" ? FigureFormat::Png : FigureFormat::Svg;
+    options.layer = req.layer;
+    options.head = req.head;
+    written = write_attention_figures(doc, out, options);
+  } else {
+    if (req.layer || req.head) throw UsageError("--layer and --head choose pictures: use them with --format png or svg");
+    written.push_back((fs::path(out) / (req.format == "json" ? "attention.json" : "attention.html")).string());
+    write_file_atomically(written.back(), req.format == "json" ? doc.dump() + "\n" : attention_page(doc));
+  }
   if (count < texts.size())
     std::cerr << "attn show: the first " << count << " of " << texts.size() << " inputs (--limit)\n";
-  std::cout << page << "\n";
+  for (const auto& path : written) std::cout << path << "\n";
   return 0;
 }
 

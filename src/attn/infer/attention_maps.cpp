@@ -39,22 +39,21 @@ bool ends_with(const std::string& s, const std::string& tail) {
 
 }  // namespace
 
-ShownInput show_classifier_input(CheckpointModel& m, const std::string& text) {
-  const auto& data = m.header.config.data;
-  const auto tok = make_tokenizer(data);
-  const std::vector<EncodedExample> one = {{encode_text(text, tok, m.vocab, eval_length(data)), 0}};
-  const auto batch = make_batch(one, {0}, data, m.device);                  // ids (1, T)
+ShownInput show_classifier_example(SetClassifier& model, const Vocab& vocab, const std::vector<std::string>& labels,
+                                   const DataConfig& data, const std::vector<int64_t>& ids) {
+  const std::vector<EncodedExample> one = {{ids, 0}};
+  const auto device = model->parameters().front().device();
+  const auto batch = make_batch(one, {0}, data, device);                   // ids (1, T)
   torch::NoGradGuard no_grad;
   AttentionRecord record;
-  const auto probs = torch::softmax(m.model->forward(batch.ids, batch.padding), 1)[0].cpu();  // (C)
+  const auto probs = torch::softmax(model->forward(batch.ids, batch.padding), 1)[0].cpu();  // (C)
   ShownInput shown;
-  shown.text = text;
-  const auto ids = batch.ids[0].cpu();
-  for (int64_t t = 0; t < ids.size(0); ++t) shown.tokens.push_back(m.vocab.token(ids[t].item<int64_t>()));
+  const auto read = batch.ids[0].cpu();
+  for (int64_t t = 0; t < read.size(0); ++t) shown.tokens.push_back(vocab.token(read[t].item<int64_t>()));
   const auto best = probs.argmax().item<int64_t>();
-  shown.output = m.header.labels.at(static_cast<size_t>(best));
+  shown.output = labels.at(static_cast<size_t>(best));
   shown.score = probs[best].item<double>();
-  for (auto& [name, w] : first_input(record, *m.model)) {
+  for (auto& [name, w] : first_input(record, *model)) {
     // Self-attention reads the set against itself; the pooling query is one learnt vector.
     auto queries = w.size(1) == 1 ? std::vector<std::string>{"query"} : shown.tokens;
     shown.maps.push_back({name, std::move(queries), shown.tokens, w});
@@ -62,28 +61,43 @@ ShownInput show_classifier_input(CheckpointModel& m, const std::string& text) {
   return shown;
 }
 
-ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, const SearchOptions& search) {
-  ShownInput shown;
+ShownInput show_classifier_input(CheckpointModel& m, const std::string& text) {
+  const auto& data = m.header.config.data;
+  auto shown = show_classifier_example(m.model, m.vocab, m.header.labels, data,
+                                       encode_text(text, make_tokenizer(data), m.vocab, eval_length(data)));
   shown.text = text;
-  const std::vector<EncodedPair> one = {{m.source_codec->encode(text), {}}};
-  const auto batch = make_pair_batch(one, {0}, m.device);                  // source (1, S)
+  return shown;
+}
+
+ShownInput show_seq2seq_example(Seq2Seq& model, const TextCodec& source_codec, const TextCodec& target_codec,
+                                const std::vector<int64_t>& source, const SearchOptions& search) {
+  ShownInput shown;
+  shown.text = source_codec.decode(source);
+  const std::vector<EncodedPair> one = {{source, {}}};
+  const auto batch = make_pair_batch(one, {0}, model->parameters().front().device());  // source (1, S)
   torch::NoGradGuard no_grad;
-  const auto hyp = translate(m.model, batch.source, batch.source_padding, search).at(0);
-  shown.output = m.target_codec->decode(hyp.tokens);
+  const auto hyp = translate(model, batch.source, batch.source_padding, search).at(0);
+  shown.output = target_codec.decode(hyp.tokens);
   shown.score = hyp.score;
-  const auto [maps, target_in] = teacher_forced_maps(m.model, batch.source, batch.source_padding, hyp.tokens);
+  const auto [maps, target_in] = teacher_forced_maps(model, batch.source, batch.source_padding, hyp.tokens);
 
   for (int64_t t = 0; t < batch.source.size(1); ++t)
-    shown.tokens.push_back(m.source_codec->piece(batch.source[0][t].item<int64_t>()));
+    shown.tokens.push_back(source_codec.piece(batch.source[0][t].item<int64_t>()));
   std::vector<std::string> read;                                           // what the decoder reads
-  for (auto id : target_in) read.push_back(m.target_codec->piece(id));
-  for (auto id : hyp.tokens) shown.output_tokens.push_back(m.target_codec->piece(id));
+  for (auto id : target_in) read.push_back(target_codec.piece(id));
+  for (auto id : hyp.tokens) shown.output_tokens.push_back(target_codec.piece(id));
   shown.output_tokens.push_back("</s>");                                   // what each position predicts
   for (const auto& [name, w] : maps) {
     if (ends_with(name, ".cross_mha")) shown.maps.push_back({name, shown.output_tokens, shown.tokens, w});
     else if (ends_with(name, ".self_mha")) shown.maps.push_back({name, shown.output_tokens, read, w});
     else shown.maps.push_back({name, shown.tokens, shown.tokens, w});
   }
+  return shown;
+}
+
+ShownInput show_seq2seq_input(CheckpointSeq2Seq& m, const std::string& text, const SearchOptions& search) {
+  auto shown = show_seq2seq_example(m.model, *m.source_codec, *m.target_codec, m.source_codec->encode(text), search);
+  shown.text = text;
   return shown;
 }
 
@@ -101,20 +115,26 @@ std::string alignment_pairs(Seq2Seq& model, const torch::Tensor& src, const std:
   return out;
 }
 
+int layer_of_map(const std::string& name) {
+  for (const std::string side : {"encoder.layers.", "decoder.layers."}) {
+    if (name.rfind(side, 0) != 0) continue;
+    const auto rest = name.substr(side.size());
+    const auto dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || rest.find_first_not_of("0123456789") != dot) return 0;
+    return static_cast<int>(std::stoll(rest.substr(0, dot))) + 1;
+  }
+  return 0;
+}
+
 std::string describe_map(const std::string& name) {
   if (name == "pool_attention") return "attention pooling: the learnt query over the set";
-  for (const std::string side : {"encoder", "decoder"}) {
-    const std::string layers = side + ".layers.";
-    if (name.rfind(layers, 0) != 0) continue;
-    const auto rest = name.substr(layers.size());
-    const auto dot = rest.find('.');
-    if (dot == std::string::npos || rest.find_first_not_of("0123456789") != dot) break;
-    const std::string what = ends_with(rest, "cross_mha") ? "cross-attention (target over source)"
-                             : side == "decoder"          ? "causal self-attention"
-                                                          : "self-attention";
-    return side + " layer " + std::to_string(std::stoll(rest.substr(0, dot)) + 1) + " " + what;
-  }
-  return name;
+  const int layer = layer_of_map(name);
+  if (!layer) return name;
+  const bool decoder = name.rfind("decoder.", 0) == 0;
+  const std::string what = ends_with(name, "cross_mha") ? "cross-attention (target over source)"
+                           : decoder                    ? "causal self-attention"
+                                                        : "self-attention";
+  return std::string(decoder ? "decoder" : "encoder") + " layer " + std::to_string(layer) + " " + what;
 }
 
 nlohmann::json attention_maps_json(const std::string& checkpoint, const CheckpointHeader& header,
@@ -137,8 +157,10 @@ nlohmann::json attention_maps_json(const std::string& checkpoint, const Checkpoi
         }
         heads.push_back(std::move(rows));
       }
-      maps.push_back({{"name", map.name}, {"title", describe_map(map.name)}, {"queries", map.queries},
-                      {"keys", map.keys}, {"weights", std::move(heads)}});
+      json entry = {{"name", map.name}, {"title", describe_map(map.name)}, {"queries", map.queries},
+                    {"keys", map.keys}, {"weights", std::move(heads)}};
+      if (const int layer = layer_of_map(map.name)) entry["layer"] = layer;
+      maps.push_back(std::move(entry));
     }
     doc["inputs"].push_back({{"text", in.text}, {"tokens", in.tokens}, {"output", in.output},
                              {"output_tokens", in.output_tokens}, {"score", in.score}, {"maps", std::move(maps)}});

@@ -76,6 +76,16 @@ class ClassifyTask : public Task {
     h.labels = data_.labels;
   }
 
+  std::vector<ShownInput> attention_examples(size_t n) override {
+    std::vector<ShownInput> out;
+    for (size_t i = 0; i < std::min(n, data_.valid.size()); ++i) {
+      out.push_back(show_classifier_example(model_, data_.vocab, data_.labels, cfg_.data, data_.valid[i].ids));
+      for (const auto& t : out.back().tokens)  // the text as the model read it
+        if (t != data_.vocab.token(Vocab::kPad)) out.back().text += (out.back().text.empty() ? "" : " ") + t;
+    }
+    return out;
+  }
+
  private:
   int64_t num_classes() const { return static_cast<int64_t>(data_.labels.size()); }
 

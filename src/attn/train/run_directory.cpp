@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "attn/core/atomic_file.h"
+#include "attn/draw/training_curves.h"
 #include "attn/io/checkpoint_format.h"
 
 namespace attn {
@@ -102,6 +103,18 @@ void RunDirectory::record(nlohmann::json j) {
   j["time"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start_).count();
   metrics_ << j.dump() << "\n";
   metrics_.flush();
+}
+
+void RunDirectory::draw_curves() {
+  if (!lead_) return;
+  const std::string path = (fs::path(out_) / "curves.png").string();
+  try {
+    const std::vector<RunMetrics> runs = {read_run_metrics(out_)};
+    draw_line_charts(training_curves(runs, default_curve_metrics(runs), "training curves: " + runs[0].name),
+                     FigureFormat::Png, path);
+  } catch (const std::exception& e) {  // a picture never fails a run
+    log_->warn("[run] could not draw {}: {}", path, e.what());
+  }
 }
 
 }  // namespace attn

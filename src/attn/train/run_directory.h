@@ -1,6 +1,7 @@
 // A run's directory, written by rank 0 alone: config.json (the resolved config), run.json (what
-// made the run, run_record.h), train.log, metrics.jsonl (one JSON record per log interval, validation and the final test) and
-// checkpoints/. Other ranks write nothing: their warnings go to the console, marked with the rank.
+// made the run, run_record.h), train.log, metrics.jsonl (one JSON record per log interval,
+// validation and the final test), curves.png (drawn from it at the end) and checkpoints/. Other
+// ranks write nothing: their warnings go to the console, marked with the rank.
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -32,6 +33,8 @@ class RunDirectory {
   spdlog::logger& log() { return *log_; }
   /// Appends `record` to metrics.jsonl with the seconds since the run started (rank 0 only).
   void record(nlohmann::json record);
+  /// Draws metrics.jsonl as curves.png (what `attn plot RUN` draws); a failure is a warning.
+  void draw_curves();
 
  private:
   std::string out_;

@@ -110,6 +110,14 @@ class Seq2SeqTask : public Task {
     return {"loss", "accuracy", "perplexity", "bleu", "bleu_lowercase", "exact_match"};
   }
 
+  std::vector<ShownInput> attention_examples(size_t n) override {
+    std::vector<ShownInput> out;
+    for (size_t i = 0; i < std::min(n, data_.valid.size()); ++i)  // greedy, as the validation decodes
+      out.push_back(show_seq2seq_example(model_, *data_.source_codec, *data_.target_codec, data_.valid[i].source,
+                                         search_options(cfg_, 1)));
+    return out;
+  }
+
   void fill_header(CheckpointHeader& h) const override {
     const bool joint = data_.source_codec == data_.target_codec;
     h.codecs = {{"source", data_.source_codec->to_json()},

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "attn/config/config.h"
+#include "attn/infer/attention_maps.h"
 #include "attn/io/checkpoint.h"
 
 namespace attn {
@@ -46,6 +47,9 @@ class Task {
   virtual std::vector<std::string> metric_keys() const = 0;
   /// What a checkpoint needs besides the weights: vocabulary, labels or text codecs.
   virtual void fill_header(CheckpointHeader& header) const = 0;
+  /// The model's attention on the first `n` validation examples (fewer when the split is
+  /// smaller), as `attn show` records it; the caller puts the model in eval mode.
+  virtual std::vector<ShownInput> attention_examples(size_t n) = 0;
 };
 
 /// The task a config describes, with its data read and checked and its model built on `device`.

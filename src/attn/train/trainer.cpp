@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "attn/core/stopwatch.h"
+#include "attn/draw/attention_figures.h"
 #include "attn/model/build.h"
 #include "attn/runtime/runtime.h"
 #include "attn/train/checkpointer.h"
@@ -152,6 +153,10 @@ class Loop {
       dir_.log().info("[test] best checkpoint (step {}) | {} | {} examples | {:.1f}s", best.header().state.step,
                       summary, result_.test.value("count", 0), result_.test.value("seconds", 0.0));
     }
+    dir_.draw_curves();
+    if (t_.plot_examples > 0)
+      dir_.log().info("[run] attention pictures of {} validation input(s) in {}/attention: {:.1f}s in all",
+                      t_.plot_examples, dir_.path(), plot_seconds_);
     result_.seconds = seconds_since(run_start_);
     // Named by the metric best.pt was chosen by: after a resume that changed train.metric and
     // validated nothing since, that is still the old one.
@@ -279,6 +284,30 @@ class Loop {
                     improved ? " | best" : "", vj.value("seconds", 0.0));
     save(vj, improved);
     if (improved) result_.best_valid = vj;
+    if (t_.plot_examples > 0) plot_attention();
+  }
+
+  // train.plot_examples: the last layer's attention maps (and a translation's alignment) of a few
+  // fixed validation inputs as PNGs in RUN/attention/step_N/, so that a run shows attention
+  // forming. A picture never stops a run: a failure is one warning.
+  void plot_attention() {
+    const auto start = Clock::now();
+    const auto out = fs::path(dir_.path()) / "attention" / ("step_" + std::to_string(state_.step));
+    try {
+      model_.eval();
+      CheckpointHeader h;
+      h.config = cfg_;
+      h.state = state_;
+      const auto doc = attention_maps_json("", h, cfg_.model.attention,
+                                           task_.attention_examples(static_cast<size_t>(t_.plot_examples)));
+      AttentionFigureOptions options;
+      options.last_layers = true;
+      write_attention_figures(doc, out.string(), options);
+    } catch (const std::exception& e) {
+      if (!plot_warned_) dir_.log().warn("[valid] no attention pictures in {}: {}", out.string(), e.what());
+      plot_warned_ = true;
+    }
+    plot_seconds_ += seconds_since(start);
   }
 
   void save(const json& valid_metrics, bool best) {
@@ -336,6 +365,8 @@ class Loop {
   const double comm_before_ = replicas_.seconds();  // rendezvous and set-up
   double comm_in_eval_ = 0;  // the verdict broadcasts: waiting for the slowest validation
   double eval_seconds_ = 0;  // validations and their checkpoints, inside the loop
+  double plot_seconds_ = 0;  // train.plot_examples' pictures, inside the validations
+  bool plot_warned_ = false;
 };
 
 void log_start(RunDirectory& dir, const RunPlan& plan, const Run& run, const Replicas& replicas) {

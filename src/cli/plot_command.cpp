@@ -1,0 +1,41 @@
+// `attn plot RUN [RUN...] [--metric loss,accuracy,bleu,lr] [--out FILE.png|svg]`: training and
+// validation curves against the step, several runs overlaid. Torch-free.
+#include <filesystem>
+#include <iostream>
+
+#include "attn/core/errors.h"
+#include "attn/draw/training_curves.h"
+#include "cli/commands.h"
+
+namespace attn {
+
+namespace fs = std::filesystem;
+
+int run_plot(const PlotRequest& req) {
+  std::vector<RunMetrics> runs;
+  for (const auto& run : req.runs) runs.push_back(read_run_metrics(run));
+  std::string out = req.out;
+  if (out.empty()) {
+    std::error_code ec;
+    if (runs.size() > 1 || !fs::is_directory(req.runs.front(), ec))
+      throw UsageError("--out FILE.png (or .svg) is needed: the curves of one run directory go into it as "
+                       "curves.png, those of several runs or a metrics file go where you say");
+    out = (fs::path(req.runs.front()) / "curves.png").string();
+  }
+  const FigureFormat format = figure_format_of(out);
+  const auto metrics = req.metrics.empty() ? default_curve_metrics(runs) : req.metrics;
+  for (const auto& run : runs)
+    if (run.records.empty()) std::cerr << "attn plot: " << run.name << " has no records yet\n";
+  for (const auto& metric : metrics) {
+    const auto fig = training_curves(runs, {metric}, "");
+    if (fig.panels.front().curves.empty())
+      std::cerr << "attn plot: no train or valid record holds '" << metric << "'; its panel stays empty\n";
+  }
+  std::string title = "training curves";
+  if (runs.size() == 1) title += ": " + runs.front().name;
+  draw_line_charts(training_curves(runs, metrics, title), format, out);
+  std::cout << out << "\n";
+  return 0;
+}
+
+}  // namespace attn
