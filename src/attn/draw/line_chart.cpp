@@ -38,12 +38,13 @@ std::string tick_label(double v, double step) {
 }
 
 // Draws one panel with its plot area at (x, y); the x range is shared by every panel.
-void draw_panel(cairo_t* cr, const ChartPanel& p, const std::vector<double>& xt, double x, double y, bool x_labels) {
+void draw_panel(cairo_t* cr, const ChartPanel& p, const Range& xr, const std::vector<double>& xt, double x, double y,
+                bool x_labels) {
   const double w = kPanelW - kLeft, h = kPanelH - kBottom;
   Range yr;
   for (const auto& c : p.curves)
     for (double v : c.y) yr.add(v);
-  const double x_lo = xt.front(), x_hi = xt.back();
+  const double x_lo = xr.lo, x_hi = xr.hi;
   cairo_set_line_width(cr, 1);
   cairo_set_source_rgb(cr, 0, 0, 0);
   draw_text(cr, p.y_label, x - kLeft + 12, y + h / 2, 11, Align::Centre, Align::Centre, -M_PI / 2, true);
@@ -55,7 +56,8 @@ void draw_panel(cairo_t* cr, const ChartPanel& p, const std::vector<double>& xt,
     cairo_stroke(cr);
     if (!x_labels) continue;
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-    draw_text(cr, tick_label(t, xt.size() > 1 ? xt[1] - xt[0] : 1), px(t), y + h + 4, 10, Align::Centre, Align::Start);
+    draw_text(cr, tick_label(t, xt.size() > 1 ? xt[1] - xt[0] : 1), px(t), y + h + 4, 10, Align::Centre,
+              Align::Start);
   }
   auto frame = [&] {
     cairo_set_source_rgb(cr, 0.35, 0.35, 0.35);
@@ -141,7 +143,13 @@ void draw_line_charts(const ChartFigure& figure, FigureFormat format, const std:
   for (const auto& p : figure.panels)
     for (const auto& c : p.curves)
       for (double v : c.x) xr.add(v);
-  const auto xt = xr.empty() ? std::vector<double>{0, 1} : nice_ticks(xr.lo, xr.hi, 7);
+  // The x axis from 0 (or below) to the last step, ticks inside it.
+  if (xr.empty()) xr.lo = 0, xr.hi = 1;
+  xr.lo = std::min(xr.lo, 0.0);
+  if (xr.hi <= xr.lo) xr.hi = xr.lo + 1;
+  std::vector<double> xt;
+  for (double t : nice_ticks(xr.lo, xr.hi, 7))
+    if (t >= xr.lo - 1e-9 * (xr.hi - xr.lo) && t <= xr.hi + 1e-9 * (xr.hi - xr.lo)) xt.push_back(t);
   // The legend: each curve label once, in the order first seen.
   std::vector<const Curve*> legend;
   for (const auto& p : figure.panels)
@@ -160,7 +168,7 @@ void draw_line_charts(const ChartFigure& figure, FigureFormat format, const std:
   draw_text(cr, figure.title, kMargin, kMargin, kTitle, Align::Start, Align::Start, 0, true);
   double y = header;
   for (size_t k = 0; k < figure.panels.size(); ++k) {
-    draw_panel(cr, figure.panels[k], xt, kMargin + kLeft, y, true);
+    draw_panel(cr, figure.panels[k], xr, xt, kMargin + kLeft, y, true);
     y += kPanelH + kGap;
   }
   cairo_set_source_rgb(cr, 0, 0, 0);
