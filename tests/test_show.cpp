@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "attn/infer/checkpoint_model.h"
@@ -231,6 +232,13 @@ TEST_CASE("attn show on a seq2seq checkpoint: encoder, causal decoder and cross-
     CHECK(png_size(s.path(std::string("pics/input_1/") + file)).first > 0);
   }
   CHECK(std::distance(fs::directory_iterator(s.path("pics/input_1")), fs::directory_iterator()) == 7);
+  // attn report: sample translations with their sentence BLEU, the explorer on three test inputs.
+  const auto report = s.attn("report run --samples 4");
+  REQUIRE(report.rc == 0);
+  const std::string report_page = slurp_file(s.path("run/report.html"));
+  CHECK_THAT(report_page, Catch::Contains("Sample translations (the first of the test split, beam 2)"));
+  CHECK(page_data(report_page)["inputs"].size() == 3);
+  CHECK(report_page.find("Confusion matrix") == std::string::npos);
   // While training: the last layer's maps and the alignment of a validation input's translation.
   for (const auto& step : fs::directory_iterator(s.path("run/attention")))
     for (const char* file :
@@ -361,6 +369,78 @@ TEST_CASE("attn show as PNG and SVG, a layer or a head at a time, the pictures a
   CHECK(s.attn("plot run run2").rc == 2);  // where to? --out
   CHECK(s.attn("plot run --out curves.gif").rc == 2);
   CHECK(s.attn("plot nowhere").rc == 2);
+}
+
+namespace {
+
+// Headless Chromium on a page from a file URL, every host name unresolvable (the page must need
+// no network); `extra` adds --dump-dom (stdout: the DOM after the scripts ran) or --screenshot.
+Run chromium(const Sandbox& s, const std::string& url, const std::string& extra) {
+  const std::string cmd = "chromium --headless --no-sandbox --disable-gpu --disable-background-networking "
+                          "--disable-component-update --disable-sync --no-first-run --disable-quic "
+                          "--host-resolver-rules='MAP * ~NOTFOUND' --user-data-dir=" + s.path("chromium-profile") +
+                          " --virtual-time-budget=5000 " + extra + " '" + url + "' > " + s.path("dom.html") +
+                          " 2> " + s.path("chromium.err");
+  const int rc = std::system(("timeout -k 5 60 " + cmd).c_str());
+  return {rc, slurp_file(s.path("dom.html")), slurp_file(s.path("chromium.err"))};
+}
+
+}  // namespace
+
+TEST_CASE("attn report: results, curves, confusion matrix, examples and an attention explorer in one page, and in a "
+          "real browser the explorer draws each head differently without a script error",
+          "[cli][show][report]") {
+  Sandbox s;
+  std::ofstream(s.path("show.json")) << kConfig;
+  REQUIRE(s.attn("train show.json --out run --set train.plot_examples=0").rc == 0);
+  auto r = s.attn("report run --samples 5 --inputs 2");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  const std::string page = slurp_file(s.path("run/report.html"));
+  // The confusion matrix is eval's on the same split.
+  const auto eval = json::parse(s.attn("eval run --json").out);
+  CHECK_THAT(page, Catch::Contains("Confusion matrix (test split, " + std::to_string(eval["count"].get<int>()) +
+                                   " examples)"));
+  CHECK_THAT(page, Catch::Contains("<h2>Training curves</h2>"));
+  CHECK(page.find("src=\"http") == std::string::npos);  // everything inline
+  const auto doc = page_data(page);
+  REQUIRE(doc["inputs"].size() == 2);
+  check_maps_are_the_models(s, doc, "soft");
+  CHECK(s.attn("report nowhere").rc == 2);
+
+  const char* required = std::getenv("ATTN_REQUIRE_BROWSER");
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) {
+    if (required && std::string(required) == "1") FAIL("chromium is missing, and ATTN_REQUIRE_BROWSER=1 says it must be there");
+    WARN("chromium is not installed: the browser half of this test did not run (apt-get install chromium)");
+    return;
+  }
+  const std::string url = "file://" + s.path("run/report.html");
+  const auto dom = chromium(s, url + "#selftest", "--dump-dom");
+  INFO(dom.err);
+  REQUIRE(dom.rc == 0);
+  CHECK(dom.out.find("<pre id=\"script-error\">") == std::string::npos);
+  const auto at = dom.out.find("<pre id=\"selftest\">");
+  REQUIRE(at != std::string::npos);
+  const auto end = dom.out.find("</pre>", at);
+  const auto test = json::parse(dom.out.substr(at + 19, end - at - 19));
+  CHECK(test["selectors"]["map"] == true);
+  CHECK(test["selectors"]["head"] == true);
+  const auto heads = test["heads"].get<std::vector<int64_t>>();
+  REQUIRE(heads.size() == 3);  // two heads and their mean
+  CHECK(heads[0] != heads[1]);
+  CHECK(heads[0] != heads[2]);
+  // A screenshot that is not blank: many colours (the curves, the heatmaps, the text).
+  REQUIRE(chromium(s, url, "--window-size=1000,1600 --screenshot=" + s.path("report.png")).rc == 0);
+  cairo_surface_t* png = cairo_image_surface_create_from_png(s.path("report.png").c_str());
+  REQUIRE(cairo_surface_status(png) == CAIRO_STATUS_SUCCESS);
+  std::set<uint32_t> colours;
+  const int w = cairo_image_surface_get_width(png), h = cairo_image_surface_get_height(png);
+  const int stride = cairo_image_surface_get_stride(png);
+  for (int y = 0; y < h; y += 3)
+    for (int x = 0; x < w; x += 3)
+      colours.insert(reinterpret_cast<const uint32_t*>(cairo_image_surface_get_data(png) + y * stride)[x] & 0xFFFFFF);
+  cairo_surface_destroy(png);
+  CHECK(colours.size() > 50);
 }
 
 }  // namespace test_show

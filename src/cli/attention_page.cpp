@@ -6,20 +6,6 @@ namespace attn {
 
 namespace {
 
-std::string escape_html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // JSON inside <script>: "</" would end the element early, so it is written "<\/" (the same string
 // to a JSON reader).
 std::string script_safe(std::string json) {
@@ -222,25 +208,78 @@ const char* kScript = R"JS(
     redraw();
     app.appendChild(sec);
   });
+  // #selftest (the browser test): every head of the first input's first map drawn in turn, a
+  // checksum of the canvas's pixels for each, written into the page as JSON.
+  if (location.hash === "#selftest") {
+    var out = {inputs: doc.inputs.length, heads: []}, first = app.querySelector("section.input");
+    var hs = first && first.querySelector(".head-select"), cv = first && first.querySelector("canvas.map");
+    out.selectors = {map: !!(first && first.querySelector(".map-select")), head: !!hs};
+    for (var i = 0; hs && i < hs.options.length; ++i) {
+      hs.value = hs.options[i].value;
+      hs.onchange();
+      var d = cv.getContext("2d").getImageData(0, 0, cv.width, cv.height).data, sum = 0;
+      for (var j = 0; j < d.length; j += 4) sum = (sum * 31 + d[j] + 3 * d[j + 1] + 7 * d[j + 2]) % 1000000007;
+      out.heads.push(sum);
+    }
+    var pre = el("pre", "", JSON.stringify(out));
+    pre.id = "selftest";
+    document.body.appendChild(pre);
+  }
 })();
+)JS";
+
+// Before everything else: a script error shows on the page (and the browser test reads it).
+const char* kErrorHook = R"JS(
+window.addEventListener("error", function (e) {
+  var pre = document.createElement("pre");
+  pre.id = "script-error";
+  pre.textContent = "script error: " + e.message;
+  document.body.appendChild(pre);
+});
 )JS";
 
 }  // namespace
 
-std::string attention_page(const nlohmann::json& doc) {
+const char* attention_style() { return kStyle; }
+
+std::string attention_explorer(const nlohmann::json& doc) {
   std::string script = kScript;
   script.replace(script.find("@VIRIDIS@"), 9, nlohmann::json(viridis_stops()).dump());
+  return "<script>" + std::string(kErrorHook) + "</script>\n<div id=\"app\"></div>\n" +
+         "<script type=\"application/json\" id=\"attn-data\">" + script_safe(doc.dump()) + "</script>\n<script>" +
+         script + "</script>\n";
+}
+
+std::string attention_page(const nlohmann::json& doc) {
   const std::string checkpoint = doc.value("checkpoint", "");
   std::string html = "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>attn show: " +
                      escape_html(checkpoint) + "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n";
   html += "<h1>Attention maps</h1>\n<p class=\"meta\">" + escape_html(checkpoint) + " &middot; " +
           escape_html(doc.value("task", "")) + " &middot; step " + std::to_string(doc.value("step", 0)) +
           " &middot; " + escape_html(doc.value("attention", "")) + " attention</p>\n";
-  html += "<p class=\"hint\">Rows are queries, columns keys; each row's weights sum to 1 (a padded key gets 0 "
-          "where the model masks padding; a decoder's rows are labelled by the token each position predicts). Move the pointer over a cell for its tokens and weight.</p>\n";
-  html += "<div id=\"app\"></div>\n<script type=\"application/json\" id=\"attn-data\">" + script_safe(doc.dump()) +
-          "</script>\n<script>" + script + "</script>\n</body>\n</html>\n";
+  html += "<p class=\"hint\">" + std::string(attention_hint()) + "</p>\n";
+  html += attention_explorer(doc) + "</body>\n</html>\n";
   return html;
+}
+
+const char* attention_hint() {
+  return "Rows are queries, columns keys; each row's weights sum to 1 (a padded key gets 0 where the model masks "
+         "padding; a decoder's rows are labelled by the token each position predicts). Move the pointer over a "
+         "cell for its tokens and weight.";
+}
+
+std::string escape_html(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 }  // namespace attn

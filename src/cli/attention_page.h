@@ -13,4 +13,15 @@ namespace attn {
 /// `doc` as attention_maps_json (attn/infer/attention_maps.h) makes it.
 std::string attention_page(const nlohmann::json& doc);
 
+/// The parts of the page, for pages that hold the explorer among other things (attn report):
+/// its CSS, the one-line reading hint, and the explorer itself (its element, the data and the
+/// scripts; with #selftest in the URL it draws every head of the first map and writes a pixel
+/// checksum of each into <pre id="selftest">, and any script error into <pre id="script-error">).
+const char* attention_style();
+const char* attention_hint();
+std::string attention_explorer(const nlohmann::json& doc);
+
+/// `s` with & < > " written as entities.
+std::string escape_html(const std::string& s);
+
 }  // namespace attn

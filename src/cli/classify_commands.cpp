@@ -7,6 +7,7 @@
 
 #include "attn/data/batcher.h"
 #include "attn/data/classify/classification_data.h"
+#include "attn/infer/attention_maps.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/infer/evaluate.h"
 #include "attn/model/build.h"
@@ -97,6 +98,28 @@ class ClassifyCommands final : public TaskCommands {
       }
     }
     return 0;
+  }
+
+  json report(const ReportRequest& req, CheckpointReader& reader) const override {
+    auto m = load_classifier(reader, req.device, "");
+    const DataConfig& data = m.header.config.data;
+    const auto raw = read_splits(data, m.header.config.seed);
+    const bool test = !raw.test.empty();
+    const auto& split = test ? raw.test : raw.valid;
+    const auto& labels = m.header.labels;
+    const auto r = evaluate(m.model, encode(split, make_tokenizer(data), m.vocab, labels, eval_length(data)), data,
+                            m.header.config.train.batch_size, m.device, static_cast<int64_t>(labels.size()));
+    json j = {{"split", test ? "test" : "valid"}, {"metrics", r.to_json(labels)}, {"examples", json::array()}};
+    std::vector<ShownInput> shown;
+    for (size_t i = 0; i < split.size() && i < static_cast<size_t>(std::max(req.samples, req.inputs)); ++i) {
+      auto s = show_classifier_input(m, split[i].text);
+      if (i < static_cast<size_t>(req.samples))
+        j["examples"].push_back({{"text", split[i].text}, {"reference", split[i].label}, {"output", s.output},
+                                 {"score", s.score}});
+      if (i < static_cast<size_t>(req.inputs)) shown.push_back(std::move(s));
+    }
+    j["attention"] = attention_maps_json(m.path, m.header, m.header.config.model.attention, shown);
+    return j;
   }
 
   int predict(const PredictRequest& req, CheckpointReader& reader) const override {

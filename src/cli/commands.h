@@ -131,6 +131,16 @@ int run_bench_allreduce(const BenchAllreduceRequest& request);
 /// `attn bleu`: corpus BLEU of two (or more) line-aligned files, as the sacrebleu command.
 int run_bleu(const BleuRequest& request);
 
+/// `attn report`: one self-contained report.html of a run.
+struct ReportRequest {
+  std::string run;
+  std::string out;       ///< empty = RUN/report.html
+  int64_t samples = 8;   ///< seq2seq: sample translations; classify: examples listed
+  int64_t inputs = 3;    ///< inputs in the attention explorer
+  std::string device;
+};
+int run_report(const ReportRequest& request);
+
 /// `attn plot`: training and validation curves of runs, as a PNG or SVG.
 struct PlotRequest {
   std::vector<std::string> runs;     ///< run directories or metrics.jsonl files

@@ -176,6 +176,19 @@ int main(int argc, char** argv) {
   add_model_options(show_cmd, show_req.attention, show_req.device);
   show_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
+  ReportRequest report_req;
+  auto* report_cmd = app.add_subcommand("report", "One self-contained report.html of a run: results, training "
+                                                  "curves, confusion matrix or sample translations, examples, an "
+                                                  "attention explorer, the config");
+  report_cmd->add_option("run", report_req.run, "Run directory")->required();
+  report_cmd->add_option("--out", report_req.out, "Output file (default: RUN/report.html)");
+  report_cmd->add_option("--samples", report_req.samples, "Examples (sample translations) listed")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  report_cmd->add_option("--inputs", report_req.inputs, "Inputs in the attention explorer")
+      ->capture_default_str()->check(kPositive);
+  report_cmd->add_option("--device", report_req.device, "cpu, cuda or cuda:N (default: the run's config)");
+  report_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
+
   PlotRequest plot_req;
   auto* plot_cmd = app.add_subcommand("plot", "Training and validation curves of one or more runs against the "
                                               "step, as a PNG or SVG (several runs overlaid)");
@@ -299,6 +312,7 @@ int main(int argc, char** argv) {
     if (*show_cmd) return run_show(show_req);
     if (*bleu_cmd) return run_bleu(bleu_req);
     if (*plot_cmd) return run_plot(plot_req);
+    if (*report_cmd) return run_report(report_req);
     if (*bench_decode_cmd) return run_bench_decode(bench_decode_req);
     if (*bench_train_cmd) return run_bench_step(bench_train_req);
     if (*bench_eval_cmd) return run_bench_step(bench_eval_req);

@@ -106,6 +106,29 @@ class Seq2SeqCommands final : public TaskCommands {
     return 0;
   }
 
+  json report(const ReportRequest& req, CheckpointReader& checkpoint) const override {
+    auto m = load_seq2seq(checkpoint, req.device, "");
+    const Config& cfg = m.header.config;
+    const auto raw = read_pair_splits(cfg.data, cfg.seed);
+    const bool test = !raw.test.empty();
+    const auto& split = test ? raw.test : raw.valid;
+    const auto search = search_options(cfg, cfg.decode.beam_size);
+    json j = {{"split", test ? "test" : "valid"}, {"beam_size", search.beam_size}, {"examples", json::array()}};
+    std::vector<ShownInput> shown;
+    for (size_t i = 0; i < split.size() && i < static_cast<size_t>(std::max(req.samples, req.inputs)); ++i) {
+      auto s = show_seq2seq_input(m, split[i].source, search);
+      if (i < static_cast<size_t>(req.samples)) {
+        BleuAccumulator bleu;  // sentence BLEU: sacreBLEU's defaults on one sentence
+        bleu.add(s.output, {split[i].target});
+        j["examples"].push_back({{"text", split[i].source}, {"reference", split[i].target}, {"output", s.output},
+                                 {"score", bleu.score().score}});
+      }
+      if (i < static_cast<size_t>(req.inputs)) shown.push_back(std::move(s));
+    }
+    j["attention"] = attention_maps_json(m.path, m.header, cfg.model.attention, shown);
+    return j;
+  }
+
   int predict(const PredictRequest& req, CheckpointReader& checkpoint) const override {
     auto m = load_seq2seq(checkpoint, req.device, req.attention);
     const Config& cfg = m.header.config;

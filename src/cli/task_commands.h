@@ -3,6 +3,8 @@
 // on the task.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 #include "cli/commands.h"
@@ -17,6 +19,11 @@ class TaskCommands {
   virtual int eval(const EvalRequest& request, CheckpointReader& checkpoint) const = 0;
   virtual int predict(const PredictRequest& request, CheckpointReader& checkpoint) const = 0;
   virtual int inspect(const InspectRequest& request, CheckpointReader& checkpoint) const = 0;
+  /// attn report's part: {"split", "examples": [{"text", "reference" (label or translation),
+  /// "output", "score" (probability, or sentence BLEU)}], "attention": attention_maps_json's
+  /// document of the first request.inputs examples}; a classifier adds "metrics" (eval's JSON:
+  /// per-class figures and the confusion matrix) of the whole split.
+  virtual nlohmann::json report(const ReportRequest& request, CheckpointReader& checkpoint) const = 0;
 };
 
 /// Set to vector: the set classifier (classify_commands.cpp).

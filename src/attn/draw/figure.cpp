@@ -5,7 +5,6 @@
 
 #include <cmath>
 
-#include "attn/core/atomic_file.h"
 #include "attn/core/errors.h"
 #include "attn/core/utf8.h"
 
@@ -65,9 +64,9 @@ Figure::~Figure() {
   if (surface_) cairo_surface_destroy(surface_);
 }
 
-void Figure::save(const std::string& path) {
+std::string Figure::encode() {
   if (cairo_status(cr_) != CAIRO_STATUS_SUCCESS)
-    throw std::runtime_error(path + ": cairo could not draw it: " + cairo_status_to_string(cairo_status(cr_)));
+    throw std::runtime_error(std::string("cairo could not draw it: ") + cairo_status_to_string(cairo_status(cr_)));
   cairo_surface_flush(surface_);
   std::string bytes;
   cairo_status_t status;
@@ -77,10 +76,15 @@ void Figure::save(const std::string& path) {
     cairo_surface_finish(surface_);  // the SVG surface writes its document now
     status = cairo_surface_status(surface_);
     bytes.swap(svg_);
+    // cairo 1.16 writes no scaling filter into the SVG: browsers would smooth a heatmap's cells
+    // into each other. Every picture here is drawn unsmoothed.
+    const std::string crisp = "<image style=\"image-rendering:pixelated;image-rendering:crisp-edges\" ";
+    for (size_t at = 0; (at = bytes.find("<image ", at)) != std::string::npos; at += crisp.size())
+      bytes.replace(at, 7, crisp);
   }
   if (status != CAIRO_STATUS_SUCCESS)
-    throw std::runtime_error(path + ": cairo could not encode it: " + cairo_status_to_string(status));
-  write_file_atomically(path, bytes);
+    throw std::runtime_error(std::string("cairo could not encode it: ") + cairo_status_to_string(status));
+  return bytes;
 }
 
 void draw_text(cairo_t* cr, const std::string& text, double x, double y, double size, Align h, Align v, double angle,

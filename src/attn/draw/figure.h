@@ -1,5 +1,6 @@
-// A picture drawn with cairo and written whole to a PNG or SVG file, with the text helpers every
-// chart here uses (DejaVu Sans through cairo's font backend). Torch-free.
+// A picture drawn with cairo and encoded whole as PNG or SVG (the draw_* functions write it
+// atomically), with the text helpers every chart here uses (DejaVu Sans through cairo's font
+// backend). Torch-free.
 #pragma once
 
 #include <string>
@@ -27,9 +28,8 @@ class Figure {
 
   cairo_t* cr() const { return cr_; }
 
-  /// Ends the drawing and writes it to `path` atomically (a file there is replaced whole or not
-  /// at all). Call once.
-  void save(const std::string& path);
+  /// Ends the drawing and returns the file's bytes (PNG or SVG). Call once.
+  std::string encode();
 
  private:
   FigureFormat format_;

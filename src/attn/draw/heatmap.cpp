@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "attn/core/atomic_file.h"
 #include "attn/draw/colormap.h"
 
 namespace attn {
@@ -126,6 +127,11 @@ HeatmapLayout heatmap_layout(size_t rows, size_t cols, size_t panels) {
 }
 
 void draw_heatmaps(const HeatmapFigure& figure, FigureFormat format, const std::string& path) {
+  const std::string bytes = render_heatmaps(figure, format);
+  write_file_atomically(path, bytes);
+}
+
+std::string render_heatmaps(const HeatmapFigure& figure, FigureFormat format) {
   for (const auto& p : figure.panels)
     if (p.weights.size() != p.rows.size() * p.cols.size())
       throw std::invalid_argument("draw_heatmaps: panel '" + p.title + "' has " + std::to_string(p.weights.size()) +
@@ -166,7 +172,7 @@ void draw_heatmaps(const HeatmapFigure& figure, FigureFormat format, const std::
     draw_panel(cr, figure.panels[k], boxes[k], x, y);
   }
   draw_legend(cr, kMargin + per_row * (cell_w + kGap) - kGap + 8, legend_top, legend_h);
-  out.save(path);
+  return out.encode();
 }
 
 }  // namespace attn

@@ -36,7 +36,10 @@ struct HeatmapLayout {
 /// side readable. Labels no closer than their font allows.
 HeatmapLayout heatmap_layout(size_t rows, size_t cols, size_t panels);
 
-/// Draws `figure` and writes it to `path` (PNG or SVG, by `format`).
+/// Draws `figure` and returns the file's bytes (PNG or SVG, by `format`).
+std::string render_heatmaps(const HeatmapFigure& figure, FigureFormat format);
+
+/// render_heatmaps() written to `path`.
 void draw_heatmaps(const HeatmapFigure& figure, FigureFormat format, const std::string& path);
 
 }  // namespace attn

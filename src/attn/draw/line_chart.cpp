@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "attn/core/atomic_file.h"
 #include "attn/draw/colormap.h"
 
 namespace attn {
@@ -139,6 +140,11 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
 }
 
 void draw_line_charts(const ChartFigure& figure, FigureFormat format, const std::string& path) {
+  const std::string bytes = render_line_charts(figure, format);
+  write_file_atomically(path, bytes);
+}
+
+std::string render_line_charts(const ChartFigure& figure, FigureFormat format) {
   Range xr;
   for (const auto& p : figure.panels)
     for (const auto& c : p.curves)
@@ -189,7 +195,7 @@ void draw_line_charts(const ChartFigure& figure, FigureFormat format, const std:
     draw_text(cr, c->label, kMargin + kLeft + 36, y + legend_row / 2, 11, Align::Start, Align::Centre);
     y += legend_row;
   }
-  out.save(path);
+  return out.encode();
 }
 
 }  // namespace attn

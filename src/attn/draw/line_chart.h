@@ -36,4 +36,7 @@ std::vector<double> nice_ticks(double lo, double hi, int count = 5);
 /// left out (a gap); a panel without points says so.
 void draw_line_charts(const ChartFigure& figure, FigureFormat format, const std::string& path);
 
+/// The same, the file's bytes returned.
+std::string render_line_charts(const ChartFigure& figure, FigureFormat format);
+
 }  // namespace attn
