@@ -13,6 +13,7 @@ packages=(
   libsentencepiece-dev  # subword vocabularies for translation (issue 4)
   libgloo-dev           # headers of the Gloo collectives behind c10d::ProcessGroupGloo (issue 7)
   libcairo2-dev fonts-dejavu-core  # the pictures: attention maps and training curves (PNG, SVG)
+  libcsv-dev            # CSV data files (RFC 4180: quoted fields with commas, quotes, newlines)
 )
 # Extra packages for benchmarks and tooling, on request: ATTN_SETUP_EXTRA="python3-torch ..."
 read -r -a extra <<<"${ATTN_SETUP_EXTRA:-}"

@@ -417,7 +417,8 @@ TEST_CASE("eval --data evaluates that file, for classifiers and seq2seq, and say
   CHECK(pairs["count"] == 1);
 }
 
-TEST_CASE("text input: a byte-order mark is dropped, a header line or swapped columns are named, values are clipped",
+TEST_CASE("text input: a byte-order mark is dropped, a header line is read as one, swapped columns are named, values "
+          "are clipped",
           "[cli][data][errors]") {
   Sandbox s;
   std::string rows;
@@ -429,14 +430,19 @@ TEST_CASE("text input: a byte-order mark is dropped, a header line or swapped co
   REQUIRE(bom.rc == 0);
   CHECK(json::parse(s.attn("inspect bom --json").out)["labels"] == json({"neg", "pos"}));  // not "\ufeffneg"
 
+  // A header line naming the columns is read as one (data.header "auto"), whichever their order,
+  // and the log says what was chosen.
   std::ofstream(s.path("header.tsv")) << "label\ttext\n" << rows;
-  auto header = s.attn("train " + s.config + " --out h" + tsv + "header.tsv");
-  CHECK(header.rc == 2);
-  CHECK_THAT(header.err, Catch::Contains("header.tsv:1: \"label\ttext\" looks like a header line"));
-  std::ofstream(s.path("glue.tsv")) << "sentence\tlabel\n" << rows;
-  auto glue = s.attn("train " + s.config + " --out g" + tsv + "glue.tsv");
-  CHECK(glue.rc == 2);
-  CHECK_THAT(glue.err, Catch::Contains("other way round"));
+  REQUIRE(s.attn("train " + s.config + " --out h" + tsv + "header.tsv").rc == 0);
+  CHECK(json::parse(s.attn("inspect h --json").out)["labels"] == json({"neg", "pos"}));  // "label" is no class
+  CHECK_THAT(slurp(s.dir / "h/train.log"),
+             Catch::Contains("header.tsv: a header line, tab-separated; text: column \"text\" (index 1), label: "
+                             "column \"label\" (index 0)"));
+  std::string glue_rows = "sentence\tlabel\n";  // GLUE's SST-2 layout
+  for (int i = 0; i < 100; ++i) glue_rows += (i % 2 ? "good " : "bad ") + std::to_string(i) + (i % 2 ? "\t1\n" : "\t0\n");
+  std::ofstream(s.path("glue.tsv")) << glue_rows;
+  REQUIRE(s.attn("train " + s.config + " --out g" + tsv + "glue.tsv").rc == 0);
+  CHECK(json::parse(s.attn("inspect g --json").out)["labels"] == json({"0", "1"}));
 
   std::string swapped;  // text<TAB>label with no header: every sentence a label
   for (int i = 0; i < 200; ++i) swapped += "a long sentence number " + std::to_string(i) + std::string(3000, 'x') + "\t" + (i % 2 ? "pos" : "neg") + "\n";
@@ -453,6 +459,48 @@ TEST_CASE("text input: a byte-order mark is dropped, a header line or swapped co
   CHECK(huge.rc == 2);
   CHECK_THAT(huge.err, Catch::Contains("is not in the training label set {\"neg\", \"pos\"}"));
   CHECK(huge.err.size() < 600);
+}
+
+TEST_CASE("data as others write it: GLUE's TSV and a pandas CSV train, evaluate and predict as they are, columns "
+          "named in the config",
+          "[cli][data]") {
+  Sandbox s;
+  std::string tsv = "sentence\tlabel\n", csv = ",review,stars\r\n";
+  for (int i = 0; i < 200; ++i) {
+    const bool good = i % 2;
+    const std::string text = std::string(good ? "a fine, \"moving\" film" : "dull and slow") + " number " + std::to_string(i);
+    tsv += text + "\t" + (good ? "1" : "0") + "\n";
+    std::string quoted = text;
+    for (size_t at = 0; (at = quoted.find('"', at)) != std::string::npos; at += 2) quoted.insert(at, "\"");
+    csv += std::to_string(i) + ",\"" + quoted + "\"," + (good ? "5" : "1") + "\r\n";
+  }
+  std::ofstream(s.path("train.tsv")) << tsv;
+  std::ofstream(s.path("train.csv")) << csv;
+  const std::string common = " --set train.epochs=15 --set train.lr=0.01 --set model.pooling=max";
+  auto glue = s.attn("train " + s.config + " --out glue --set data.kind=tsv --set data.path=train.tsv" + common);
+  INFO(glue.err);
+  REQUIRE(glue.rc == 0);
+  CHECK_THAT(glue.err, Catch::Contains("text: column \"sentence\" (index 0), label: column \"label\" (index 1)"));
+  auto pandas = s.attn("train " + s.config + " --out pandas --set data.kind=csv --set data.path=train.csv "
+                       "--set data.text_column=review --set data.label_column=stars" + common);
+  INFO(pandas.err);
+  REQUIRE(pandas.rc == 0);
+  CHECK(json::parse(s.attn("inspect pandas --json").out)["labels"] == json({"1", "5"}));
+  // eval --data reads a file with the run's columns; predict reads plain text, one per line.
+  const auto eval = json::parse(s.attn("eval pandas --json --data train.csv").out);
+  CHECK(eval["count"] == 200);
+  CHECK(eval["accuracy"].get<double>() > 0.9);
+  const auto p = s.attn("predict glue", "a fine, \"moving\" film number 7\ndull and slow number 8\n");
+  REQUIRE(p.rc == 0);
+  CHECK(p.out.substr(0, 2) == "1\t");
+  CHECK(p.out.substr(p.out.find('\n') + 1, 2) == "0\t");
+  // A column the file does not have: one line, exit 2, no run directory.
+  auto bad = s.attn("train " + s.config + " --out bad --set data.kind=csv --set data.path=train.csv "
+                    "--set data.text_column=text --set data.label_column=stars");
+  CHECK(bad.rc == 2);
+  CHECK_THAT(bad.err, Catch::Contains("no column named \"text\" in the header line (its columns: \"\", \"review\", "
+                                      "\"stars\")"));
+  CHECK_FALSE(fs::exists(s.dir / "bad"));
 }
 
 TEST_CASE("small input mistakes get one short, clear message and exit code 2", "[cli][errors]") {

@@ -106,7 +106,7 @@ TEST_CASE("TSV and JSON-lines files load, and bad lines name the file and line",
   CHECK(examples[1].text == "bad film");
   CHECK(examples[1].where == tsv + ":3");
   CHECK_THROWS_WITH(read_tsv(dir.write("b.tsv", "pos\tok\nno tab here\n")),
-                    dir.path.string() + "/b.tsv:2: expected label<TAB>text, got \"no tab here\"");
+                    dir.path.string() + "/b.tsv:2: expected at least 2 tab-separated cells (text at index 1, label at index 0), got 1: \"no tab here\"");
   CHECK_THROWS_WITH(read_tsv(dir.write("e.tsv", "\n\n")), dir.path.string() + "/e.tsv: the file holds no examples");
   CHECK_THROWS_WITH(read_tsv((dir.path / "missing.tsv").string()),
                     Catch::EndsWith("missing.tsv: cannot read the file (check it exists and is readable)"));
@@ -124,6 +124,84 @@ TEST_CASE("TSV and JSON-lines files load, and bad lines name the file and line",
   // Found by fuzz_labelled: an empty label was taken as a class.
   CHECK_THROWS_WITH(read_jsonl(dir.write("d.jsonl", "{\"text\": \"x\", \"label\": \"\"}\n")),
                     dir.path.string() + "/d.jsonl:1: the label is empty");
+}
+
+TEST_CASE("TSV, CSV and JSON lines, with or without a header, columns by name or index: the same examples",
+          "[data][files]") {
+  TempDir dir;
+  // Four examples; the first text has a comma and quotes (CSV quotes it, TSV does not need to).
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"a good, \"fine\" film", "pos"}, {"bad", "neg"}, {"so-so film", "neg"}, {"great", "pos"}};
+  struct Case {
+    const char* kind;
+    std::string file;
+    LabelledColumns columns;
+    const char* layout;
+  };
+  const std::vector<Case> cases = {
+      {"tsv", "pos\ta good, \"fine\" film\nneg\tbad\nneg\tso-so film\npos\tgreat\n", {}, "no header line"},
+      {"tsv", "label\ttext\npos\ta good, \"fine\" film\nneg\tbad\nneg\tso-so film\npos\tgreat\n", {}, "a header line"},
+      {"tsv", "sentence\tlabel\r\na good, \"fine\" film\tpos\r\nbad\tneg\r\nso-so film\tneg\r\ngreat\tpos\r\n", {},
+       "text: column \"sentence\" (index 0)"},  // GLUE's SST-2, CRLF
+      {"tsv", "idx\tsentence\tlabel\n0\ta good, \"fine\" film\tpos\n1\tbad\tneg\n2\tso-so film\tneg\n3\tgreat\tpos\n",
+       {"auto", "sentence", "label"}, "label: column \"label\" (index 2)"},
+      {"tsv", "pos\tx\ta good, \"fine\" film\nneg\tx\tbad\nneg\tx\tso-so film\npos\tx\tgreat\n", {"false", "2", "0"},
+       "no header line"},
+      {"csv", ",text,label\n0,\"a good, \"\"fine\"\" film\",pos\n1,bad,neg\n2,so-so film,neg\n3,great,pos\n", {},
+       "a header line, comma-separated"},  // pandas' to_csv: the index first
+      {"csv", "\xEF\xBB\xBFStars,Review\r\npos,\"a good, \"\"fine\"\" film\"\r\nneg,bad\r\nneg,so-so film\r\npos,great\r\n",
+       {"true", "Review", "Stars"}, "text: column \"Review\" (index 1)"},  // BOM, CRLF, names as given
+      {"jsonl", "{\"text\": \"a good, \\\"fine\\\" film\", \"label\": \"pos\"}\n{\"text\": \"bad\", \"label\": \"neg\"}\n"
+                "{\"text\": \"so-so film\", \"label\": \"neg\"}\n{\"text\": \"great\", \"label\": \"pos\"}\n", {},
+       "key \"text\""},
+      {"jsonl", "{\"sentence\": \"a good, \\\"fine\\\" film\", \"label\": \"pos\", \"idx\": 0}\n"
+                "{\"sentence\": \"bad\", \"label\": \"neg\", \"idx\": 1}\n{\"sentence\": \"so-so film\", \"label\": \"neg\", "
+                "\"idx\": 2}\n{\"sentence\": \"great\", \"label\": \"pos\", \"idx\": 3}\n", {}, "key \"sentence\""},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    const auto path = dir.write("f" + std::to_string(n++) + "." + c.kind, c.file);
+    INFO(c.kind << ": " << c.file);
+    const auto got = read_labelled_file(c.kind, path, c.columns);
+    REQUIRE(got.examples.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      CHECK(got.examples[i].text == want[i].first);
+      CHECK(got.examples[i].label == want[i].second);
+    }
+    CHECK_THAT(got.layout, Catch::Contains(c.layout));
+  }
+  // CSV: a quoted field may hold a newline and a tab; the record is named by its first line.
+  const auto multi = read_labelled_file("csv", dir.write("m.csv", "text,label\n\"two\nlines\tand a tab\",pos\nok,neg\n"));
+  REQUIRE(multi.examples.size() == 2);
+  CHECK(multi.examples[0].text == "two\nlines\tand a tab");
+  CHECK_THAT(multi.examples[1].where, Catch::EndsWith("m.csv:4"));
+}
+
+TEST_CASE("labelled files: a column that is not there, a header mix-up or a broken CSV record get one clear line",
+          "[data][files][errors]") {
+  TempDir dir;
+  const auto glue = dir.write("glue.tsv", "sentence\tlabel\ngood\t1\n");
+  CHECK_THROWS_WITH(read_labelled_file("tsv", glue, {"false", "review", ""}),
+                    Catch::Contains("data.text_column \"review\" names a column, but the first line of") &&
+                        Catch::Contains("is not a header line (\"sentence\", \"label\")"));
+  CHECK_THROWS_WITH(read_labelled_file("tsv", glue, {"auto", "review", ""}),
+                    Catch::Contains("glue.tsv:1: no column named \"review\" in the header line (its columns: "
+                                    "\"sentence\", \"label\"); set data.text_column"));
+  CHECK_THROWS_WITH(read_labelled_file("tsv", dir.write("h.tsv", "id\tbody\n1\tx\n"), {"true", "", ""}),
+                    Catch::Contains("h.tsv:1: the header line (\"id\", \"body\") names no text column"));
+  CHECK_THROWS_WITH(read_labelled_file("tsv", glue, {"auto", "0", "0"}),
+                    Catch::Contains("the text and the label are both column 0"));
+  CHECK_THROWS_WITH(read_labelled_file("tsv", dir.write("short.tsv", "pos\tx\tgood\nneg\tbad\n"), {"false", "2", "0"}),
+                    Catch::Contains("short.tsv:2: expected at least 3 tab-separated cells"));
+  CHECK_THROWS_WITH(read_labelled_file("csv", dir.write("open.csv", "text,label\n\"never closed,pos\nok,neg\n")),
+                    Catch::Contains("open.csv:2: not valid CSV"));
+  CHECK_THROWS_WITH(read_labelled_file("csv", dir.write("junk.csv", "text,label\n\"quoted\"junk,pos\n")),
+                    Catch::Contains("junk.csv:2: not valid CSV"));
+  CHECK_THROWS_WITH(read_labelled_file("jsonl", dir.write("k.jsonl", "{\"text\": \"x\", \"label\": 1}\n"),
+                                       {"auto", "1", ""}),
+                    Catch::Contains("JSON lines name their fields"));
+  CHECK_THROWS_WITH(read_labelled_file("csv", dir.write("empty.csv", "text,label\n\n")),
+                    Catch::Contains("empty.csv: the file holds no examples"));
 }
 
 TEST_CASE("classification data: the label set comes from training data, others are refused",

@@ -47,7 +47,8 @@ class ClassifyCommands final : public TaskCommands {
       if (is_set_task(data.kind))
         throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
                          "\", which is generated, not read from files");
-      from_file = data.kind == "imdb" ? read_imdb_split(req.data_path, "test") : read_labelled_file(data.kind, req.data_path);
+      from_file = data.kind == "imdb" ? read_imdb_split(req.data_path, "test")
+                                      : read_labelled_file(data.kind, req.data_path, columns_of(data)).examples;
     } else {
       raw = read_splits(data, m.header.config.seed);
     }

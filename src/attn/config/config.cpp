@@ -21,7 +21,8 @@ void visit(DataConfig& c, V&& v) {
   v("kind", c.kind), v("path", c.path), v("target_path", c.target_path);
   v("valid_path", c.valid_path), v("valid_target_path", c.valid_target_path);
   v("test_path", c.test_path), v("test_target_path", c.test_target_path);
-  v("valid_fraction", c.valid_fraction), v("tokenizer", c.tokenizer);
+  v("valid_fraction", c.valid_fraction), v("header", c.header), v("text_column", c.text_column);
+  v("label_column", c.label_column), v("tokenizer", c.tokenizer);
   v("subword_model", c.subword_model), v("joint_vocab", c.joint_vocab), v("lowercase", c.lowercase);
   v("ngrams", c.ngrams);
   v("vocab_size", c.vocab_size), v("min_freq", c.min_freq), v("max_len", c.max_len);
@@ -249,8 +250,10 @@ void validate(const Config& c) {
   const bool seq2seq = c.task == "seq2seq";
   const auto& d = c.data;
   if (seq2seq) check_choice("data.kind", d.kind, {"sort", "copy", "reverse", "parallel"});
-  else check_choice("data.kind", d.kind, {"majority", "retrieval", "imdb", "tsv", "jsonl"});
-  const bool file_data = d.kind == "imdb" || d.kind == "tsv" || d.kind == "jsonl" || d.kind == "parallel";
+  else check_choice("data.kind", d.kind, {"majority", "retrieval", "imdb", "tsv", "csv", "jsonl"});
+  const bool file_data =
+      d.kind == "imdb" || d.kind == "tsv" || d.kind == "csv" || d.kind == "jsonl" || d.kind == "parallel";
+  check_choice("data.header", d.header, {"auto", "true", "false"});
   if (file_data && d.path.empty())
     throw ConfigError("data.path: data.kind \"" + d.kind +
                       "\" reads files, so data.path must name them (e.g. --set data.path=DIR)");

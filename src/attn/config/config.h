@@ -21,7 +21,7 @@ namespace attn {
 using ConfigJson = nlohmann::ordered_json;
 
 struct DataConfig {
-  /// classify: "retrieval" | "majority" (built-in set tasks) | "imdb" | "tsv" | "jsonl";
+  /// classify: "retrieval" | "majority" (built-in set tasks) | "imdb" | "tsv" | "csv" | "jsonl";
   /// seq2seq: "sort" | "copy" | "reverse" (built-in) | "parallel" (text files)
   std::string kind = "retrieval";
   std::string path;             ///< IMDB root (holding train/ and test/) or the training (source) file
@@ -31,6 +31,12 @@ struct DataConfig {
   std::string test_path;        ///< test file (tsv/jsonl/parallel source); IMDB uses path/test
   std::string test_target_path;
   double valid_fraction = 0.1;  ///< the notebook's 90/10
+  /// tsv, csv: "auto" (a first line whose cells name the columns is a header) | "true" | "false"
+  std::string header = "auto";
+  /// tsv, csv, jsonl: the text's and the label's column, by name (a JSON key) or 0-based index;
+  /// "" = by name in a header (text, sentence, review, ...; label, class, ...), else label 0, text 1
+  std::string text_column;
+  std::string label_column;
   /// "whitespace" (the notebook) | "words" (punctuation, <br />) | "sentencepiece" (seq2seq)
   std::string tokenizer = "whitespace";
   std::string subword_model = "unigram";  ///< sentencepiece: "unigram" | "bpe"

@@ -18,7 +18,9 @@ class ClassifyTask : public Task {
     const auto t0 = std::chrono::steady_clock::now();
     std::optional<Vocab> saved_vocab;
     if (resume) saved_vocab = Vocab::from_tokens(resume->vocab);
-    data_ = prepare_classification(read_splits(cfg.data, cfg.seed), cfg.data, saved_vocab ? &*saved_vocab : nullptr,
+    auto raw = read_splits(cfg.data, cfg.seed);
+    layout_ = raw.layout;
+    data_ = prepare_classification(std::move(raw), cfg.data, saved_vocab ? &*saved_vocab : nullptr,
                                    resume ? &resume->labels : nullptr);
     data_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     model_ = build_classifier(cfg.model, data_.vocab.size(), num_classes());
@@ -39,6 +41,7 @@ class ClassifyTask : public Task {
                   static_cast<long long>(m.d_model), static_cast<long long>(m.heads),
                   static_cast<long long>(m.ffn_hidden), static_cast<long long>(m.layers), m.attention.c_str(),
                   m.positions.c_str(), m.pooling.c_str(), static_cast<long long>(count_trainable(*model_)));
+    if (!layout_.empty()) return {data, "[data] " + layout_, model};
     return {data, model};
   }
 
@@ -88,6 +91,7 @@ class ClassifyTask : public Task {
 
  private:
   int64_t num_classes() const { return static_cast<int64_t>(data_.labels.size()); }
+  std::string layout_;
 
   Config cfg_;
   torch::Device device_;

@@ -18,6 +18,8 @@ Tokenizer make_tokenizer(const DataConfig& data) {
   return Tokenizer{parse_tokenizer(data.tokenizer), data.lowercase, static_cast<int>(data.ngrams)};
 }
 
+LabelledColumns columns_of(const DataConfig& d) { return {d.header, d.text_column, d.label_column}; }
+
 RawSplits read_splits(const DataConfig& d, uint64_t seed) {
   RawSplits s;
   if (is_set_task(d.kind)) {
@@ -34,11 +36,13 @@ RawSplits read_splits(const DataConfig& d, uint64_t seed) {
     s.train = read_imdb_split(d.path, "train");
     s.test = read_imdb_split(d.path, "test");
   } else {
-    s.train = read_labelled_file(d.kind, d.path);
-    if (!d.test_path.empty()) s.test = read_labelled_file(d.kind, d.test_path);
+    auto train = read_labelled_file(d.kind, d.path, columns_of(d));
+    s.train = std::move(train.examples);
+    s.layout = d.path + ": " + train.layout;
+    if (!d.test_path.empty()) s.test = read_labelled_file(d.kind, d.test_path, columns_of(d)).examples;
   }
   if (!d.valid_path.empty()) {
-    s.valid = read_labelled_file(d.kind == "imdb" ? "tsv" : d.kind, d.valid_path);
+    s.valid = read_labelled_file(d.kind == "imdb" ? "tsv" : d.kind, d.valid_path, columns_of(d)).examples;
     return s;
   }
   // The notebook: shuffle the training split, keep the first 90% for training.

@@ -20,7 +20,11 @@ struct EncodedExample {
 
 struct RawSplits {
   std::vector<TextExample> train, valid, test;
+  std::string layout;  ///< a labelled file's: where its text and label were found, for the log
 };
+
+/// data.header, data.text_column and data.label_column.
+LabelledColumns columns_of(const DataConfig& data);
 
 /// The splits as text: generated (set tasks), or read (IMDB, TSV, JSONL), with the validation
 /// split cut from the shuffled training data (the notebook's 90/10) unless a file is given.

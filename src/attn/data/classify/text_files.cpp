@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "attn/core/utf8.h"
+#include "attn/data/classify/csv_records.h"
 #include "attn/data/fetch_hint.h"
 
 namespace attn {
@@ -93,46 +94,188 @@ const std::initializer_list<const char*> kTextNames = {"text", "sentence", "revi
 
 }  // namespace
 
-std::vector<TextExample> read_tsv(const std::string& path) {
-  std::vector<TextExample> out;
-  for_each_line(path, [&](const std::string& line, const std::string& where) {
-    check_utf8(line, where);
-    const auto tab = line.find('\t');
-    if (tab == std::string::npos || tab == 0)
-      throw DataError(where + ": expected label<TAB>text, got " + quote_value(line, 120));
-    const std::string first = line.substr(0, tab), rest = line.substr(tab + 1);
-    if (out.empty() && (is_column_name(first, kLabelNames) || is_column_name(first, kTextNames)) &&
-        (is_column_name(rest, kTextNames) || is_column_name(rest, kLabelNames)))
-      throw DataError(where + ": " + quote_value(line, 120) + " looks like a header line; attn reads label<TAB>text "
-                      "lines with no header" + (is_column_name(first, kTextNames) ? ", and these columns are the other "
-                      "way round (swap them, e.g. awk -F'\\t' -v OFS='\\t' '{print $2, $1}')" : "") +
-                      ": remove the line (tail -n +2)");
-    out.push_back({rest, first, where});
-  });
-  return out;
+namespace {
+
+bool is_index(const std::string& column) {
+  return !column.empty() && column.find_first_not_of("0123456789") == std::string::npos && column.size() < 6;
 }
 
-std::vector<TextExample> read_jsonl(const std::string& path) {
-  std::vector<TextExample> out;
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+std::string list_cells(const std::vector<std::string>& cells) {
+  std::string out;
+  for (size_t i = 0; i < cells.size() && i < 12; ++i) out += (i ? ", " : "") + quote_value(cells[i], 40);
+  return out + (cells.size() > 12 ? ", ..." : "");
+}
+
+// Where the text and the label are in a table's rows, decided on its first record.
+struct TableColumns {
+  bool header = false;
+  size_t text = 1, label = 0;
+  std::string layout;
+};
+
+TableColumns resolve_columns(const std::vector<std::string>& first, const std::string& where,
+                             const LabelledColumns& c, const char* separated) {
+  auto find = [&](const std::string& name) -> size_t {
+    for (size_t i = 0; i < first.size(); ++i)
+      if (lower(first[i]) == lower(name)) return i;
+    return first.size();
+  };
+  auto find_known = [&](std::initializer_list<const char*> names) -> size_t {
+    for (size_t i = 0; i < first.size(); ++i)
+      if (is_column_name(first[i], names)) return i;
+    return first.size();
+  };
+  const bool text_named = !c.text.empty() && !is_index(c.text), label_named = !c.label.empty() && !is_index(c.label);
+  TableColumns t;
+  if (c.header == "true") t.header = true;
+  else if (c.header == "auto")  // a named column there, or both kinds of the usual names
+    t.header = (text_named && find(c.text) < first.size()) || (label_named && find(c.label) < first.size()) ||
+               (find_known(kTextNames) < first.size() && find_known(kLabelNames) < first.size());
+  auto resolve = [&](const std::string& configured, const char* what, std::initializer_list<const char*> known,
+                     size_t fallback) -> size_t {
+    const std::string key = std::string("data.") + what + "_column";
+    if (is_index(configured)) return std::stoul(configured);
+    if (!configured.empty()) {
+      if (!t.header)
+        throw DataError(key + " \"" + configured + "\" names a column, but the first line of " +
+                        where.substr(0, where.rfind(':')) + " is not a header line (" + list_cells(first) +
+                        "): set data.header to true if it is one, or give the column's 0-based index");
+      const size_t i = find(configured);
+      if (i == first.size())
+        throw DataError(where + ": no column named \"" + configured + "\" in the header line (its columns: " +
+                        list_cells(first) + "); set " + key + " to one of them or to a 0-based index");
+      return i;
+    }
+    if (!t.header) return fallback;
+    const size_t i = find_known(known);
+    if (i == first.size())
+      throw DataError(where + ": the header line (" + list_cells(first) + ") names no " + what + " column; set " + key +
+                      " to its name or 0-based index");
+    return i;
+  };
+  t.text = resolve(c.text, "text", kTextNames, 1);
+  t.label = resolve(c.label, "label", kLabelNames, 0);
+  if (t.text == t.label)
+    throw DataError(where + ": the text and the label are both column " + std::to_string(t.text) +
+                    " (data.text_column, data.label_column)");
+  auto name = [&](size_t i) { return t.header && i < first.size() ? quote_value(first[i], 40) + " " : std::string(); };
+  t.layout = std::string(t.header ? "a header line" : "no header line") + ", " + separated + "; text: column " +
+             name(t.text) + "(index " + std::to_string(t.text) + "), label: column " + name(t.label) + "(index " +
+             std::to_string(t.label) + ")";
+  return t;
+}
+
+// Rows of cells (TSV or CSV) to examples, the first row deciding the columns.
+class TableReader {
+ public:
+  TableReader(const LabelledColumns& columns, const char* separated) : columns_(columns), separated_(separated) {}
+
+  void row(const std::vector<std::string>& cells, const std::string& where) {
+    if (first_) {
+      first_ = false;
+      t_ = resolve_columns(cells, where, columns_, separated_);
+      if (t_.header) return;
+    }
+    const size_t need = std::max(t_.text, t_.label) + 1;
+    if (cells.size() < need)
+      throw DataError(where + ": expected at least " + std::to_string(need) + " " + separated_ + " cells (text at index " +
+                      std::to_string(t_.text) + ", label at index " + std::to_string(t_.label) + "), got " +
+                      std::to_string(cells.size()) + ": " + list_cells(cells));
+    if (cells[t_.label].empty()) throw DataError(where + ": the label (index " + std::to_string(t_.label) + ") is empty");
+    examples_.push_back({cells[t_.text], cells[t_.label], where});
+  }
+
+  LabelledFile done(const std::string& path) {
+    if (examples_.empty()) throw DataError(path + ": the file holds no examples");
+    return {std::move(examples_), t_.layout};
+  }
+
+ private:
+  LabelledColumns columns_;
+  const char* separated_;
+  bool first_ = true;
+  TableColumns t_;
+  std::vector<TextExample> examples_;
+};
+
+LabelledFile read_table(const std::string& kind, const std::string& path, const LabelledColumns& columns) {
+  if (kind == "csv") {
+    TableReader reader(columns, "comma-separated");
+    for_each_csv_record(path, [&](std::vector<std::string>& cells, const std::string& where) {
+      for (size_t i = 0; i < cells.size(); ++i) check_utf8(cells[i], where + ": column " + std::to_string(i));
+      reader.row(cells, where);
+    });
+    return reader.done(path);
+  }
+  TableReader reader(columns, "tab-separated");
+  std::vector<std::string> cells;
+  for_each_line(path, [&](const std::string& line, const std::string& where) {
+    check_utf8(line, where);
+    cells.clear();
+    for (size_t from = 0;;) {
+      const auto tab = line.find('\t', from);
+      cells.push_back(line.substr(from, tab == std::string::npos ? std::string::npos : tab - from));
+      if (tab == std::string::npos) break;
+      from = tab + 1;
+    }
+    reader.row(cells, where);
+  });
+  return reader.done(path);
+}
+
+LabelledFile read_jsonl_file(const std::string& path, const LabelledColumns& columns) {
+  for (const auto* c : {&columns.text, &columns.label})
+    if (is_index(*c))
+      throw DataError("data." + std::string(c == &columns.text ? "text" : "label") + "_column " + *c +
+                      ": JSON lines name their fields; give the key, e.g. \"" +
+                      (c == &columns.text ? "text" : "label") + "\"");
+  LabelledFile file;
+  std::string text_key, label_key;
   for_each_line(path, [&](const std::string& line, const std::string& where) {
     check_utf8(line, where);
     auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) throw DataError(where + ": not valid JSON: " + quote_value(line, 120));
-    const bool ok = j.is_object() && j.contains("text") && j["text"].is_string() &&
-                    j.contains("label") && (j["label"].is_string() || j["label"].is_number_integer());
+    if (!j.is_object()) throw DataError(where + ": not a JSON object: " + quote_value(line, 120));
+    if (text_key.empty()) {  // the first object decides, as a header line does
+      auto pick = [&](const std::string& configured, const char* fallback, std::initializer_list<const char*> known) {
+        if (!configured.empty()) return configured;
+        if (j.contains(fallback)) return std::string(fallback);
+        for (const auto& [key, value] : j.items())
+          if (is_column_name(key, known)) return key;
+        return std::string(fallback);
+      };
+      text_key = pick(columns.text, "text", kTextNames);
+      label_key = pick(columns.label, "label", kLabelNames);
+      file.layout = "JSON lines; text: key \"" + text_key + "\", label: key \"" + label_key + "\"";
+    }
+    const bool ok = j.contains(text_key) && j[text_key].is_string() && j.contains(label_key) &&
+                    (j[label_key].is_string() || j[label_key].is_number_integer());
     if (!ok)
-      throw DataError(where + ": expected {\"text\": \"...\", \"label\": \"...\"} (label a string or an integer)");
-    auto label = j["label"].is_string() ? j["label"].get<std::string>() : j["label"].dump();
+      throw DataError(where + ": expected {\"" + text_key + "\": \"...\", \"" + label_key +
+                      "\": \"...\"} (the label a string or an integer; data.text_column and data.label_column name "
+                      "other keys)");
+    auto label = j[label_key].is_string() ? j[label_key].get<std::string>() : j[label_key].dump();
     if (label.empty()) throw DataError(where + ": the label is empty");
-    out.push_back({j["text"].get<std::string>(), std::move(label), where});
+    file.examples.push_back({j[text_key].get<std::string>(), std::move(label), where});
   });
-  return out;
+  return file;
 }
 
-std::vector<TextExample> read_labelled_file(const std::string& kind, const std::string& path) {
-  if (kind == "tsv") return read_tsv(path);
-  if (kind == "jsonl") return read_jsonl(path);
-  throw DataError("data.kind: \"" + kind + "\" is not a labelled-file format (tsv, jsonl)");
+}  // namespace
+
+LabelledFile read_labelled_file(const std::string& kind, const std::string& path, const LabelledColumns& columns) {
+  if (kind == "tsv" || kind == "csv") return read_table(kind, path, columns);
+  if (kind == "jsonl") return read_jsonl_file(path, columns);
+  throw DataError("data.kind: \"" + kind + "\" is not a labelled-file format (tsv, csv, jsonl)");
 }
+
+std::vector<TextExample> read_tsv(const std::string& path) { return read_labelled_file("tsv", path).examples; }
+
+std::vector<TextExample> read_jsonl(const std::string& path) { return read_labelled_file("jsonl", path).examples; }
 
 }  // namespace attn

@@ -1,5 +1,5 @@
-// Reading labelled text: the IMDB layout aclImdb/{train,test}/{pos,neg}/*.txt, TSV files
-// (label<TAB>text) and JSON lines ({"text": ..., "label": ...}). Torch-free.
+// Reading labelled text: the IMDB layout aclImdb/{train,test}/{pos,neg}/*.txt, and TSV, CSV and
+// JSON-lines files with or without a header line, their columns by name or index. Torch-free.
 #pragma once
 
 #include <stdexcept>
@@ -19,13 +19,28 @@ struct TextExample {
 /// root/split/{neg,pos}/*.txt in file-name order, neg first (labels "neg" and "pos").
 std::vector<TextExample> read_imdb_split(const std::string& root, const std::string& split);
 
-/// One example per non-empty line: label<TAB>text.
+/// Where a labelled file's text and label are: data.header, data.text_column, data.label_column.
+struct LabelledColumns {
+  std::string header = "auto";  ///< "auto": a first line naming the columns is a header | "true" | "false"
+  std::string text;             ///< a column's name or 0-based index (JSON lines: a key); "" = by name
+  std::string label;            ///<   (text, sentence, review, ...; label, class, ...), else label 0, text 1
+};
+
+/// A labelled file's examples, and how its columns were found, for the log: "a header line,
+/// tab-separated; text: column "sentence" (index 0), label: column "label" (index 1)".
+struct LabelledFile {
+  std::vector<TextExample> examples;
+  std::string layout;
+};
+
+/// kind "tsv" (tab-separated cells, no quoting: GLUE's layout), "csv" (RFC 4180, through
+/// libcsv: pandas' and spreadsheets' layout) or "jsonl" (an object per line). Blank lines are
+/// skipped, a byte-order mark dropped, CRLF read as LF. Errors name the file, the line and the
+/// column, with at most ~120 characters of a value.
+LabelledFile read_labelled_file(const std::string& kind, const std::string& path, const LabelledColumns& columns = {});
+
+/// The default layouts: label<TAB>text (or a header line naming the columns); {"text", "label"}.
 std::vector<TextExample> read_tsv(const std::string& path);
-
-/// One JSON object per non-empty line with a string "text" and a string or integer "label".
 std::vector<TextExample> read_jsonl(const std::string& path);
-
-/// read_tsv or read_jsonl by kind ("tsv" | "jsonl").
-std::vector<TextExample> read_labelled_file(const std::string& kind, const std::string& path);
 
 }  // namespace attn
