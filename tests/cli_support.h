@@ -63,11 +63,16 @@ struct Sandbox {
   // Runs `attn ARGS` in the sandbox; stdin from `input` when given. With `timeout_s`, a run
   // that takes longer is stopped (rc 124), so that a hang fails the test instead of CI.
   Run attn(const std::string& args, const std::string& input = "", int timeout_s = 0) const {
+    const std::string limit = timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : "";
+    return shell(limit + "'" + ATTN_BINARY + "' " + args, input);
+  }
+
+  // Runs a shell command in the sandbox (another program reading what attn wrote).
+  Run shell(const std::string& command, const std::string& input = "") const {
     const auto out = dir / "stdout.txt", err = dir / "stderr.txt", in = dir / "stdin.txt";
     std::ofstream(in, std::ios::binary) << input;
-    const std::string limit = timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : "";
-    const std::string cmd = "cd '" + dir.string() + "' && " + limit + "'" + ATTN_BINARY + "' " + args + " <'" +
-                            in.string() + "' >'" + out.string() + "' 2>'" + err.string() + "'";
+    const std::string cmd = "cd '" + dir.string() + "' && " + command + " <'" + in.string() + "' >'" + out.string() +
+                            "' 2>'" + err.string() + "'";
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
   }

@@ -388,7 +388,8 @@ Run chromium(const Sandbox& s, const std::string& url, const std::string& extra)
 }  // namespace
 
 TEST_CASE("attn report: results, curves, confusion matrix, examples and an attention explorer in one page, and in a "
-          "real browser the explorer draws each head differently without a script error",
+          "real browser the explorer draws each head differently and shades the keys of a token under the pointer, "
+          "without a script error",
           "[cli][show][report]") {
   Sandbox s;
   std::ofstream(s.path("show.json")) << kConfig;
@@ -429,6 +430,8 @@ TEST_CASE("attn report: results, curves, confusion matrix, examples and an atten
   REQUIRE(heads.size() == 3);  // two heads and their mean
   CHECK(heads[0] != heads[1]);
   CHECK(heads[0] != heads[2]);
+  // Pointing at a query token shades every key by its weight (bertviz's head view).
+  CHECK(test["shaded"] == doc["inputs"][0]["tokens"].size());
   // A screenshot that is not blank: many colours (the curves, the heatmaps, the text).
   REQUIRE(chromium(s, url, "--window-size=1000,1600 --screenshot=" + s.path("report.png")).rc == 0);
   cairo_surface_t* png = cairo_image_surface_create_from_png(s.path("report.png").c_str());

@@ -34,6 +34,8 @@ h3 { font-size: 14px; margin: 14px 0 4px; font-weight: 600; }
 .strip-row { display: flex; gap: 10px; align-items: baseline; }
 .strip-label { flex: 0 0 56px; color: #666; font-size: 12px; text-align: right; }
 .strip span { padding: 2px 3px; margin: 0 1px; border-radius: 3px; }
+.query-token { cursor: default; border-bottom: 1px dotted #999; }
+.query-token.on { outline: 2px solid #333; }
 )CSS";
 
 const char* kScript = R"JS(
@@ -115,6 +117,32 @@ const char* kScript = R"JS(
     });
     return div;
   }
+  // bertviz's head view: a query token under the pointer shades the keys by its weights.
+  function tokenView(map, head) {
+    var M = matrix(map, head), box = el("div", "token-view"), qrow = el("div", "strip"), krow = el("div", "strip");
+    var keys = map.keys.map(function (t) { var s = el("span", "", t); krow.appendChild(s); return s; });
+    function shade(q) {
+      keys.forEach(function (s, k) {
+        var w = q < 0 ? 0 : M[q][k];
+        s.style.background = q < 0 ? "" : colour(w);
+        s.style.color = q < 0 ? "" : (w > 0.55 ? "#111" : "#fff");
+        s.title = q < 0 ? "" : map.queries[q] + " \u2192 " + map.keys[k] + ": " + w.toFixed(4);
+      });
+    }
+    map.queries.forEach(function (t, q) {
+      var s = el("span", "query-token", t);
+      s.onmouseenter = function () { s.classList.add("on"); shade(q); };
+      s.onmouseleave = function () { s.classList.remove("on"); shade(-1); };
+      qrow.appendChild(s);
+    });
+    [["queries", qrow], ["keys", krow]].forEach(function (r) {
+      var row = el("div", "strip-row");
+      row.appendChild(el("span", "strip-label", r[0]));
+      row.appendChild(r[1]);
+      box.appendChild(row);
+    });
+    return box;
+  }
   function legend() {
     var box = el("div", "legend"), scale = el("div", "scale"), bar = el("div", "bar"), ticks = el("div", "ticks");
     bar.style.background = "linear-gradient(to top," + [0, 0.25, 0.5, 0.75, 1].map(colour).join(",") + ")";
@@ -173,11 +201,14 @@ const char* kScript = R"JS(
     controls.appendChild(l2);
     sec.appendChild(controls);
     var stripBox = el("div"), figure = el("div", "figure"), canvas = el("canvas", "map"), tip = el("div", "tip");
+    var tokenBox = el("div");
     figure.appendChild(canvas);
     figure.appendChild(legend());
     sec.appendChild(stripBox);
     sec.appendChild(figure);
     sec.appendChild(tip);
+    sec.appendChild(el("p", "hint", "Point at a query token to shade the keys it attends to."));
+    sec.appendChild(tokenBox);
     function heads() {
       var m = input.maps[+mapSel.value], keep = headSel.value;
       headSel.innerHTML = "";
@@ -196,6 +227,8 @@ const char* kScript = R"JS(
       draw(canvas, tip, m, headSel.value);
       stripBox.innerHTML = "";
       if (m.queries.length === 1) stripBox.appendChild(strip(m, headSel.value));
+      tokenBox.innerHTML = "";
+      tokenBox.appendChild(tokenView(m, headSel.value));
     }
     mapSel.onchange = function () { heads(); redraw(); };
     headSel.onchange = redraw;
@@ -209,7 +242,8 @@ const char* kScript = R"JS(
     app.appendChild(sec);
   });
   // #selftest (the browser test): every head of the first input's first map drawn in turn, a
-  // checksum of the canvas's pixels for each, written into the page as JSON.
+  // checksum of the canvas's pixels for each, and the keys the first query token shades when
+  // pointed at, written into the page as JSON.
   if (location.hash === "#selftest") {
     var out = {inputs: doc.inputs.length, heads: []}, first = app.querySelector("section.input");
     var hs = first && first.querySelector(".head-select"), cv = first && first.querySelector("canvas.map");
@@ -220,6 +254,11 @@ const char* kScript = R"JS(
       var d = cv.getContext("2d").getImageData(0, 0, cv.width, cv.height).data, sum = 0;
       for (var j = 0; j < d.length; j += 4) sum = (sum * 31 + d[j] + 3 * d[j + 1] + 7 * d[j + 2]) % 1000000007;
       out.heads.push(sum);
+    }
+    var qt = first && first.querySelector(".query-token");  // the token view under the pointer
+    if (qt) {
+      qt.dispatchEvent(new MouseEvent("mouseenter"));
+      out.shaded = first.querySelectorAll(".token-view .strip")[1].querySelectorAll("span[style*=background]").length;
     }
     var pre = el("pre", "", JSON.stringify(out));
     pre.id = "selftest";

@@ -131,6 +131,15 @@ int run_bench_allreduce(const BenchAllreduceRequest& request);
 /// `attn bleu`: corpus BLEU of two (or more) line-aligned files, as the sacrebleu command.
 int run_bleu(const BleuRequest& request);
 
+/// `attn export`: a checkpoint's weights alone, for other tools (safetensors or PyTorch's format).
+struct ExportRequest {
+  std::string target;
+  std::string format = "safetensors";  ///< safetensors | pytorch
+  std::string out;                     ///< empty: RUN/model.safetensors (.pt), or NAME.safetensors beside a file
+  bool force = false;                  ///< replace an existing file
+};
+int run_export(const ExportRequest& request);
+
 /// `attn report`: one self-contained report.html of a run.
 struct ReportRequest {
   std::string run;

@@ -176,6 +176,18 @@ int main(int argc, char** argv) {
   add_model_options(show_cmd, show_req.attention, show_req.device);
   show_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
+  ExportRequest export_req;
+  auto* export_cmd = app.add_subcommand("export", "A checkpoint's weights alone (no optimizer state) for other "
+                                                  "tools, with a JSON of what is needed to use them");
+  export_cmd->add_option("checkpoint", export_req.target, "Run directory or .pt file")->required();
+  export_cmd->add_option("--format", export_req.format, "safetensors, or pytorch: a file torch.load(f, "
+                                                        "weights_only=True) reads into a dict of tensors")
+      ->capture_default_str()->check(CLI::IsMember({"safetensors", "pytorch"}));
+  export_cmd->add_option("--out", export_req.out, "Weights file; the JSON goes beside it as NAME.json (default: "
+                                                  "RUN/model.safetensors or RUN/model.pt)");
+  export_cmd->add_flag("--force", export_req.force, "Replace existing files");
+  export_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
+
   ReportRequest report_req;
   auto* report_cmd = app.add_subcommand("report", "One self-contained report.html of a run: results, training "
                                                   "curves, confusion matrix or sample translations, examples, an "
@@ -313,6 +325,7 @@ int main(int argc, char** argv) {
     if (*bleu_cmd) return run_bleu(bleu_req);
     if (*plot_cmd) return run_plot(plot_req);
     if (*report_cmd) return run_report(report_req);
+    if (*export_cmd) return run_export(export_req);
     if (*bench_decode_cmd) return run_bench_decode(bench_decode_req);
     if (*bench_train_cmd) return run_bench_step(bench_train_req);
     if (*bench_eval_cmd) return run_bench_step(bench_eval_req);
