@@ -232,6 +232,7 @@ TEST_CASE("attn show on a seq2seq checkpoint: encoder, causal decoder and cross-
     CHECK(png_size(s.path(std::string("pics/input_1/") + file)).first > 0);
   }
   CHECK(std::distance(fs::directory_iterator(s.path("pics/input_1")), fs::directory_iterator()) == 7);
+  CHECK(png_size(s.path("run/curves.png")).first > 0);  // loss, accuracy, BLEU, lr of a seq2seq run
   // attn report: sample translations with their sentence BLEU, the explorer on three test inputs.
   const auto report = s.attn("report run --samples 4");
   REQUIRE(report.rc == 0);
@@ -402,7 +403,7 @@ TEST_CASE("attn report: results, curves, confusion matrix, examples and an atten
   const auto eval = json::parse(s.attn("eval run --json").out);
   CHECK_THAT(page, Catch::Contains("Confusion matrix (test split, " + std::to_string(eval["count"].get<int>()) +
                                    " examples)"));
-  CHECK_THAT(page, Catch::Contains("<h2>Training curves</h2>"));
+  CHECK_THAT(page, Catch::Contains("<h2 id=\"curves\">Training curves</h2>"));
   CHECK(page.find("src=\"http") == std::string::npos);  // everything inline
   const auto doc = page_data(page);
   REQUIRE(doc["inputs"].size() == 2);

@@ -135,21 +135,22 @@ int run_report(const ReportRequest& req) {
           " &middot; best checkpoint at step " + std::to_string(header.state.best_step) + " of " +
           std::to_string(header.state.step) + " (by validation " + escape_html(cfg.train.metric) +
           ") &middot; attn " + escape_html(header.attn_version) + "</p>\n";
-  html += "<h2>Results</h2>\n" + results_table(header.metrics, test);
-  html += "<h2>Training curves</h2>\n" +
+  html += "<h2 id=\"results\">Results</h2>\n" + results_table(header.metrics, test);
+  html += "<h2 id=\"curves\">Training curves</h2>\n" +
           svg_image(render_line_charts(training_curves(runs, default_curve_metrics(runs), "training curves: " + name),
                                        FigureFormat::Svg),
                     "training curves");
   const std::string split = part.value("split", "test");
   if (part.contains("metrics"))
-    html += "<h2>Confusion matrix (" + split + " split, " +
+    html += "<h2 id=\"confusion\">Confusion matrix (" + split + " split, " +
             std::to_string(part["metrics"].value("count", 0)) + " examples)</h2>\n" + confusion_section(part["metrics"]);
-  html += "<h2>" + std::string(seq2seq ? "Sample translations" : "Examples") + " (the first of the " + split +
-          " split" + (seq2seq ? ", beam " + std::to_string(part.value("beam_size", 1)) : std::string()) + ")</h2>\n" +
-          examples_table(part, seq2seq);
-  html += "<h2>Attention</h2>\n<p class=\"hint\">" + std::string(attention_hint()) + "</p>\n" +
+  const std::string beam = seq2seq ? ", beam " + std::to_string(part.value("beam_size", 1)) : "";
+  html += "<h2 id=\"examples\">" + std::string(seq2seq ? "Sample translations" : "Examples") +
+          " (the first of the " + split + " split" + beam + ")</h2>\n" + examples_table(part, seq2seq);
+  html += "<h2 id=\"attention\">Attention</h2>\n<p class=\"hint\">" + std::string(attention_hint()) + "</p>\n" +
           attention_explorer(part.at("attention"));
-  html += "<h2>Config</h2>\n<pre class=\"config\">" + escape_html(to_json(cfg).dump(2)) + "</pre>\n</body>\n</html>\n";
+  html += "<h2 id=\"config\">Config</h2>\n<pre class=\"config\">" + escape_html(to_json(cfg).dump(2)) +
+          "</pre>\n</body>\n</html>\n";
 
   const std::string out = req.out.empty() ? (fs::path(req.run) / "report.html").string() : req.out;
   write_file_atomically(out, html);
