@@ -19,7 +19,7 @@
 #include "attn/data/vocab.h"
 #include "attn/train/lr_schedule.h"
 #include "real_data.h"
-#include "remove_tree.h"
+#include "temp_dir.h"
 
 // The whole file in a namespace of its own: the unity build compiles several test files as one.
 namespace test_data {
@@ -30,26 +30,7 @@ using Tokens = std::vector<std::string>;
 
 namespace {
 
-// A fresh directory under the system temp dir, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("attn_test_" + std::to_string(::getpid()) + "_" +
-                                        std::to_string(counter()++));
-    fs::create_directories(path);
-  }
-  ~TempDir() { attn::test::remove_tree(path.string()); }
-  std::string write(const std::string& name, const std::string& text) const {
-    auto p = path / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-};
+using attn::test::TempDir;
 
 }  // namespace
 

@@ -3,7 +3,6 @@
 // (dashed) per metric, each run in its colour; axis ticks are 1, 2 or 5 times a power of ten.
 // Torch-free: the pictures are read back with cairo itself.
 #include <cairo.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -17,6 +16,7 @@
 #include "attn/draw/heatmap.h"
 #include "attn/draw/line_chart.h"
 #include "attn/draw/training_curves.h"
+#include "temp_dir.h"
 
 namespace test_draw {
 
@@ -25,12 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path dir = fs::temp_directory_path() / ("attn_draw_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(dir); }
-  ~TempDir() { fs::remove_all(dir); }
-  std::string path(const std::string& name) const { return (dir / name).string(); }
-};
+using attn::test::TempDir;
 
 // A PNG read back: its size and its pixels as 0xRRGGBB.
 struct Png {
@@ -85,7 +80,7 @@ TEST_CASE("a heatmap PNG holds each weight as its viridis colour, cell by cell, 
   // 3 queries x 5 keys, every weight different, so that every cell has its own colour.
   HeatmapPanel p{"head 1", {"q1", "q2", "q3"}, {"a", "b", "c", "d", "e"}, {}};
   for (int i = 0; i < 15; ++i) p.weights.push_back((i + 1) / 16.0);
-  const std::string path = t.path("map.png");
+  const std::string path = t.file("map.png");
   draw_heatmaps({"a map", "an input", {p}}, FigureFormat::Png, path);
   const auto png = read_png(path);
   const auto l = heatmap_layout(3, 5, 1);
@@ -128,15 +123,15 @@ TEST_CASE("heatmap layout: long inputs get small cells and thinned labels, strip
 TEST_CASE("a heatmap SVG is one whole document, and a panel of the wrong size is refused", "[draw]") {
   TempDir t;
   HeatmapPanel p{"head 1", {"ü", "\xff bad byte"}, {"▁piece", "b"}, {0.25, 0.75, 1, 0}};
-  draw_heatmaps({"map", "", {p, p}}, FigureFormat::Svg, t.path("map.svg"));
-  const auto svg = slurp(t.path("map.svg"));
+  draw_heatmaps({"map", "", {p, p}}, FigureFormat::Svg, t.file("map.svg"));
+  const auto svg = slurp(t.file("map.svg"));
   CHECK(svg.rfind("<?xml", 0) == 0);
   CHECK(svg.find("<svg") != std::string::npos);
   CHECK(svg.find("</svg>") != std::string::npos);
   CHECK(svg.find("<image") != std::string::npos);  // the cells as one picture per panel
   p.weights.pop_back();
-  CHECK_THROWS_AS(draw_heatmaps({"map", "", {p}}, FigureFormat::Png, t.path("bad.png")), std::invalid_argument);
-  CHECK_FALSE(fs::exists(t.path("bad.png")));
+  CHECK_THROWS_AS(draw_heatmaps({"map", "", {p}}, FigureFormat::Png, t.file("bad.png")), std::invalid_argument);
+  CHECK_FALSE(fs::exists(t.file("bad.png")));
   CHECK_THROWS_AS(figure_format_of("curves.gif"), UsageError);
 }
 
@@ -164,15 +159,15 @@ TEST_CASE("training curves: metrics.jsonl's train and valid records per metric, 
           "a bad one in the middle named",
           "[draw]") {
   TempDir t;
-  fs::create_directories(t.path("run"));
-  std::ofstream(t.path("run/metrics.jsonl"))
+  fs::create_directories(t.file("run"));
+  std::ofstream(t.file("run/metrics.jsonl"))
       << R"({"kind":"train","step":10,"loss":1.5,"accuracy":0.4,"lr":0.001})" "\n"
       << R"({"kind":"valid","step":10,"loss":1.2,"accuracy":0.5})" "\n"
       << R"({"kind":"train","step":20,"loss":0.9,"accuracy":0.7,"lr":0.0005})" "\n"
       << R"({"kind":"valid","step":20,"loss":0.8,"accuracy":0.75})" "\n"
       << R"({"kind":"test","step":20,"loss":0.85,"accuracy":0.74})" "\n"
       << R"({"kind":"train","st)";  // killed while writing
-  const auto run = read_run_metrics(t.path("run"));
+  const auto run = read_run_metrics(t.file("run"));
   REQUIRE(run.records.size() == 5);
   const std::vector<RunMetrics> runs = {run};
   CHECK(default_curve_metrics(runs) == std::vector<std::string>{"loss", "accuracy", "lr"});
@@ -186,10 +181,10 @@ TEST_CASE("training curves: metrics.jsonl's train and valid records per metric, 
   REQUIRE(fig.panels[1].curves.size() == 1);  // lr: training records only
   CHECK(fig.panels[1].curves[0].y == std::vector<double>{0.001, 0.0005});
 
-  std::ofstream(t.path("bad.jsonl")) << R"({"kind":"train","step":1,"loss":1})" "\nnot json\n"
+  std::ofstream(t.file("bad.jsonl")) << R"({"kind":"train","step":1,"loss":1})" "\nnot json\n"
                                      << R"({"kind":"train","step":2,"loss":1})" "\n";
-  CHECK_THROWS_WITH(read_run_metrics(t.path("bad.jsonl")), Catch::Contains("bad.jsonl:2: not a JSON record"));
-  CHECK_THROWS_WITH(read_run_metrics(t.path("nowhere")), Catch::Contains("nowhere"));
+  CHECK_THROWS_WITH(read_run_metrics(t.file("bad.jsonl")), Catch::Contains("bad.jsonl:2: not a JSON record"));
+  CHECK_THROWS_WITH(read_run_metrics(t.file("nowhere")), Catch::Contains("nowhere"));
 }
 
 TEST_CASE("a line chart PNG draws each run in its own colour", "[draw]") {
@@ -200,7 +195,7 @@ TEST_CASE("a line chart PNG draws each run in its own colour", "[draw]") {
     for (int s = 1; s <= 20; ++s)
       runs[r].records.push_back({{"kind", "train"}, {"step", s * 10}, {"loss", (r + 1.0) / s}});
   }
-  const std::string path = t.path("curves.png");
+  const std::string path = t.file("curves.png");
   draw_line_charts(training_curves(runs, {"loss"}, "two runs"), FigureFormat::Png, path);
   const auto png = read_png(path);
   for (int r = 0; r < 2; ++r) {

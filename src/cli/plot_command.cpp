@@ -26,14 +26,13 @@ int run_plot(const PlotRequest& req) {
   const auto metrics = req.metrics.empty() ? default_curve_metrics(runs) : req.metrics;
   for (const auto& run : runs)
     if (run.records.empty()) std::cerr << "attn plot: " << run.name << " has no records yet\n";
-  for (const auto& metric : metrics) {
-    const auto fig = training_curves(runs, {metric}, "");
-    if (fig.panels.front().curves.empty())
-      std::cerr << "attn plot: no train or valid record holds '" << metric << "'; its panel stays empty\n";
-  }
   std::string title = "training curves";
   if (runs.size() == 1) title += ": " + runs.front().name;
-  draw_line_charts(training_curves(runs, metrics, title), format, out);
+  const auto figure = training_curves(runs, metrics, title);
+  for (const auto& panel : figure.panels)
+    if (panel.curves.empty())
+      std::cerr << "attn plot: no train or valid record holds '" << panel.y_label << "'; its panel stays empty\n";
+  draw_line_charts(figure, format, out);
   std::cout << out << "\n";
   return 0;
 }

@@ -82,9 +82,15 @@ std::vector<TextExample> read_imdb_split(const std::string& root, const std::str
 namespace {
 
 // The names data sets give their columns (GLUE, Hugging Face datasets, pandas exports).
-bool is_column_name(std::string cell, std::initializer_list<const char*> names) {
-  std::transform(cell.begin(), cell.end(), cell.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::any_of(names.begin(), names.end(), [&](const char* n) { return cell == n; });
+// ASCII lower case: column names compare without case ("Label", "SENTENCE").
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool is_column_name(const std::string& cell, std::initializer_list<const char*> names) {
+  const std::string name = lower(cell);
+  return std::any_of(names.begin(), names.end(), [&](const char* n) { return name == n; });
 }
 
 const std::initializer_list<const char*> kLabelNames = {"label", "labels", "class", "sentiment", "target",
@@ -98,11 +104,6 @@ namespace {
 
 bool is_index(const std::string& column) {
   return !column.empty() && column.find_first_not_of("0123456789") == std::string::npos && column.size() < 6;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 std::string list_cells(const std::vector<std::string>& cells) {
