@@ -103,7 +103,7 @@ void draw_legend(cairo_t* cr, double x, double y, double h) {
     cairo_move_to(cr, x + w, ty);
     cairo_line_to(cr, x + w + 4, ty);
     cairo_stroke(cr);
-    char label[8];
+    char label[16];
     std::snprintf(label, sizeof label, "%.2g", t / 4.0);
     draw_text(cr, label, x + w + 7, ty, 10, Align::Start, Align::Centre);
   }
