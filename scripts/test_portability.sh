@@ -45,14 +45,17 @@ if has avx512f avx512cd avx512bw avx512dq avx512vl; then cores+=(SkylakeX); isas
 if has avx2 fma; then isas+=(avx2); fi
 isas+=(generic)
 
-# Each run: "CORE ISA FILES", FILES "all" (kernel and training files) or "kernels".
+# Each run: "CORE ISA FILES", FILES "training" or "kernels"; the training runs (the long ones)
+# first, so that the short ones fill the cores at the end.
 runs=()
 if [ "$mode" = all ]; then
-  for c in "${cores[@]}"; do for i in "${isas[@]}"; do runs+=("$c $i all"); done; done
+  for c in "${cores[@]}"; do for i in "${isas[@]}"; do runs+=("$c $i training"); done; done
+  for c in "${cores[@]}"; do for i in "${isas[@]}"; do runs+=("$c $i kernels"); done; done
 else  # CI: ~1.5 minutes on 2 cores. The ISA changes attn's kernels only; test_checkpoint's and
       # test_crash_safety's resumes run in the main test pass on this machine's own kernel.
   training_files=(test_cli)
-  for c in "${cores[@]}"; do runs+=("$c ${isas[0]} all"); done
+  for c in "${cores[@]}"; do runs+=("$c ${isas[0]} training"); done
+  for c in "${cores[@]}"; do runs+=("$c ${isas[0]} kernels"); done
   for i in "${isas[@]:1}"; do runs+=("default $i kernels"); done
 fi
 
@@ -70,7 +73,7 @@ run_one() {  # the run at index $1: its log, status and seconds into $logs
   start=$(date +%s)
   local envs=(OMP_WAIT_POLICY=passive ATTN_KERNEL_ISA="$isa")
   [ "$core" != default ] && envs+=(OPENBLAS_CORETYPE="$core")
-  if [ "$which" = all ]; then spec=$(selection "${kernel_files[@]}" "${training_files[@]}")
+  if [ "$which" = training ]; then spec=$(selection "${training_files[@]}")
   else spec=$(selection "${kernel_files[@]}"); fi
   if env "${envs[@]}" "$tests" -# "$spec" --warn NoTests --use-colour no >"$logs/$i.log" 2>&1; then
     echo ok >"$logs/$i.status"
@@ -79,11 +82,11 @@ run_one() {  # the run at index $1: its log, status and seconds into $logs
   fi
   echo $(( $(date +%s) - start )) >"$logs/$i.seconds"
 }
-pids=()
+running=0
 for i in "${!runs[@]}"; do
+  if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi  # whichever ends first
   run_one "$i" &
-  pids+=($!)
-  if [ ${#pids[@]} -ge "$jobs" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+  running=$((running + 1))
 done
 wait
 failed=()
