@@ -20,8 +20,11 @@ build=${FUZZ_BUILD_DIR:-build-fuzz}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
   -DATTN_FUZZ=ON -DATTN_SANITIZE=address,undefined -DATTN_BUILD_TESTS=OFF >/dev/null
+# The checkpoint harness first: its file (LibTorch's headers, without the library's precompiled
+# header) is the longest to compile, and named first ninja starts it beside the library's files
+# rather than alone at the end (151 -> ~135 s on 2 cores).
 targets=()
-for n in "${names[@]}"; do targets+=("fuzz_$n"); done
+for n in "${names[@]}"; do [ "$n" = checkpoint ] && targets=("fuzz_$n" "${targets[@]}") || targets+=("fuzz_$n"); done
 # The checkpoint harness's seeds are checkpoints attn trains: the main build's attn where there is
 # one (scripts/test.sh made it before CI gets here), else this build's.
 seed_attn=${BUILD_DIR:-build}/src/attn
