@@ -140,6 +140,18 @@ struct ExportRequest {
 };
 int run_export(const ExportRequest& request);
 
+/// `attn import`: a classifier's state dict saved by PyTorch (the notebook's names, or attn's)
+/// as a new run whose checkpoint the other commands use.
+struct ImportRequest {
+  std::string state_dict;              ///< torch.save(model.state_dict(), f)
+  std::string config;                  ///< the config that describes the model
+  std::vector<std::string> overrides;  ///< --set key.path=value
+  std::string vocab;                   ///< one token per line, <unk> and <pad> first
+  std::string labels;                  ///< comma-separated, in the order of the outputs
+  std::string out;                     ///< the new run directory
+};
+int run_import(const ImportRequest& request);
+
 /// `attn report`: one self-contained report.html of a run.
 struct ReportRequest {
   std::string run;

@@ -188,6 +188,22 @@ int main(int argc, char** argv) {
   export_cmd->add_flag("--force", export_req.force, "Replace existing files");
   export_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
+  ImportRequest import_req;
+  auto* import_cmd = app.add_subcommand("import", "A classifier saved by PyTorch (torch.save(model.state_dict(), f), "
+                                                  "the notebook's names or attn's) as a new run");
+  import_cmd->add_option("state_dict", import_req.state_dict, "The .pt file torch.save wrote")->required()
+      ->check(CLI::ExistingFile);
+  import_cmd->add_option("--config", import_req.config, "Config that describes the saved model (model.*; data.* "
+                                                        "for how eval and predict read text)")
+      ->required()->check(CLI::ExistingFile);
+  import_cmd->add_option("--set", import_req.overrides, "Override a config key: key.path=value (repeatable)");
+  import_cmd->add_option("--vocab", import_req.vocab, "Vocabulary: one token per line, the line number its id, "
+                                                      "<unk> and <pad> first")
+      ->required()->check(CLI::ExistingFile);
+  import_cmd->add_option("--labels", import_req.labels, "Class names in the order of the model's outputs, "
+                                                        "comma-separated (e.g. neg,pos)")->required();
+  import_cmd->add_option("--out", import_req.out, "The new run directory")->required();
+
   ReportRequest report_req;
   auto* report_cmd = app.add_subcommand("report", "One self-contained report.html of a run: results, training "
                                                   "curves, confusion matrix or sample translations, examples, an "
@@ -326,6 +342,7 @@ int main(int argc, char** argv) {
     if (*plot_cmd) return run_plot(plot_req);
     if (*report_cmd) return run_report(report_req);
     if (*export_cmd) return run_export(export_req);
+    if (*import_cmd) return run_import(import_req);
     if (*bench_decode_cmd) return run_bench_decode(bench_decode_req);
     if (*bench_train_cmd) return run_bench_step(bench_train_req);
     if (*bench_eval_cmd) return run_bench_step(bench_eval_req);
