@@ -2,7 +2,7 @@
 # Builds the libFuzzer harnesses (clang, AddressSanitizer + UndefinedBehaviorSanitizer) and runs
 # each for SECONDS (default 600), two at a time, from the seed corpora in tests/fuzz/corpus.
 #   bash scripts/fuzz.sh [SECONDS] [HARNESS ...]     # harnesses: config labelled imdb parallel
-#                                                    #            tokenizer checkpoint (default: all)
+#                                                    #            tokenizer checkpoint state_dict (default: all)
 # Findings (crash-*, leak-*, timeout-*) and the grown corpora go to runs/fuzz/<harness>/; the
 # summary (executions per harness) to runs/fuzz/summary.txt. Exit 1 if any harness found something.
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(config labelled imdb parallel tokenizer checkpoint)
+[ ${#names[@]} -eq 0 ] && names=(config labelled imdb parallel tokenizer checkpoint state_dict)
 
 ATTN_SETUP_EXTRA="${ATTN_SETUP_EXTRA:-} clang libclang-rt-14-dev" bash scripts/setup.sh
 build=${FUZZ_BUILD_DIR:-build-fuzz}

@@ -12,9 +12,10 @@ namespace attn {
 
 namespace {
 
-// The Python values a state dict's pickle builds.
+// The Python values a state dict's pickle builds, owned by the reader (a pickle can make a list
+// that holds itself: no reference counting, whose cycles would leak).
 struct Obj;
-using Ptr = std::shared_ptr<Obj>;
+using Ptr = Obj*;
 struct Obj {
   enum class Kind { None, Bool, Int, Float, Str, Tuple, List, Dict, Global, Storage, Tensor } kind = Kind::None;
   int64_t i = 0;
@@ -24,12 +25,6 @@ struct Obj {
   std::vector<std::pair<Ptr, Ptr>> dict;  // Dict, in insertion order
   torch::Tensor tensor;                  // Storage (1-d, its dtype), Tensor
 };
-
-Ptr make(Obj::Kind kind) {
-  auto o = std::make_shared<Obj>();
-  o->kind = kind;
-  return o;
-}
 
 // torch.<X>Storage -> dtype
 const std::map<std::string, c10::ScalarType> kStorages = {
@@ -43,6 +38,12 @@ class Reader {
  public:
   Reader(const std::string& path, const std::string& pickle, caffe2::serialize::PyTorchStreamReader& archive)
       : path_(path), p_(pickle), archive_(archive) {}
+
+  Ptr make(Obj::Kind kind) {
+    arena_.push_back(std::make_unique<Obj>());
+    arena_.back()->kind = kind;
+    return arena_.back().get();
+  }
 
   Ptr run() {
     for (;;) {
@@ -192,7 +193,7 @@ class Reader {
     o->s = bytes(n);
     return o;
   }
-  static Ptr integer(int64_t v) {
+  Ptr integer(int64_t v) {
     auto o = make(Obj::Kind::Int);
     o->i = v;
     return o;
@@ -263,7 +264,7 @@ class Reader {
       auto [data, size] = archive_.getRecord(record);
       const int64_t numel = pid->items[4]->i;
       const auto item = static_cast<int64_t>(c10::elementSize(dtype));
-      if (numel < 0 || static_cast<uint64_t>(numel) * item > size)
+      if (numel < 0 || static_cast<uint64_t>(numel) > size / static_cast<uint64_t>(item))
         fail("record " + record + " holds " + std::to_string(size) + " bytes, not " + std::to_string(numel) +
              " values of " + std::to_string(item) + " bytes");
       storage = make(Obj::Kind::Storage);
@@ -298,14 +299,17 @@ class Reader {
       const auto size = ints(a[2]), stride = ints(a[3]);
       const auto& storage = a[0]->tensor;
       if (size.size() != stride.size()) fail("a tensor whose size and stride differ in length");
-      int64_t last = a[1]->i;  // the highest element the view reaches
-      for (size_t d = 0; d < size.size(); ++d) {
-        if (size[d] < 0 || stride[d] < 0) fail("a tensor of negative size or stride");
-        if (size[d] == 0) last = -1;
-        else if (last >= 0) last += (size[d] - 1) * stride[d];
+      // The view stays inside its storage and holds no more elements than it: the highest
+      // element it reaches, and its element count, computed without overflow.
+      const int64_t n = storage.numel();
+      int64_t last = a[1]->i, count = 1;
+      bool ok = last >= 0 && last <= n;
+      for (size_t d = 0; ok && d < size.size(); ++d) {
+        ok = size[d] >= 0 && stride[d] >= 0 && !__builtin_mul_overflow(count, size[d], &count) && count <= n;
+        int64_t reach = 0;
+        if (ok && size[d] > 0) ok = !__builtin_mul_overflow(size[d] - 1, stride[d], &reach) && !__builtin_add_overflow(last, reach, &last);
       }
-      if (a[1]->i < 0 || last >= storage.numel())
-        fail("a tensor that reaches past its storage");
+      if (!ok || (count > 0 && last >= n)) fail("a tensor that reaches past its storage");
       auto t = make(Obj::Kind::Tensor);
       t->tensor = storage.as_strided(size, stride, a[1]->i).clone();
       return t;
@@ -321,6 +325,7 @@ class Reader {
   std::vector<size_t> marks_;
   std::map<uint64_t, Ptr> memo_;
   std::map<std::string, Ptr> storages_;
+  std::vector<std::unique_ptr<Obj>> arena_;
 };
 
 }  // namespace
@@ -338,7 +343,8 @@ std::vector<std::pair<std::string, torch::Tensor>> read_torch_state_dict(const s
     throw CheckpointError(path + ": not a file torch.save wrote (" + what.substr(0, what.find('\n')).substr(0, 160) +
                           "); save the model with torch.save(model.state_dict(), f) (PyTorch 1.6 or later)");
   }
-  auto root = Reader(path, pickle, *archive).run();
+  Reader reader(path, pickle, *archive);
+  const auto root = reader.run();
   if (root->kind != Obj::Kind::Dict)
     throw CheckpointError(path + ": holds a single value, not a state dict; save torch.save(model.state_dict(), f)");
   std::vector<std::pair<std::string, torch::Tensor>> out;
