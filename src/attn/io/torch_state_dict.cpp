@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <tuple>
 
 #include "attn/core/errors.h"
 
@@ -252,7 +253,8 @@ class Reader {
   // ('storage', torch.XStorage, key, location, numel): the record data/<key> as a 1-d tensor.
   Ptr persistent(const Ptr& pid) {
     if (pid->kind != Obj::Kind::Tuple || pid->items.size() < 5 || pid->items[0]->s != "storage" ||
-        pid->items[1]->kind != Obj::Kind::Global || pid->items[2]->kind != Obj::Kind::Str ||
+        pid->items[1]->kind != Obj::Kind::Global || kStorages.count(pid->items[1]->s) == 0 ||
+        pid->items[2]->kind != Obj::Kind::Str ||
         pid->items[4]->kind != Obj::Kind::Int)
       fail("a persistent reference that is not a tensor storage");
     const auto dtype = kStorages.at(pid->items[1]->s);
@@ -260,8 +262,15 @@ class Reader {
     auto& storage = storages_[key];
     if (!storage) {
       const auto record = "data/" + key;
-      if (!archive_.hasRecord(record)) fail("no record " + record + " for a tensor's storage");
-      auto [data, size] = archive_.getRecord(record);
+      at::DataPtr data;
+      size_t size = 0;
+      try {
+        if (!archive_.hasRecord(record)) fail("no record " + record + " for a tensor's storage");
+        std::tie(data, size) = archive_.getRecord(record);
+      } catch (const c10::Error& e) {
+        const std::string what = e.what_without_backtrace();
+        fail("record " + record + " cannot be read (" + what.substr(0, what.find('\n')).substr(0, 120) + ")");
+      }
       const int64_t numel = pid->items[4]->i;
       const auto item = static_cast<int64_t>(c10::elementSize(dtype));
       if (numel < 0 || static_cast<uint64_t>(numel) > size / static_cast<uint64_t>(item))
