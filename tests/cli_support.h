@@ -90,12 +90,14 @@ struct ScopedEnv {
   ~ScopedEnv() { before ? setenv(name.c_str(), before->c_str(), 1) : unsetenv(name.c_str()); }
 };
 
-inline std::vector<json> read_jsonl(const fs::path& p) {
+inline std::vector<json> read_jsonl_text(const std::string& text) {
   std::vector<json> out;
-  std::istringstream in(slurp(p));
+  std::istringstream in(text);
   for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
   return out;
 }
+
+inline std::vector<json> read_jsonl(const fs::path& p) { return read_jsonl_text(slurp(p)); }
 
 // Weights of a checkpoint, by parameter name.
 inline std::map<std::string, torch::Tensor> weights(const std::string& path) {

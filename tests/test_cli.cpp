@@ -504,6 +504,65 @@ TEST_CASE("data as others write it: GLUE's TSV and a pandas CSV train, evaluate 
   CHECK_FALSE(fs::exists(s.dir / "bad"));
 }
 
+TEST_CASE("predict reads a table of unlabelled inputs (GLUE's test.tsv, a CSV, JSON lines) and carries each row's id "
+          "to its answer",
+          "[cli][data]") {
+  Sandbox s;
+  std::string tsv = "sentence\tlabel\n";
+  for (int i = 0; i < 200; ++i)
+    tsv += std::string(i % 2 ? "a fine moving film" : "dull and slow") + " number " + std::to_string(i) + "\t" +
+           (i % 2 ? "1" : "0") + "\n";
+  std::ofstream(s.path("train.tsv")) << tsv;
+  REQUIRE(s.attn("train " + s.config + " --out run --set data.kind=tsv --set data.path=train.tsv --set train.epochs=2").rc == 0);
+  const std::vector<std::string> texts = {"a fine film", "slow, \"dull\"", "number 7"};
+  std::string plain, glue = "index\tsentence\n", csv = "review_id,text\r\n", jsonl;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    plain += texts[i] + "\n";
+    glue += std::to_string(i) + "\t" + texts[i] + "\n";
+    std::string quoted = texts[i];
+    for (size_t at = 0; (at = quoted.find('"', at)) != std::string::npos; at += 2) quoted.insert(at, "\"");
+    csv += "r" + std::to_string(i) + ",\"" + quoted + "\"\r\n";
+    jsonl += json{{"id", 100 + i}, {"text", texts[i]}}.dump() + "\n";
+  }
+  std::ofstream(s.path("test.tsv")) << glue;
+  std::ofstream(s.path("reviews.csv")) << csv;
+  std::ofstream(s.path("inputs.jsonl")) << jsonl;
+  const auto want = read_jsonl_text(s.attn("predict run --json", plain).out);
+  REQUIRE(want.size() == texts.size());
+  struct Case { std::string args, id0, layout; };
+  for (const Case& c : {Case{"test.tsv", "0", "text: column \"sentence\" (index 1), id: column \"index\" (index 0)"},
+                        Case{"reviews.csv --id-column review_id", "r0", "id: column \"review_id\" (index 0)"},
+                        Case{"inputs.jsonl", "100", "JSON lines; text: key \"text\", id: key \"id\""}}) {
+    INFO(c.args);
+    const auto r = s.attn("predict run " + c.args + " --json");
+    INFO(r.err);
+    REQUIRE(r.rc == 0);
+    CHECK_THAT(r.err, Catch::Contains(c.layout));
+    const auto got = read_jsonl_text(r.out);
+    REQUIRE(got.size() == texts.size());
+    CHECK(got[0]["id"] == c.id0);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      CHECK(got[i]["label"] == want[i]["label"]);  // the same answers as for the texts alone
+      CHECK(got[i]["probs"] == want[i]["probs"]);
+    }
+  }
+  // TSV output: the id first.
+  const auto tsv_out = s.attn("predict run test.tsv");
+  CHECK(tsv_out.out.rfind("0\t" + want[0]["label"].get<std::string>() + "\t", 0) == 0);
+  // A column that is not there, a name without a header, the flags on a plain text file: one line, exit 2.
+  auto r = s.attn("predict run test.tsv --id-column guid");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("no column named \"guid\" in the header line"));
+  std::ofstream(s.path("bare.tsv")) << "0\ta fine film\n";
+  r = s.attn("predict run bare.tsv --text-column sentence");
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("is not a header line"));
+  CHECK(s.attn("predict run bare.tsv --text-column 1 --id-column 0 --json").out.find("\"id\":\"0\"") != std::string::npos);
+  r = s.attn("predict run --id-column id", plain);
+  CHECK(r.rc == 2);
+  CHECK_THAT(r.err, Catch::Contains("are for a table"));
+}
+
 TEST_CASE("small input mistakes get one short, clear message and exit code 2", "[cli][errors]") {
   Sandbox s;
   REQUIRE(s.attn("train " + s.config + " --out run --set train.epochs=1").rc == 0);

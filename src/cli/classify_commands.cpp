@@ -2,11 +2,15 @@
 // confusion matrix; labels with class probabilities.
 #include <torch/torch.h>
 
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "attn/data/batcher.h"
 #include "attn/data/classify/classification_data.h"
+#include "attn/data/classify/text_files.h"
 #include "attn/infer/attention_maps.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/infer/evaluate.h"
@@ -16,6 +20,18 @@
 #include "cli/task_commands.h"
 
 namespace attn {
+
+namespace {
+
+// "tsv", "csv" or "jsonl" for an input file of that extension (a table of inputs), else "".
+std::string table_kind(const std::string& input) {
+  auto ext = std::filesystem::path(input).extension().string();
+  for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (ext == ".tsv" || ext == ".csv" || ext == ".jsonl") return ext.substr(1);
+  return "";
+}
+
+}  // namespace
 
 using nlohmann::json;
 
@@ -133,6 +149,7 @@ class ClassifyCommands final : public TaskCommands {
     const auto& labels = m.header.labels;
     torch::NoGradGuard no_grad;
     std::vector<EncodedExample> pending;
+    std::vector<std::optional<std::string>> ids;  // the pending rows' ids (a table with an id column)
     auto flush = [&] {
       if (pending.empty()) return;
       std::vector<size_t> index(pending.size());
@@ -141,12 +158,17 @@ class ClassifyCommands final : public TaskCommands {
       auto probs = torch::softmax(m.model(batch.ids, batch.padding), 1).cpu();  // (B, C)
       for (int64_t b = 0; b < probs.size(0); ++b) {
         const auto best = probs[b].argmax().item<int64_t>();
+        const auto& id = ids[static_cast<size_t>(b)];
         if (req.json) {
           json p = json::object();
           for (size_t c = 0; c < labels.size(); ++c) p[labels[c]] = probs[b][c].item<double>();
-          std::cout << json{{"label", labels[best]}, {"probs", p}}.dump() << "\n";
+          json line = json::object();
+          if (id) line["id"] = *id;
+          line["label"] = labels[best];
+          line["probs"] = p;
+          std::cout << line.dump() << "\n";
         } else {
-          std::string row = labels[best];
+          std::string row = (id ? *id + "\t" : std::string()) + labels[best];
           char cell[32];
           for (size_t c = 0; c < labels.size(); ++c) {
             std::snprintf(cell, sizeof cell, "\t%.6f", probs[b][c].item<double>());
@@ -157,11 +179,22 @@ class ClassifyCommands final : public TaskCommands {
       }
       std::cout.flush();
       pending.clear();
+      ids.clear();
     };
-    for_each_input_line(req.input, [&](const std::string& line, const std::string&) {
-      pending.push_back({encode_text(line, tok, m.vocab, eval_length(data)), 0});
+    auto add = [&](const std::string& text, std::optional<std::string> id) {
+      pending.push_back({encode_text(text, tok, m.vocab, eval_length(data)), 0});
+      ids.push_back(std::move(id));
       if (static_cast<int64_t>(pending.size()) >= m.header.config.train.batch_size) flush();
-    });
+    };
+    if (const auto kind = table_kind(req.input); !kind.empty()) {
+      const auto table = read_unlabelled_file(kind, req.input, {req.header, req.text_column, req.id_column});
+      std::cerr << "[data] " << req.input << ": " << table.layout << "\n";
+      for (const auto& row : table.rows) add(row.text, row.id);
+    } else {
+      if (!req.text_column.empty() || !req.id_column.empty())
+        throw UsageError("--text-column and --id-column are for a table: an input named *.tsv, *.csv or *.jsonl");
+      for_each_input_line(req.input, [&](const std::string& line, const std::string&) { add(line, std::nullopt); });
+    }
     flush();
     return 0;
   }

@@ -60,6 +60,9 @@ struct PredictRequest {
   std::string attention;
   std::string device;
   bool json = false;
+  // classify: an input FILE.tsv, .csv or .jsonl is a table; its text and id columns (name or
+  // index; "" = by name), and whether its first line is a header (auto | true | false)
+  std::string text_column, id_column, header = "auto";
 };
 int run_predict(const PredictRequest& request);
 

@@ -144,7 +144,15 @@ int main(int argc, char** argv) {
   auto* predict_cmd = app.add_subcommand("predict", "One text per line: label and class probabilities (classifier), "
                                          "or its translation (seq2seq)");
   predict_cmd->add_option("checkpoint", predict_req.target, "Run directory or .pt file")->required();
-  predict_cmd->add_option("input", predict_req.input, "Text file, one input per line; - for standard input");
+  predict_cmd->add_option("input", predict_req.input, "Text file, one input per line; - for standard input; "
+                                                      "classifier: a FILE.tsv, .csv or .jsonl is a table of inputs");
+  predict_cmd->add_option("--text-column", predict_req.text_column, "Table input: the text's column, a name or "
+                                                                    "0-based index (default: by name: text, "
+                                                                    "sentence, ...; else 0)");
+  predict_cmd->add_option("--id-column", predict_req.id_column, "Table input: a column carried to each output line "
+                                                                "first (default: by name: id, idx, index, ...)");
+  predict_cmd->add_option("--header", predict_req.header, "Table input: is its first line a header")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "true", "false"}));
   add_model_options(predict_cmd, predict_req.attention, predict_req.device);
   add_decode_options(predict_cmd, predict_req.decode);
   predict_cmd->add_flag("--json", predict_req.json, "JSON lines instead of TSV (or plain text)");

@@ -130,6 +130,9 @@ class Seq2SeqCommands final : public TaskCommands {
   }
 
   int predict(const PredictRequest& req, CheckpointReader& checkpoint) const override {
+    if (!req.text_column.empty() || !req.id_column.empty())
+      throw UsageError("--text-column and --id-column are for classifiers; a seq2seq checkpoint reads one source "
+                       "sentence per line");
     auto m = load_seq2seq(checkpoint, req.device, req.attention);
     const Config& cfg = m.header.config;
     const auto search = search_from(cfg, req.decode);

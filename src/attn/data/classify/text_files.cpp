@@ -7,6 +7,8 @@
 #include <initializer_list>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <sstream>
 
 #include "attn/core/utf8.h"
@@ -204,16 +206,16 @@ class TableReader {
   std::vector<TextExample> examples_;
 };
 
-LabelledFile read_table(const std::string& kind, const std::string& path, const LabelledColumns& columns) {
+// Calls f(cells, "FILE:N") for each row of a TSV ("tsv") or CSV ("csv") file.
+void for_each_row(const std::string& kind, const std::string& path,
+                  const std::function<void(const std::vector<std::string>&, const std::string&)>& f) {
   if (kind == "csv") {
-    TableReader reader(columns, "comma-separated");
     for_each_csv_record(path, [&](std::vector<std::string>& cells, const std::string& where) {
       for (size_t i = 0; i < cells.size(); ++i) check_utf8(cells[i], where + ": column " + std::to_string(i));
-      reader.row(cells, where);
+      f(cells, where);
     });
-    return reader.done(path);
+    return;
   }
-  TableReader reader(columns, "tab-separated");
   std::vector<std::string> cells;
   for_each_line(path, [&](const std::string& line, const std::string& where) {
     check_utf8(line, where);
@@ -224,9 +226,119 @@ LabelledFile read_table(const std::string& kind, const std::string& path, const 
       if (tab == std::string::npos) break;
       from = tab + 1;
     }
-    reader.row(cells, where);
+    f(cells, where);
   });
+}
+
+const char* separated(const std::string& kind) { return kind == "csv" ? "comma-separated" : "tab-separated"; }
+
+LabelledFile read_table(const std::string& kind, const std::string& path, const LabelledColumns& columns) {
+  TableReader reader(columns, separated(kind));
+  for_each_row(kind, path, [&](const std::vector<std::string>& cells, const std::string& where) { reader.row(cells, where); });
   return reader.done(path);
+}
+
+const std::initializer_list<const char*> kIdNames = {"id", "idx", "index", "guid", "uid"};
+
+// An unlabelled table: the text column and the id column (optional), the first row deciding.
+UnlabelledFile read_unlabelled_table(const std::string& kind, const std::string& path, const UnlabelledColumns& c) {
+  UnlabelledFile file;
+  bool first = true, header = false, has_id = false;
+  size_t text = 0, id = 0;
+  for_each_row(kind, path, [&](const std::vector<std::string>& cells, const std::string& where) {
+    if (first) {
+      first = false;
+      auto find = [&](const std::string& name) {
+        for (size_t i = 0; i < cells.size(); ++i)
+          if (lower(cells[i]) == lower(name)) return i;
+        return cells.size();
+      };
+      auto find_known = [&](std::initializer_list<const char*> names) {
+        for (size_t i = 0; i < cells.size(); ++i)
+          if (is_column_name(cells[i], names)) return i;
+        return cells.size();
+      };
+      const bool text_named = !c.text.empty() && !is_index(c.text), id_named = !c.id.empty() && !is_index(c.id);
+      header = c.header == "true" ||
+               (c.header == "auto" && ((text_named && find(c.text) < cells.size()) || (id_named && find(c.id) < cells.size()) ||
+                                       find_known(kTextNames) < cells.size()));
+      auto resolve = [&](const std::string& configured, const char* flag, std::initializer_list<const char*> known,
+                         bool required) -> std::optional<size_t> {
+        if (is_index(configured)) return std::stoul(configured);
+        if (!configured.empty()) {
+          if (!header)
+            throw DataError(std::string(flag) + " \"" + configured + "\" names a column, but the first line of " + path +
+                            " is not a header line (" + list_cells(cells) + "): give the column's 0-based index, or "
+                            "--header true");
+          const size_t i = find(configured);
+          if (i == cells.size())
+            throw DataError(where + ": no column named \"" + configured + "\" in the header line (its columns: " +
+                            list_cells(cells) + "); set " + flag + " to one of them or to a 0-based index");
+          return i;
+        }
+        if (!header) return required ? std::optional<size_t>(0) : std::nullopt;
+        const size_t i = find_known(known);
+        if (i < cells.size()) return i;
+        if (!required) return std::nullopt;
+        throw DataError(where + ": the header line (" + list_cells(cells) + ") names no text column; set " + flag +
+                        " to its name or 0-based index");
+      };
+      text = *resolve(c.text, "--text-column", kTextNames, true);
+      const auto id_at = resolve(c.id, "--id-column", kIdNames, false);
+      has_id = id_at.has_value();
+      id = id_at.value_or(0);
+      auto name = [&](size_t i) { return header && i < cells.size() ? quote_value(cells[i], 40) + " " : std::string(); };
+      file.layout = std::string(header ? "a header line" : "no header line") + ", " + separated(kind) + "; text: column " +
+                    name(text) + "(index " + std::to_string(text) + ")" +
+                    (has_id ? ", id: column " + name(id) + "(index " + std::to_string(id) + ")" : std::string(", no id column"));
+      if (header) return;
+    }
+    const size_t need = std::max(text, has_id ? id : 0) + 1;
+    if (cells.size() < need)
+      throw DataError(where + ": expected at least " + std::to_string(need) + " " + separated(kind) + " cells (text at index " +
+                      std::to_string(text) + (has_id ? ", id at index " + std::to_string(id) : std::string()) + "), got " +
+                      std::to_string(cells.size()) + ": " + list_cells(cells));
+    file.rows.push_back({has_id ? std::optional<std::string>(cells[id]) : std::nullopt, cells[text], where});
+  });
+  return file;
+}
+
+UnlabelledFile read_unlabelled_jsonl(const std::string& path, const UnlabelledColumns& c) {
+  for (const auto* col : {&c.text, &c.id})
+    if (is_index(*col))
+      throw DataError(std::string(col == &c.text ? "--text-column " : "--id-column ") + *col +
+                      ": JSON lines name their fields; give the key");
+  UnlabelledFile file;
+  std::string text_key, id_key;
+  bool first = true;
+  for_each_line(path, [&](const std::string& line, const std::string& where) {
+    check_utf8(line, where);
+    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) throw DataError(where + ": not a JSON object: " + quote_value(line, 120));
+    if (first) {
+      first = false;
+      auto pick = [&](const std::string& configured, const char* fallback, std::initializer_list<const char*> known) {
+        if (!configured.empty()) return configured;
+        if (j.contains(fallback)) return std::string(fallback);
+        for (const auto& [key, value] : j.items())
+          if (is_column_name(key, known)) return key;
+        return std::string();
+      };
+      text_key = pick(c.text, "text", kTextNames);
+      if (text_key.empty()) text_key = "text";
+      id_key = pick(c.id, "id", kIdNames);
+      file.layout = "JSON lines; text: key \"" + text_key + "\"" + (id_key.empty() ? ", no id key" : ", id: key \"" + id_key + "\"");
+    }
+    if (!j.contains(text_key) || !j[text_key].is_string())
+      throw DataError(where + ": expected {\"" + text_key + "\": \"...\"} (--text-column names another key)");
+    std::optional<std::string> id;
+    if (!id_key.empty()) {
+      if (!j.contains(id_key)) throw DataError(where + ": no \"" + id_key + "\" key (--id-column)");
+      id = j[id_key].is_string() ? j[id_key].get<std::string>() : j[id_key].dump();
+    }
+    file.rows.push_back({std::move(id), j[text_key].get<std::string>(), where});
+  });
+  return file;
 }
 
 LabelledFile read_jsonl_file(const std::string& path, const LabelledColumns& columns) {
@@ -273,6 +385,12 @@ LabelledFile read_labelled_file(const std::string& kind, const std::string& path
   if (kind == "tsv" || kind == "csv") return read_table(kind, path, columns);
   if (kind == "jsonl") return read_jsonl_file(path, columns);
   throw DataError("data.kind: \"" + kind + "\" is not a labelled-file format (tsv, csv, jsonl)");
+}
+
+UnlabelledFile read_unlabelled_file(const std::string& kind, const std::string& path, const UnlabelledColumns& columns) {
+  if (kind == "tsv" || kind == "csv") return read_unlabelled_table(kind, path, columns);
+  if (kind == "jsonl") return read_unlabelled_jsonl(path, columns);
+  throw DataError("\"" + kind + "\" is not a table format (tsv, csv, jsonl)");
 }
 
 std::vector<TextExample> read_tsv(const std::string& path) { return read_labelled_file("tsv", path).examples; }

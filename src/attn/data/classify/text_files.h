@@ -2,6 +2,7 @@
 // JSON-lines files with or without a header line, their columns by name or index. Torch-free.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,6 +39,30 @@ struct LabelledFile {
 /// skipped, a byte-order mark dropped, CRLF read as LF. Errors name the file, the line and the
 /// column, with at most ~120 characters of a value.
 LabelledFile read_labelled_file(const std::string& kind, const std::string& path, const LabelledColumns& columns = {});
+
+/// Where an unlabelled table's text and id are (attn predict): a column's name or 0-based index
+/// (JSON lines: a key); "" = by name (text, sentence, ...; id, idx, index, ...), else the text
+/// in column 0 and no id.
+struct UnlabelledColumns {
+  std::string header = "auto";
+  std::string text;
+  std::string id;
+};
+
+struct UnlabelledRow {
+  std::optional<std::string> id;
+  std::string text;
+  std::string where;
+};
+
+/// An unlabelled file's rows, in order, and how its columns were found.
+struct UnlabelledFile {
+  std::vector<UnlabelledRow> rows;
+  std::string layout;
+};
+
+/// kind "tsv", "csv" or "jsonl", read as read_labelled_file reads them, without labels.
+UnlabelledFile read_unlabelled_file(const std::string& kind, const std::string& path, const UnlabelledColumns& columns = {});
 
 /// The default layouts: label<TAB>text (or a header line naming the columns); {"text", "label"}.
 std::vector<TextExample> read_tsv(const std::string& path);
