@@ -21,6 +21,8 @@
 
 namespace attn {
 
+using nlohmann::json;
+
 namespace {
 
 // "tsv", "csv" or "jsonl" for an input file of that extension (a table of inputs), else "".
@@ -30,12 +32,6 @@ std::string table_kind(const std::string& input) {
   if (ext == ".tsv" || ext == ".csv" || ext == ".jsonl") return ext.substr(1);
   return "";
 }
-
-}  // namespace
-
-using nlohmann::json;
-
-namespace {
 
 CheckpointModel load_classifier(CheckpointReader& reader, const std::string& device,
                              const std::string& attention) {

@@ -99,6 +99,7 @@ const std::initializer_list<const char*> kLabelNames = {"label", "labels", "clas
                                                         "category", "y"};
 const std::initializer_list<const char*> kTextNames = {"text", "sentence", "review", "content", "document",
                                                        "sentence1", "x"};
+const std::initializer_list<const char*> kIdNames = {"id", "idx", "index", "guid", "uid"};
 
 }  // namespace
 
@@ -114,6 +115,59 @@ std::string list_cells(const std::vector<std::string>& cells) {
   return out + (cells.size() > 12 ? ", ..." : "");
 }
 
+// A table's first row, where columns are looked up by name (ASCII case ignored).
+struct FirstRow {
+  const std::vector<std::string>& cells;
+  std::string where;  // "FILE:N"
+
+  size_t find(const std::string& name) const {  // cells.size() when absent
+    for (size_t i = 0; i < cells.size(); ++i)
+      if (lower(cells[i]) == lower(name)) return i;
+    return cells.size();
+  }
+  size_t find_known(std::initializer_list<const char*> names) const {
+    for (size_t i = 0; i < cells.size(); ++i)
+      if (is_column_name(cells[i], names)) return i;
+    return cells.size();
+  }
+  bool has(std::initializer_list<const char*> names) const { return find_known(names) < cells.size(); }
+  /// A configured column given by name that this row holds (header "auto" then reads it as a header).
+  bool names(const std::string& configured) const {
+    return !configured.empty() && !is_index(configured) && find(configured) < cells.size();
+  }
+  /// ""(index I)" or "\"name\" (index I)" for the log.
+  std::string describe(bool header, size_t i) const {
+    return (header && i < cells.size() ? quote_value(cells[i], 40) + " " : std::string()) + "(index " + std::to_string(i) + ")";
+  }
+
+  /// Where a column is: an index as configured; a configured name in the header line; else the
+  /// first of the usual names in a header line, or without one `fallback`. `option` is what sets
+  /// it (data.text_column, --id-column), `what` its role, `no_header` what to do about a name
+  /// without a header line. Unless `required`, a header without the usual names gives nullopt.
+  std::optional<size_t> resolve(bool header, const std::string& configured, const std::string& option, const char* what,
+                                std::initializer_list<const char*> known, std::optional<size_t> fallback, bool required,
+                                const std::string& no_header) const {
+    if (is_index(configured)) return std::stoul(configured);
+    if (!configured.empty()) {
+      if (!header)
+        throw DataError(option + " \"" + configured + "\" names a column, but the first line of " +
+                        where.substr(0, where.rfind(':')) + " is not a header line (" + list_cells(cells) + "): " +
+                        no_header);
+      const size_t i = find(configured);
+      if (i == cells.size())
+        throw DataError(where + ": no column named \"" + configured + "\" in the header line (its columns: " +
+                        list_cells(cells) + "); set " + option + " to one of them or to a 0-based index");
+      return i;
+    }
+    if (!header) return fallback;
+    const size_t i = find_known(known);
+    if (i < cells.size()) return i;
+    if (!required) return std::nullopt;
+    throw DataError(where + ": the header line (" + list_cells(cells) + ") names no " + what + " column; set " + option +
+                    " to its name or 0-based index");
+  }
+};
+
 // Where the text and the label are in a table's rows, decided on its first record.
 struct TableColumns {
   bool header = false;
@@ -123,53 +177,19 @@ struct TableColumns {
 
 TableColumns resolve_columns(const std::vector<std::string>& first, const std::string& where,
                              const LabelledColumns& c, const char* separated) {
-  auto find = [&](const std::string& name) -> size_t {
-    for (size_t i = 0; i < first.size(); ++i)
-      if (lower(first[i]) == lower(name)) return i;
-    return first.size();
-  };
-  auto find_known = [&](std::initializer_list<const char*> names) -> size_t {
-    for (size_t i = 0; i < first.size(); ++i)
-      if (is_column_name(first[i], names)) return i;
-    return first.size();
-  };
-  const bool text_named = !c.text.empty() && !is_index(c.text), label_named = !c.label.empty() && !is_index(c.label);
+  const FirstRow row{first, where};
   TableColumns t;
-  if (c.header == "true") t.header = true;
-  else if (c.header == "auto")  // a named column there, or both kinds of the usual names
-    t.header = (text_named && find(c.text) < first.size()) || (label_named && find(c.label) < first.size()) ||
-               (find_known(kTextNames) < first.size() && find_known(kLabelNames) < first.size());
-  auto resolve = [&](const std::string& configured, const char* what, std::initializer_list<const char*> known,
-                     size_t fallback) -> size_t {
-    const std::string key = std::string("data.") + what + "_column";
-    if (is_index(configured)) return std::stoul(configured);
-    if (!configured.empty()) {
-      if (!t.header)
-        throw DataError(key + " \"" + configured + "\" names a column, but the first line of " +
-                        where.substr(0, where.rfind(':')) + " is not a header line (" + list_cells(first) +
-                        "): set data.header to true if it is one, or give the column's 0-based index");
-      const size_t i = find(configured);
-      if (i == first.size())
-        throw DataError(where + ": no column named \"" + configured + "\" in the header line (its columns: " +
-                        list_cells(first) + "); set " + key + " to one of them or to a 0-based index");
-      return i;
-    }
-    if (!t.header) return fallback;
-    const size_t i = find_known(known);
-    if (i == first.size())
-      throw DataError(where + ": the header line (" + list_cells(first) + ") names no " + what + " column; set " + key +
-                      " to its name or 0-based index");
-    return i;
-  };
-  t.text = resolve(c.text, "text", kTextNames, 1);
-  t.label = resolve(c.label, "label", kLabelNames, 0);
+  // "auto": a configured name there, or both kinds of the usual names
+  t.header = c.header == "true" ||
+             (c.header == "auto" && (row.names(c.text) || row.names(c.label) || (row.has(kTextNames) && row.has(kLabelNames))));
+  const std::string hint = "set data.header to true if it is one, or give the column's 0-based index";
+  t.text = *row.resolve(t.header, c.text, "data.text_column", "text", kTextNames, 1, true, hint);
+  t.label = *row.resolve(t.header, c.label, "data.label_column", "label", kLabelNames, 0, true, hint);
   if (t.text == t.label)
     throw DataError(where + ": the text and the label are both column " + std::to_string(t.text) +
                     " (data.text_column, data.label_column)");
-  auto name = [&](size_t i) { return t.header && i < first.size() ? quote_value(first[i], 40) + " " : std::string(); };
   t.layout = std::string(t.header ? "a header line" : "no header line") + ", " + separated + "; text: column " +
-             name(t.text) + "(index " + std::to_string(t.text) + "), label: column " + name(t.label) + "(index " +
-             std::to_string(t.label) + ")";
+             row.describe(t.header, t.text) + ", label: column " + row.describe(t.header, t.label);
   return t;
 }
 
@@ -238,8 +258,6 @@ LabelledFile read_table(const std::string& kind, const std::string& path, const 
   return reader.done(path);
 }
 
-const std::initializer_list<const char*> kIdNames = {"id", "idx", "index", "guid", "uid"};
-
 // An unlabelled table: the text column and the id column (optional), the first row deciding.
 UnlabelledFile read_unlabelled_table(const std::string& kind, const std::string& path, const UnlabelledColumns& c) {
   UnlabelledFile file;
@@ -248,49 +266,16 @@ UnlabelledFile read_unlabelled_table(const std::string& kind, const std::string&
   for_each_row(kind, path, [&](const std::vector<std::string>& cells, const std::string& where) {
     if (first) {
       first = false;
-      auto find = [&](const std::string& name) {
-        for (size_t i = 0; i < cells.size(); ++i)
-          if (lower(cells[i]) == lower(name)) return i;
-        return cells.size();
-      };
-      auto find_known = [&](std::initializer_list<const char*> names) {
-        for (size_t i = 0; i < cells.size(); ++i)
-          if (is_column_name(cells[i], names)) return i;
-        return cells.size();
-      };
-      const bool text_named = !c.text.empty() && !is_index(c.text), id_named = !c.id.empty() && !is_index(c.id);
-      header = c.header == "true" ||
-               (c.header == "auto" && ((text_named && find(c.text) < cells.size()) || (id_named && find(c.id) < cells.size()) ||
-                                       find_known(kTextNames) < cells.size()));
-      auto resolve = [&](const std::string& configured, const char* flag, std::initializer_list<const char*> known,
-                         bool required) -> std::optional<size_t> {
-        if (is_index(configured)) return std::stoul(configured);
-        if (!configured.empty()) {
-          if (!header)
-            throw DataError(std::string(flag) + " \"" + configured + "\" names a column, but the first line of " + path +
-                            " is not a header line (" + list_cells(cells) + "): give the column's 0-based index, or "
-                            "--header true");
-          const size_t i = find(configured);
-          if (i == cells.size())
-            throw DataError(where + ": no column named \"" + configured + "\" in the header line (its columns: " +
-                            list_cells(cells) + "); set " + flag + " to one of them or to a 0-based index");
-          return i;
-        }
-        if (!header) return required ? std::optional<size_t>(0) : std::nullopt;
-        const size_t i = find_known(known);
-        if (i < cells.size()) return i;
-        if (!required) return std::nullopt;
-        throw DataError(where + ": the header line (" + list_cells(cells) + ") names no text column; set " + flag +
-                        " to its name or 0-based index");
-      };
-      text = *resolve(c.text, "--text-column", kTextNames, true);
-      const auto id_at = resolve(c.id, "--id-column", kIdNames, false);
+      const FirstRow row{cells, where};
+      header = c.header == "true" || (c.header == "auto" && (row.names(c.text) || row.names(c.id) || row.has(kTextNames)));
+      const std::string hint = "give the column's 0-based index, or --header true";
+      text = *row.resolve(header, c.text, "--text-column", "text", kTextNames, 0, true, hint);
+      const auto id_at = row.resolve(header, c.id, "--id-column", "id", kIdNames, std::nullopt, false, hint);
       has_id = id_at.has_value();
       id = id_at.value_or(0);
-      auto name = [&](size_t i) { return header && i < cells.size() ? quote_value(cells[i], 40) + " " : std::string(); };
       file.layout = std::string(header ? "a header line" : "no header line") + ", " + separated(kind) + "; text: column " +
-                    name(text) + "(index " + std::to_string(text) + ")" +
-                    (has_id ? ", id: column " + name(id) + "(index " + std::to_string(id) + ")" : std::string(", no id column"));
+                    row.describe(header, text) +
+                    (has_id ? ", id: column " + row.describe(header, id) : std::string(", no id column"));
       if (header) return;
     }
     const size_t need = std::max(text, has_id ? id : 0) + 1;
