@@ -32,8 +32,9 @@ kernel_files=(
 )
 training_files=(test_cli test_checkpoint test_crash_safety)
 # Of those, the cases tagged [errors], [help] or [safety] check messages, exit codes and files on
-# disk, not numbers: no BLAS kernel or ISA changes them, and the main test pass runs them.
-not_numeric='~[errors]~[help]~[safety]'
+# disk, and those tagged [data] how files are read: not numbers, which no BLAS kernel or ISA
+# changes; the main test pass runs them.
+not_numeric='~[errors]~[help]~[safety]~[data]'
 selection() { local s; s=$(printf "[#%s]$not_numeric," "$@"); echo "${s%,}"; }
 
 flags=" $(grep -m1 '^flags' /proc/cpuinfo) "
