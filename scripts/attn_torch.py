@@ -297,6 +297,9 @@ class WordCodec:
     def encode(self, text):
         return [self.index.get(t, 0) for t in tokenize(text, self.kind, self.lowercase)]
 
+    def size(self):
+        return len(self.tokens)
+
     def decode(self, ids):
         return " ".join(self.tokens[i] for i in ids if 4 <= i < len(self.tokens))
 
@@ -311,12 +314,25 @@ class SentencePieceCodec:
     def encode(self, text):
         return self.sp.EncodeAsIds(text.lower() if self.lowercase else text)
 
+    def size(self):
+        return self.sp.GetPieceSize()
+
     def decode(self, ids):
-        return self.sp.DecodeIds([i for i in ids if 4 <= i < self.sp.GetPieceSize()])
+        return self.sp.DecodeIds([i for i in ids if 4 <= i < self.size()])
 
 
 def codec(j):
     return WordCodec(j) if j["kind"] == "words" else SentencePieceCodec(j)
+
+
+def codecs_of(about):
+    """A seq2seq export's (source, target) codecs (one object when the vocabulary is joint), else
+    (None, None)."""
+    if about["config"]["task"] != "seq2seq":
+        return None, None
+    source = codec(about["codecs"]["source"])
+    target = about["codecs"].get("target")
+    return source, source if target is None else codec(target)
 
 
 # ----- an export -----------------------------------------------------------------------------
@@ -347,13 +363,11 @@ def read_safetensors(path):
 class Export:
     """A model from `attn export` with what it takes to use it: config, vocabulary or codecs, labels."""
 
-    def __init__(self, model, about):
+    def __init__(self, model, about, codecs=(None, None)):
         self.model, self.about, self.config = model.eval(), about, about["config"]
         data = self.config["data"]
         if self.config["task"] == "seq2seq":
-            codecs = about["codecs"]
-            self.source = codec(codecs["source"])
-            self.target = self.source if codecs.get("target") is None else codec(codecs["target"])
+            self.source, self.target = codecs
         else:
             self.vocab = {t: i for i, t in enumerate(about["vocab"])}
             self.labels = about["labels"]
@@ -420,19 +434,12 @@ class Export:
         return [self.target.decode(self.translate_ids(self.source.encode(t))) for t in texts]
 
 
-def build(config, about):
-    m = config["model"]
+def build(config, about, codecs=(None, None)):
+    """The model an export's config describes, its sizes from the vocabulary and labels (classifier)
+    or the codecs (seq2seq)."""
     if config["task"] == "seq2seq":
-        codecs = about["codecs"]
-        size = lambda j: len(j["tokens"]) if j["kind"] == "words" else _sp_size(j)
-        source = size(codecs["source"])
-        target = source if codecs.get("target") is None else size(codecs["target"])
-        return Seq2Seq(m, source, target)
-    return TransformerClassifier(m, len(about["vocab"]), len(about["labels"]))
-
-
-def _sp_size(j):
-    return codec(j).sp.GetPieceSize()
+        return Seq2Seq(config["model"], codecs[0].size(), codecs[1].size())
+    return TransformerClassifier(config["model"], len(about["vocab"]), len(about["labels"]))
 
 
 def load(path):
@@ -441,9 +448,10 @@ def load(path):
     with open(stem + ".json", encoding="utf-8") as f:
         about = json.load(f)
     state = read_safetensors(path) if path.endswith(".safetensors") else torch.load(path, weights_only=True)
-    model = build(about["config"], about)
+    codecs = codecs_of(about)
+    model = build(about["config"], about, codecs)
     model.load_state_dict(state, strict=True)
-    return Export(model, about)
+    return Export(model, about, codecs)
 
 
 def main(argv):
