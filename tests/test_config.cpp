@@ -47,7 +47,9 @@ TEST_CASE("the default config is valid and survives a JSON round trip", "[config
     CHECK(j.contains(ptr));
     if (!j.at(ptr).is_object()) ++leaves;
   }
-  CHECK(leaves == j.flatten().size() - 1);  // betas is an array of two: flattened to two leaves
+  size_t flat = j.flatten().size();  // an array flattens to a leaf per element: betas (2), hard_in (4)
+  for (const auto& array : {j["train"]["betas"], j["model"]["hard_in"]}) flat -= array.size() - 1;
+  CHECK(leaves == flat);
 }
 
 TEST_CASE("keys not given keep their defaults", "[config]") {
@@ -112,6 +114,18 @@ TEST_CASE("every range and choice is checked, naming the path, the value and wha
   }
   CHECK(error_with("model.dropout=1") == "model.dropout: must be in [0, 1); got 1");
   CHECK(error_with("train.grad_accum=0") == "train.grad_accum: must be at least 1; got 0");
+  CHECK(error_with("model.beta_schedule=exponential") ==
+        "model.beta_end: must be the last beta of beta_schedule \"exponential\", a positive number (e.g. 20); got 0");
+  CHECK(error_with("model.beta_schedule=cosine") ==
+        "model.beta_schedule: must be one of \"constant\", \"linear\", \"exponential\"; got \"cosine\"");
+  CHECK(error_with("model.beta_schedule=linear", "model.beta_end=20").empty());
+  CHECK(error_with("model.hard_in=[\"cross\",\"self\"]") ==
+        "model.hard_in[1]: must be one of \"encoder\", \"decoder\", \"cross\", \"pooling\"; got \"self\"");
+  CHECK(error_with("model.hard_in=cross") ==
+        "model.hard_in: expected an array of strings, got a string (\"cross\"); write [\"cross\"]");
+  CHECK(error_with("train.metric=hard_accuracy").empty());
+  CHECK(error_with("train.metric=hard_bleu") ==
+        "train.metric: must be one of \"accuracy\", \"loss\", \"hard_accuracy\", \"hard_loss\"; got \"hard_bleu\"");
   CHECK(error_with("model.pooling=sum") ==
         "model.pooling: must be one of \"max\", \"mean\", \"attention\"; got \"sum\"");
   // threads: bounded by the machine (thousands of threads made LibTorch's pool stall for minutes,

@@ -1,6 +1,9 @@
 // The assembled models: set to vector (SetClassifier) and set to set (Seq2Seq).
+#include "attn/model/attention_record.h"
+#include "attn/model/build.h"
 #include "attn/model/seq2seq.h"
 #include "attn/model/set_classifier.h"
+#include "attn/train/beta_schedule.h"
 
 #include "support.h"
 
@@ -189,6 +192,54 @@ TEST_CASE("seq2seq: target positions ignore later target tokens, and padding cha
     auto tgt_pad = torch::arange(8).unsqueeze(0).expand({2, 8}) >= 6;
     CHECK(max_abs_diff(model(src_p, tgt_p, src_pad, tgt_pad).narrow(1, 0, 6), logits) < 1e-12);
   }
+}
+
+TEST_CASE("model.hard_in makes attention hard in the places it names and leaves the others soft",
+          "[seq2seq][hard]") {
+  attn::test::seed();
+  ModelConfig m;
+  m.d_model = 8, m.heads = 2, m.ffn_hidden = 16, m.layers = 2;
+  m.attention = "hard", m.hard_in = {"cross"};
+  auto model = build_seq2seq(m, 20, 20);
+  model->eval();
+  auto src = torch::randint(4, 20, {3, 7}), tgt = torch::randint(4, 20, {3, 5});
+  AttentionRecord record;
+  model(src, tgt);
+  int64_t cross = 0, soft = 0;
+  for (const auto& r : record.named(*model)) {
+    INFO(r.name);
+    const auto peak = std::get<0>(r.weights.max(-1));                       // (B, H, Tq)
+    if (r.name.find("cross_mha") != std::string::npos) {
+      CHECK(peak.eq(1).all().item<bool>());                                 // one key per query
+      ++cross;
+    } else {
+      CHECK(peak.lt(1).any().item<bool>());                                 // a mix somewhere
+      ++soft;
+    }
+  }
+  CHECK(cross == 2);
+  CHECK(soft == 4);  // the encoder's two layers, the decoder's two causal self-attentions
+  // --attention soft on the same model, then hard everywhere model.hard_in is not asked.
+  use_attention(*model, m, AttentionMode::Soft);
+  CHECK(set_attention_mode(*model, AttentionMode::Hard, {AttentionPlace::Cross, AttentionPlace::Pooling}) == 2);
+  CHECK(set_attention_mode(*model, AttentionMode::Hard) == 6);
+}
+
+TEST_CASE("a beta schedule moves beta from model.beta to model.beta_end, linearly or by a constant factor",
+          "[hard]") {
+  ModelConfig m;
+  m.d_model = 32, m.heads = 2;  // d_k 16: model.beta 0 starts at 1/4
+  CHECK_FALSE(scheduled_beta(m, 5, 10).has_value());  // constant: the model keeps model.beta
+  m.beta_schedule = "linear", m.beta_end = 10;
+  CHECK(*scheduled_beta(m, 0, 11) == Approx(0.25));
+  CHECK(*scheduled_beta(m, 5, 11) == Approx(0.25 + 0.5 * 9.75));
+  CHECK(*scheduled_beta(m, 10, 11) == Approx(10));
+  CHECK(*scheduled_beta(m, 11, 11) == Approx(10));  // after the last step (the last validation)
+  m.beta_schedule = "exponential", m.beta = 0.5, m.beta_end = 8;
+  CHECK(*scheduled_beta(m, 0, 5) == Approx(0.5));
+  for (int64_t step = 1; step < 5; ++step)  // the same factor each step: 16^(1/4) = 2
+    CHECK(*scheduled_beta(m, step, 5) == Approx(2 * *scheduled_beta(m, step - 1, 5)));
+  CHECK(*scheduled_beta(m, 4, 5) == Approx(8));
 }
 
 TEST_CASE("seq2seq with tied output embeddings projects with the decoder's token embedding",

@@ -208,6 +208,59 @@ TEST_CASE("eval and predict --attention hard run the checkpoint's model with har
   CHECK(predict("soft --attention soft") == predict("soft"));
 }
 
+TEST_CASE("a beta schedule sharpens attention over the run, validations measure the model hard too, and best.pt "
+          "evaluates at the beta it was trained at",
+          "[cli][hard]") {
+  Sandbox s;
+  const auto r = s.attn("train " + s.config +
+                        " --out run --set model.pooling=attention --set model.beta_schedule=exponential"
+                        " --set model.beta_end=8 --set train.metric=hard_accuracy --set train.log_every=10");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  double last_beta = 0;
+  std::vector<json> valid;
+  json test;
+  for (const auto& rec : read_jsonl(s.dir / "run/metrics.jsonl")) {
+    if (rec["kind"] == "train") {
+      CHECK(rec["beta"].get<double>() > last_beta);  // every progress record: beta only grows
+      last_beta = rec["beta"].get<double>();
+    }
+    if (rec["kind"] == "valid") valid.push_back(rec);
+    if (rec["kind"] == "test") test = rec;
+  }
+  CHECK(last_beta == Approx(8));
+  REQUIRE(valid.size() == 3);
+  for (const auto& v : valid) {  // each validation: the model as it trains, and the same with hard attention
+    CHECK(v.contains("hard_accuracy"));
+    CHECK(v.contains("hard_loss"));
+  }
+  CHECK(test.contains("hard_accuracy"));
+  CHECK(r.err.find("| hard: loss") != std::string::npos);
+
+  // best.pt was chosen by hard_accuracy and holds the beta of its step: evaluated again, soft and
+  // hard, it gives the metrics its validation recorded.
+  CheckpointReader best((s.dir / "run/checkpoints/best.pt").string());
+  const auto& h = best.header();
+  CHECK(h.state.beta > 0.25);  // above the start, 1/sqrt(8)
+  CHECK(h.state.beta <= 8);
+  json at_best;
+  for (const auto& v : valid)
+    if (v["step"] == h.state.step) at_best = v;
+  REQUIRE(at_best.is_object());
+  CHECK(at_best["best"] == true);
+  auto eval = [&](const std::string& args) {
+    auto e = s.attn("eval run --split valid --json" + args);
+    INFO(e.err);
+    REQUIRE(e.rc == 0);
+    return json::parse(e.out);
+  };
+  const auto soft = eval(""), hard = eval(" --attention hard");
+  CHECK(soft["loss"].get<double>() == Approx(at_best["loss"].get<double>()).epsilon(1e-9));
+  CHECK(soft["accuracy"] == at_best["accuracy"]);
+  CHECK(hard["loss"].get<double>() == Approx(at_best["hard_loss"].get<double>()).epsilon(1e-9));
+  CHECK(hard["accuracy"] == at_best["hard_accuracy"]);
+}
+
 TEST_CASE("a format-1 checkpoint (a TorchScript archive, the first header) opens when trusted, with the same metrics",
           "[cli][checkpoint]") {
   Sandbox s;

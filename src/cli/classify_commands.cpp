@@ -37,7 +37,7 @@ CheckpointModel load_classifier(CheckpointReader& reader, const std::string& dev
                              const std::string& attention) {
   auto m = load_checkpoint_model(reader, device);
   set_threads(m.header.config.threads);
-  if (!attention.empty()) set_attention_mode(*m.model, parse<AttentionMode>(attention));
+  if (!attention.empty()) use_attention(*m.model, m.header.config.model, parse<AttentionMode>(attention));
   return m;
 }
 

@@ -59,13 +59,13 @@ int run_show(const ShowRequest& req) {
   std::string path;
   if (cfg.task == "seq2seq") {
     auto m = load_seq2seq_checkpoint(reader, req.device);
-    set_attention_mode(*m.model, parse<AttentionMode>(attention));
+    use_attention(*m.model, cfg.model, parse<AttentionMode>(attention));
     const auto search = search_options(cfg, req.beam > 0 ? req.beam : cfg.decode.beam_size);
     for (size_t i = 0; i < count; ++i) shown.push_back(show_seq2seq_input(m, texts[i], search));
     path = m.path;
   } else {
     auto m = load_checkpoint_model(reader, req.device);
-    set_attention_mode(*m.model, parse<AttentionMode>(attention));
+    use_attention(*m.model, cfg.model, parse<AttentionMode>(attention));
     for (size_t i = 0; i < count; ++i) shown.push_back(show_classifier_input(m, texts[i]));
     path = m.path;
   }

@@ -4,6 +4,7 @@
 #include "attn/core/utf8.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -36,7 +37,8 @@ void visit(DataConfig& c, V&& v) {
 template <class V>
 void visit(ModelConfig& c, V&& v) {
   v("d_model", c.d_model), v("heads", c.heads), v("ffn_hidden", c.ffn_hidden), v("layers", c.layers);
-  v("attention", c.attention), v("hard_gradient", c.hard_gradient), v("beta", c.beta);
+  v("attention", c.attention), v("hard_gradient", c.hard_gradient), v("hard_in", c.hard_in);
+  v("beta", c.beta), v("beta_schedule", c.beta_schedule), v("beta_end", c.beta_end);
   v("positions", c.positions), v("max_positions", c.max_positions), v("pooling", c.pooling);
   v("decoder_layers", c.decoder_layers), v("decoder_positions", c.decoder_positions);
   v("tie_embeddings", c.tie_embeddings);
@@ -178,6 +180,18 @@ struct Reader {
     }
   }
 
+  void read(const json& v, const std::string& path, std::vector<std::string>& out) {
+    if (v.is_string())  // --set model.hard_in=cross
+      throw ConfigError(path + ": expected an array of strings, got " + type_name(v) + "; write [" + v.dump() + "]");
+    if (!v.is_array()) throw ConfigError(path + ": expected an array of strings, got " + type_name(v));
+    out.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      std::string x;
+      read(v[i], path + "[" + std::to_string(i) + "]", x);
+      out.push_back(x);
+    }
+  }
+
   template <class T>
   void operator()(const char* key, T& value) {
     if (auto it = j.find(key); it != j.end()) read(*it, prefix + key, value);
@@ -303,7 +317,15 @@ void validate(const Config& c) {
   check(m.layers > 0, "model.layers", m.layers, "positive");
   check_choice<AttentionMode>("model.attention", m.attention);
   check_choice<HardGradient>("model.hard_gradient", m.hard_gradient);
-  check(m.beta >= 0, "model.beta", m.beta, "0 (meaning 1/sqrt(d_k)) or positive");
+  for (size_t i = 0; i < m.hard_in.size(); ++i)
+    check_choice<AttentionPlace>("model.hard_in[" + std::to_string(i) + "]", m.hard_in[i]);
+  if (m.hard_in.empty())
+    throw ConfigError("model.hard_in: names no attention; give one or more of " +
+                      quoted_list(choice_names<AttentionPlace>()));
+  check(m.beta >= 0 && std::isfinite(m.beta), "model.beta", m.beta, "0 (meaning 1/sqrt(d_k)) or positive");
+  check_choice<BetaSchedule>("model.beta_schedule", m.beta_schedule);
+  check(m.beta_schedule == "constant" || (m.beta_end > 0 && std::isfinite(m.beta_end)), "model.beta_end", m.beta_end,
+        "the last beta of beta_schedule \"" + m.beta_schedule + "\", a positive number (e.g. 20)");
   check_choice<Positions>("model.positions", m.positions);
   check(m.max_positions > 0, "model.max_positions", m.max_positions, "positive");
   if (m.positions != "none" && m.max_positions < d.max_len)
@@ -345,8 +367,12 @@ void validate(const Config& c) {
         "in [0, 1)");
   check(t.eval_every >= 0, "train.eval_every", t.eval_every, "0 (every epoch) or positive");
   check(t.log_every > 0, "train.log_every", t.log_every, "positive");
-  if (seq2seq) check_choice("train.metric", t.metric, {"accuracy", "loss", "bleu", "exact_match"});
-  else check_choice("train.metric", t.metric, {"accuracy", "loss"});
+  {  // each metric also measured with hard attention (model.hard_in): "hard_accuracy"
+    std::vector<std::string> metrics = {"accuracy", "loss"};
+    if (seq2seq) metrics.insert(metrics.end(), {"bleu", "exact_match"});
+    for (size_t i = 0, n = metrics.size(); i < n; ++i) metrics.push_back("hard_" + metrics[i]);
+    check_choice("train.metric", t.metric, metrics);
+  }
   check(t.patience >= 0, "train.patience", t.patience, "0 (off) or positive");
   check(t.keep_last >= 1, "train.keep_last", t.keep_last, "at least 1");
   check(t.save_every >= 0, "train.save_every", t.save_every, "0 (at validations only) or positive");

@@ -71,7 +71,12 @@ struct ModelConfig {
   int64_t layers = 2;
   std::string attention = "soft";           ///< "soft" | "hard"
   std::string hard_gradient = "straight_through";  ///< "straight_through" | "none"
-  double beta = 0;                          ///< inverse temperature; 0 = 1/sqrt(d_k)
+  double beta = 0;                          ///< inverse temperature (at the start of a beta schedule); 0 = 1/sqrt(d_k)
+  std::string beta_schedule = "constant";   ///< "constant" | "linear" | "exponential": beta -> beta_end over the run
+  double beta_end = 0;                      ///< the last step's beta under a linear or exponential schedule
+  /// Where attention is hard when `attention` (or eval's --attention) says "hard": "encoder",
+  /// "decoder" (causal self-attention), "cross" (decoder over encoder), "pooling"; the others stay soft.
+  std::vector<std::string> hard_in = {"encoder", "decoder", "cross", "pooling"};
   std::string positions = "none";           ///< "sinusoidal" | "learned" | "none" (a true set)
   int64_t decoder_layers = 0;               ///< seq2seq: 0 = as many as the encoder's
   std::string decoder_positions = "sinusoidal";  ///< seq2seq: the decoder emits a sequence

@@ -29,6 +29,12 @@ ATTN_CHOICES(Positions, "positions",
 ATTN_CHOICES(NormPlacement, "norm", {{NormPlacement::Post, "post"}, {NormPlacement::Pre, "pre"}})
 ATTN_CHOICES(Pooling, "pooling",
              {{Pooling::Max, "max"}, {Pooling::Mean, "mean"}, {Pooling::Attention, "attention"}})
+ATTN_CHOICES(BetaSchedule, "beta_schedule",
+             {{BetaSchedule::Constant, "constant"}, {BetaSchedule::Linear, "linear"},
+              {BetaSchedule::Exponential, "exponential"}})
+ATTN_CHOICES(AttentionPlace, "attention place",
+             {{AttentionPlace::Encoder, "encoder"}, {AttentionPlace::Decoder, "decoder"},
+              {AttentionPlace::Cross, "cross"}, {AttentionPlace::Pooling, "pooling"}})
 #undef ATTN_CHOICES
 
 }  // namespace attn

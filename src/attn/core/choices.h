@@ -40,6 +40,16 @@ enum class NormPlacement { Post, Pre };
 /// cross-attends over the set (one query against all keys). Padding never takes part.
 enum class Pooling { Max, Mean, Attention };
 
+/// How the inverse temperature beta moves over a run, from model.beta to model.beta_end:
+/// `Constant` (it stays at model.beta), `Linear` in the step, `Exponential` (geometric: the same
+/// factor each step). Soft attention at a growing beta approaches hard attention.
+enum class BetaSchedule { Constant, Linear, Exponential };
+
+/// Where a model's attention is hard when model.attention (or `--attention`) says "hard":
+/// `Encoder` self-attention, `Decoder` (causal) self-attention, `Cross` (decoder over encoder),
+/// `Pooling` (the set classifier's query over the set).
+enum class AttentionPlace { Encoder, Decoder, Cross, Pooling };
+
 /// The table of an enum: what it is called in messages, and each value with its name.
 template <class E>
 struct Choices {
@@ -66,6 +76,8 @@ ATTN_CHOICE(Activation)
 ATTN_CHOICE(Positions)
 ATTN_CHOICE(NormPlacement)
 ATTN_CHOICE(Pooling)
+ATTN_CHOICE(BetaSchedule)
+ATTN_CHOICE(AttentionPlace)
 #undef ATTN_CHOICE
 
 /// The names of E's values, in declaration order: "soft", "hard".
@@ -73,6 +85,14 @@ template <class E, class = std::enable_if_t<is_choice<E>::value>>
 std::vector<std::string> choice_names() {
   std::vector<std::string> out;
   for (const auto& [value, name] : choices<E>().names) out.emplace_back(name);
+  return out;
+}
+
+/// E's values, in declaration order.
+template <class E, class = std::enable_if_t<is_choice<E>::value>>
+std::vector<E> choice_values() {
+  std::vector<E> out;
+  for (const auto& [value, name] : choices<E>().names) out.push_back(value);
   return out;
 }
 

@@ -38,6 +38,7 @@ struct TrainState {
   int64_t stale = 0;       ///< validations since the best (early stopping)
   int64_t skipped = 0;     ///< steps dropped for a non-finite loss or gradient (train.nonfinite "skip")
   int64_t world_size = 1;  ///< processes that trained the last step (a note: resuming needs no particular count)
+  double beta = 0;         ///< the attention's inverse temperature at this step under a model.beta_schedule; 0 = none
 };
 
 struct CheckpointHeader {

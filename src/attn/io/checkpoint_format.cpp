@@ -20,7 +20,7 @@ nlohmann::json header_json(const CheckpointHeader& h) {
           {"state",
            {{"step", s.step}, {"epoch", s.epoch}, {"batch", s.batch}, {"best", s.best},
             {"best_step", s.best_step}, {"stale", s.stale}, {"skipped", s.skipped},
-            {"world_size", s.world_size}}},
+            {"world_size", s.world_size}, {"beta", s.beta}}},
           {"metrics", h.metrics}};
 }
 
@@ -42,7 +42,7 @@ CheckpointHeader parse_header(const nlohmann::json& j, const std::string& path) 
   const auto& s = j.at("state");
   h.state = {s.at("step").get<int64_t>(), s.at("epoch").get<int64_t>(), s.at("batch").get<int64_t>(),
              s.at("best").get<double>(),  s.at("best_step").get<int64_t>(), s.at("stale").get<int64_t>(),
-             s.value("skipped", int64_t(0)), s.value("world_size", int64_t(1))};
+             s.value("skipped", int64_t(0)), s.value("world_size", int64_t(1)), s.value("beta", 0.0)};
   h.metrics = j.at("metrics");
   return h;
 }

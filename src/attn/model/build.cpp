@@ -22,9 +22,10 @@ SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t
                         .positions(parse<Positions>(m.positions))
                         .max_positions(m.max_positions)
                         .dropout(m.dropout);
-  return SetClassifier(
-      SetClassifierOptions(EncoderOptions(embeddings, layer_options(m), m.layers), num_classes)
-          .pooling(parse<Pooling>(m.pooling)));
+  SetClassifier model(SetClassifierOptions(EncoderOptions(embeddings, layer_options(m), m.layers), num_classes)
+                          .pooling(parse<Pooling>(m.pooling)));
+  use_attention(*model, m, parse<AttentionMode>(m.attention));
+  return model;
 }
 
 Seq2Seq build_seq2seq(const ModelConfig& m, int64_t source_vocab, int64_t target_vocab) {
@@ -35,10 +36,22 @@ Seq2Seq build_seq2seq(const ModelConfig& m, int64_t source_vocab, int64_t target
         .dropout(m.dropout);
   };
   const int64_t decoder_layers = m.decoder_layers > 0 ? m.decoder_layers : m.layers;
-  return Seq2Seq(Seq2SeqOptions(EncoderOptions(embeddings(source_vocab, m.positions), layer_options(m), m.layers),
-                                DecoderOptions(embeddings(target_vocab, m.decoder_positions), layer_options(m),
-                                               decoder_layers))
-                     .tie_output_embeddings(m.tie_embeddings));
+  Seq2Seq model(Seq2SeqOptions(EncoderOptions(embeddings(source_vocab, m.positions), layer_options(m), m.layers),
+                               DecoderOptions(embeddings(target_vocab, m.decoder_positions), layer_options(m),
+                                              decoder_layers))
+                    .tie_output_embeddings(m.tie_embeddings));
+  use_attention(*model, m, parse<AttentionMode>(m.attention));
+  return model;
+}
+
+std::vector<AttentionPlace> hard_places(const ModelConfig& m) {
+  std::vector<AttentionPlace> places;
+  for (const auto& name : m.hard_in) places.push_back(parse<AttentionPlace>(name));
+  return places;
+}
+
+void use_attention(torch::nn::Module& model, const ModelConfig& m, AttentionMode mode) {
+  set_attention_mode(model, mode, hard_places(m));
 }
 
 int64_t count_trainable(torch::nn::Module& model) {

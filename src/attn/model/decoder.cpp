@@ -11,9 +11,9 @@ void DecoderLayerImpl::reset() {
   validate(options, "DecoderLayer");
   const int64_t d = options.d_model();
   const double eps = options.layer_norm_eps();
-  self_mha = register_module("self_mha", MultiHeadAttention(attention_options(options)));
+  self_mha = register_module("self_mha", MultiHeadAttention(attention_options(options).place(AttentionPlace::Decoder)));
   layernorm1 = register_module("layernorm1", layer_norm(d, eps));
-  cross_mha = register_module("cross_mha", MultiHeadAttention(attention_options(options)));
+  cross_mha = register_module("cross_mha", MultiHeadAttention(attention_options(options).place(AttentionPlace::Cross)));
   layernorm2 = register_module("layernorm2", layer_norm(d, eps));
   cnn = register_module("cnn", ConvFeedForward(ffn_options(options)));
   layernorm3 = register_module("layernorm3", layer_norm(d, eps));

@@ -1,5 +1,7 @@
 #include "attn/model/multi_head_attention.h"
 
+#include <algorithm>
+
 #include "attn/model/attention_record.h"
 #include "attn/ops/blocked_linear.h"
 
@@ -104,14 +106,24 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyV
 }
 
 int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode) {
+  return set_attention_mode(model, mode, choice_values<AttentionPlace>());
+}
+
+int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode, const std::vector<AttentionPlace>& places) {
   int64_t changed = 0;
   for (const auto& m : model.modules(/*include_self=*/true)) {
     if (auto* mha = m->as<MultiHeadAttentionImpl>()) {
-      mha->options.mode(mode);
-      ++changed;
+      const bool here = std::find(places.begin(), places.end(), mha->options.place()) != places.end();
+      mha->options.mode(here ? mode : AttentionMode::Soft);
+      changed += here;
     }
   }
   return changed;
+}
+
+void set_attention_beta(torch::nn::Module& model, std::optional<double> beta) {
+  for (const auto& m : model.modules(/*include_self=*/true))
+    if (auto* mha = m->as<MultiHeadAttentionImpl>()) mha->options.beta(beta);
 }
 
 }  // namespace attn

@@ -29,8 +29,11 @@ struct MultiHeadAttentionOptions {
   TORCH_ARG(AttentionMode, mode) = AttentionMode::Soft;
   /// Gradient rule for hard attention.
   TORCH_ARG(HardGradient, hard_gradient) = HardGradient::StraightThrough;
-  /// Inverse temperature; unset means 1/sqrt(d_k) as in the notebook.
+  /// Inverse temperature; unset means 1/sqrt(d_k) as in the notebook. May be changed after
+  /// construction (a beta schedule).
   TORCH_ARG(std::optional<double>, beta) = std::nullopt;
+  /// Its role in the model, by which model.hard_in chooses where attention is hard.
+  TORCH_ARG(AttentionPlace, place) = AttentionPlace::Encoder;
   /// Dropout on the attention weights while training.
   TORCH_ARG(double, dropout) = 0.0;
 };
@@ -78,5 +81,12 @@ TORCH_MODULE(MultiHeadAttention);
 /// Sets the attention mode of every MultiHeadAttention inside `model` (e.g. evaluate a
 /// soft-trained model with hard attention). Returns how many were changed.
 int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode);
+
+/// `mode` for every MultiHeadAttention whose place is one of `places`, soft for the others (the
+/// decoder's self-attention soft and its cross-attention hard, say). Returns how many are `mode`.
+int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode, const std::vector<AttentionPlace>& places);
+
+/// Sets the inverse temperature of every MultiHeadAttention inside `model` (nullopt: 1/sqrt(d_k)).
+void set_attention_beta(torch::nn::Module& model, std::optional<double> beta);
 
 }  // namespace attn

@@ -34,7 +34,8 @@ void SetClassifierImpl::reset() {
   const int64_t d = layer.d_model();
   if (options.pooling() == Pooling::Attention) {
     pool_query = register_parameter("pool_query", torch::randn({1, 1, d}) / std::sqrt(double(d)));
-    pool_attention = register_module("pool_attention", MultiHeadAttention(attention_options(layer)));
+    pool_attention =
+        register_module("pool_attention", MultiHeadAttention(attention_options(layer).place(AttentionPlace::Pooling)));
   }
   dense = register_module("dense", torch::nn::Linear(d, options.num_classes()));
 }

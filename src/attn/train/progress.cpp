@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "attn/core/stopwatch.h"
 
@@ -39,14 +40,20 @@ void Progress::report(const TrainState& state, double lr, bool last) {
                 "[train] step %lld/%lld epoch %.2f | loss %.4f | accuracy %.4f | lr %.2e | %.0f samples/s | ETA %s",
                 static_cast<long long>(state.step), static_cast<long long>(total_steps_), epoch_pos,
                 loss_ / units_, correct_ / units_, lr, rate, format_duration(eta).c_str());
+  if (state.beta > 0) {  // model.beta_schedule: how sharp the attention is by now
+    const size_t n = std::strlen(line);
+    std::snprintf(line + n, sizeof line - n, " | beta %.3g", state.beta);
+  }
   if (!due) {
     std::fprintf(stderr, "\r\033[K%s", line);
     return;
   }
   clear_line();
   dir_.log().info("{}", line);
-  dir_.record({{"kind", "train"}, {"step", state.step}, {"epoch", epoch_pos}, {"loss", loss_ / units_},
-               {"accuracy", correct_ / units_}, {"lr", lr}, {"samples_per_sec", rate}});
+  nlohmann::json record = {{"kind", "train"}, {"step", state.step}, {"epoch", epoch_pos}, {"loss", loss_ / units_},
+                           {"accuracy", correct_ / units_}, {"lr", lr}, {"samples_per_sec", rate}};
+  if (state.beta > 0) record["beta"] = state.beta;
+  dir_.record(record);
   window_start_ = Clock::now();
   loss_ = correct_ = units_ = samples_ = 0;
 }

@@ -13,6 +13,7 @@
 #include "attn/draw/attention_figures.h"
 #include "attn/model/build.h"
 #include "attn/runtime/runtime.h"
+#include "attn/train/beta_schedule.h"
 #include "attn/train/checkpointer.h"
 #include "attn/train/interrupt.h"
 #include "attn/train/lr_schedule.h"
@@ -60,11 +61,18 @@ std::string first_nonfinite_gradient(torch::nn::Module& model) {
   return "a gradient";
 }
 
-// The metrics of `all` that the task records.
+// The metrics of `all` that the task records, and their hard-attention twins ("hard_accuracy").
 json recorded(const Task& task, const json& all, json record) {
   for (const auto& key : task.metric_keys())
-    if (all.contains(key)) record[key] = all[key];
+    for (const auto& name : {key, "hard_" + key})
+      if (all.contains(name)) record[name] = all[name];
   return record;
+}
+
+// A run for hard attention: trained hard, sharpened by a beta schedule, or chosen by a hard
+// metric. Its validations and test measure the model with hard attention as well.
+bool measures_hard(const Config& c) {
+  return c.model.attention == "hard" || c.model.beta_schedule != "constant" || c.train.metric.rfind("hard_", 0) == 0;
 }
 
 // The training loop of one run, and the validations and checkpoints inside it.
@@ -83,6 +91,7 @@ class Loop {
   /// Trains to the last step (or early stop); returns the signal that stopped it first, or 0.
   int run() {
     model_.train();
+    follow_beta();
     if (start_step_ > 0) checkpoints_.reconcile_best(state_, dir_.log());
     if (state_.batch >= batches_per_epoch_) {  // resumed with fewer batches per epoch (larger batches, less data)
       dir_.log().info("[run] the checkpoint stopped at batch {} of epoch {}, past the {} batches of this config's "
@@ -108,6 +117,7 @@ class Loop {
         progress_.add(step);
         const double lr = optimizer_step();
         advance(last);
+        follow_beta();
         stop = state_.step >= total_steps_;
         progress_.report(state_, lr, stop);
         const bool epoch_end = state_.batch == 0;
@@ -144,11 +154,13 @@ class Loop {
     if (task_.has(Split::Test)) {
       if (const int sig = InterruptGuard::pending()) return stopped_by(sig);
       best.load_model(model_);
+      if (best.header().state.beta > 0) set_attention_beta(model_, best.header().state.beta);
       std::string summary;
       // Nothing is written while the test split is evaluated: a signal ends it at once.
       const StopAtOnce stop("\n[run] signal received during the test evaluation: stopping now. Training is complete; "
                             "`attn eval RUN --split test` evaluates its best.pt\n");
       result_.test = task_.evaluate(Split::Test, summary);
+      if (measures_hard(cfg_)) add_hard_metrics(Split::Test, result_.test, summary);
       dir_.record(recorded(task_, result_.test, {{"kind", "test"}, {"step", best.header().state.step}}));
       dir_.log().info("[test] best checkpoint (step {}) | {} | {} examples | {:.1f}s", best.header().state.step,
                       summary, result_.test.value("count", 0), result_.test.value("seconds", 0.0));
@@ -233,6 +245,35 @@ class Loop {
     return lr;
   }
 
+  // model.beta_schedule: the attention's beta for the step to come, and for the validation and
+  // checkpoint after the last one (state.beta, so that eval and resume use it too).
+  void follow_beta() {
+    if (const auto beta = scheduled_beta(cfg_.model, state_.step, total_steps_)) {
+      set_attention_beta(model_, *beta);
+      state_.beta = *beta;
+    }
+  }
+
+  // The split again with hard attention in model.hard_in's places: each metric as "hard_<name>"
+  // (a model trained hard is that model already: its metrics are copied).
+  void add_hard_metrics(Split split, json& metrics, std::string& summary) {
+    json hard = metrics;
+    std::string hard_summary = summary;
+    if (cfg_.model.attention != "hard") {
+      use_attention(model_, cfg_.model, AttentionMode::Hard);
+      try {
+        hard = task_.evaluate(split, hard_summary);
+      } catch (...) {
+        use_attention(model_, cfg_.model, AttentionMode::Soft);
+        throw;
+      }
+      use_attention(model_, cfg_.model, AttentionMode::Soft);
+      summary += " | hard: " + hard_summary;
+    }
+    for (const auto& key : task_.metric_keys())
+      if (hard.contains(key)) metrics["hard_" + key] = hard[key];
+  }
+
   void advance(int64_t last) {
     ++state_.step;
     state_.batch = last;
@@ -261,10 +302,12 @@ class Loop {
   // the one it writes, is sent to all: early stopping agrees everywhere.
   void validate_and_save(bool all_ranks) {
     std::string summary;
-    const auto vj = task_.evaluate(Split::Valid, summary);
+    auto vj = task_.evaluate(Split::Valid, summary);
+    if (measures_hard(cfg_)) add_hard_metrics(Split::Valid, vj, summary);
     const double value = vj.at(t_.metric).get<double>();
     const bool first = state_.best_step < 0;
-    bool improved = first || (t_.metric == "loss" ? value < state_.best : value > state_.best);
+    const bool lower_better = t_.metric == "loss" || t_.metric == "hard_loss";
+    bool improved = first || (lower_better ? value < state_.best : value > state_.best);
     if (improved) state_.best = value, state_.best_step = state_.step, state_.stale = 0;
     else ++state_.stale;
     if (all_ranks) {  // alone, the broadcast leaves the values as they are
