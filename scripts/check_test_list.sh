@@ -8,7 +8,7 @@ set -euo pipefail
 build=$1
 binary=$2
 # The ctest entries that are not Catch2 test cases; keep in step with tests/CMakeLists.txt.
-others=(layers test_list get_data)
+others=(layers test_list get_data test_server test_server_stop)
 
 cases=$(mktemp) entries=$(mktemp)
 trap 'rm -f "$cases" "$entries"' EXIT
