@@ -265,11 +265,13 @@ TEST_CASE("scripts/attn_torch.py, the PyTorch twin of an export, gives attn's lo
   }
   CHECK(n == 3);
 
-  // A seq2seq model: teacher-forced logits, and greedy translations through the codecs.
+  // A seq2seq model: teacher-forced logits, and greedy translations through the codecs. Trained
+  // under a beta schedule: the twin takes the beta of the checkpoint's step, not model.beta.
   std::ofstream(s.path("reverse.json")) << R"({"task": "seq2seq",
     "data": {"kind": "reverse", "set_size": 5, "symbols": 6, "train_size": 600, "valid_size": 20, "test_size": 20,
              "max_len": 10, "max_target_len": 11},
-    "model": {"d_model": 16, "heads": 2, "ffn_hidden": 32, "layers": 2, "decoder_layers": 1, "positions": "sinusoidal"},
+    "model": {"d_model": 16, "heads": 2, "ffn_hidden": 32, "layers": 2, "decoder_layers": 1, "positions": "sinusoidal",
+              "beta_schedule": "linear", "beta_end": 2},
     "train": {"epochs": 2, "batch_size": 32, "plot_examples": 0}, "decode": {"beam_size": 1}, "threads": 1})";
   REQUIRE(s.attn("train reverse.json --out rev").rc == 0);
   REQUIRE(s.attn("export rev").rc == 0);
