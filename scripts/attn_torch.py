@@ -32,10 +32,20 @@ PAD, BOS, EOS = 1, 2, 3  # <unk> = 0, <pad> = 1, <s> = 2, </s> = 3, as in attn
 
 # ----- the modules ---------------------------------------------------------------------------
 
+def hard_in(m, place):
+    """Whether model.hard_in names this place ("encoder", "decoder", "cross", "pooling"; every
+    place when the config predates hard_in)."""
+    return place in m.get("hard_in", ["encoder", "decoder", "cross", "pooling"])
+
+
 def mode_in(m, place):
-    """model.attention where model.hard_in names this place ("encoder", "decoder", "cross",
-    "pooling"; every place when the config predates hard_in), soft elsewhere."""
-    return m["attention"] if place in m.get("hard_in", ["encoder", "decoder", "cross", "pooling"]) else "soft"
+    """model.attention where model.hard_in names the place, soft elsewhere."""
+    return m["attention"] if hard_in(m, place) else "soft"
+
+
+def beta_in(m, place):
+    """The beta of the place: a beta schedule's last (the checkpoint's step) where it applied."""
+    return m.get("scheduled_beta", 0) if hard_in(m, place) and m.get("scheduled_beta", 0) > 0 else m["beta"]
 
 
 class MultiHeadAttention(nn.Module):
@@ -112,7 +122,7 @@ class EncoderLayer(nn.Module):
     def __init__(self, m):
         super().__init__()
         self.norm_placement = m["norm"]
-        self.mha = MultiHeadAttention(m["d_model"], m["heads"], mode_in(m, "encoder"), m["beta"])
+        self.mha = MultiHeadAttention(m["d_model"], m["heads"], mode_in(m, "encoder"), beta_in(m, "encoder"))
         self.cnn = CNN(m["d_model"], m["ffn_hidden"], m["activation"])
         self.layernorm1, self.layernorm2 = layer_norm(m["d_model"]), layer_norm(m["d_model"])
         self.weights = None  # the last forward's self-attention (B, H, T, T)
@@ -165,7 +175,7 @@ class TransformerClassifier(nn.Module):
         self.encoder = Encoder(m, vocab_size)
         if self.pooling == "attention":
             self.pool_query = nn.Parameter(torch.zeros(1, 1, m["d_model"]))
-            self.pool_attention = MultiHeadAttention(m["d_model"], m["heads"], mode_in(m, "pooling"), m["beta"])
+            self.pool_attention = MultiHeadAttention(m["d_model"], m["heads"], mode_in(m, "pooling"), beta_in(m, "pooling"))
         self.dense = nn.Linear(m["d_model"], num_classes)
         self.pool_weights = None  # attention pooling: the last forward's (B, H, 1, T)
 
@@ -192,8 +202,8 @@ class DecoderLayer(nn.Module):
         super().__init__()
         d = m["d_model"]
         self.norm_placement = m["norm"]
-        self.self_mha = MultiHeadAttention(d, m["heads"], mode_in(m, "decoder"), m["beta"])
-        self.cross_mha = MultiHeadAttention(d, m["heads"], mode_in(m, "cross"), m["beta"])
+        self.self_mha = MultiHeadAttention(d, m["heads"], mode_in(m, "decoder"), beta_in(m, "decoder"))
+        self.cross_mha = MultiHeadAttention(d, m["heads"], mode_in(m, "cross"), beta_in(m, "cross"))
         self.cnn = CNN(d, m["ffn_hidden"], m["activation"])
         self.layernorm1, self.layernorm2, self.layernorm3 = layer_norm(d), layer_norm(d), layer_norm(d)
         self.cross_weights = None  # the last forward's cross-attention (B, H, T, S)
@@ -444,8 +454,7 @@ def build(config, about, codecs=(None, None)):
     """The model an export's config describes, its sizes from the vocabulary and labels (classifier)
     or the codecs (seq2seq)."""
     m = dict(config["model"])
-    if about.get("state", {}).get("beta", 0) > 0:  # a beta schedule: the beta these weights were trained at
-        m["beta"] = about["state"]["beta"]
+    m["scheduled_beta"] = about.get("state", {}).get("beta", 0)  # a beta schedule's, at these weights' step
     if config["task"] == "seq2seq":
         return Seq2Seq(m, codecs[0].size(), codecs[1].size())
     return TransformerClassifier(m, len(about["vocab"]), len(about["labels"]))

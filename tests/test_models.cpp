@@ -194,7 +194,7 @@ TEST_CASE("seq2seq: target positions ignore later target tokens, and padding cha
   }
 }
 
-TEST_CASE("model.hard_in makes attention hard in the places it names and leaves the others soft",
+TEST_CASE("model.hard_in makes attention hard (and a beta schedule sharp) in the places it names, the others soft",
           "[seq2seq][hard]") {
   attn::test::seed();
   ModelConfig m;
@@ -223,6 +223,12 @@ TEST_CASE("model.hard_in makes attention hard in the places it names and leaves 
   use_attention(*model, m, AttentionMode::Soft);
   CHECK(set_attention_mode(*model, AttentionMode::Hard, {AttentionPlace::Cross, AttentionPlace::Pooling}) == 2);
   CHECK(set_attention_mode(*model, AttentionMode::Hard) == 6);
+  // A beta schedule sharpens the same places only.
+  use_beta(*model, m, 5.0);
+  for (const auto& sub : model->modules())
+    if (auto* mha = sub->as<MultiHeadAttentionImpl>())
+      CHECK(mha->options.beta() == (mha->options.place() == AttentionPlace::Cross ? std::optional<double>(5.0)
+                                                                                   : std::nullopt));
 }
 
 TEST_CASE("a beta schedule moves beta from model.beta to model.beta_end, linearly or by a constant factor",

@@ -72,7 +72,7 @@ struct ModelConfig {
   std::string attention = "soft";           ///< "soft" | "hard"
   std::string hard_gradient = "straight_through";  ///< "straight_through" | "none"
   double beta = 0;                          ///< inverse temperature (at the start of a beta schedule); 0 = 1/sqrt(d_k)
-  std::string beta_schedule = "constant";   ///< "constant" | "linear" | "exponential": beta -> beta_end over the run
+  std::string beta_schedule = "constant";   ///< "constant" | "linear" | "exponential": beta -> beta_end over the run, in hard_in's places
   double beta_end = 0;                      ///< the last step's beta under a linear or exponential schedule
   /// Where attention is hard when `attention` (or eval's --attention) says "hard": "encoder",
   /// "decoder" (causal self-attention), "cross" (decoder over encoder), "pooling"; the others stay soft.

@@ -33,7 +33,7 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
   }
   m.device = select_device(device_name.empty() ? m.header.config.device : device_name);
   m.model = build_seq2seq(m.header.config.model, m.source_codec->size(), m.target_codec->size());
-  if (m.header.state.beta > 0) set_attention_beta(*m.model, m.header.state.beta);  // as it was trained
+  if (m.header.state.beta > 0) use_beta(*m.model, m.header.config.model, m.header.state.beta);  // as trained
   reader.load_model(*m.model);
   m.model->to(m.device);
   m.model->eval();
@@ -51,7 +51,7 @@ CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::strin
   m.device = select_device(device_name.empty() ? m.header.config.device : device_name);
   m.model = build_classifier(m.header.config.model, m.vocab.size(),
                              static_cast<int64_t>(m.header.labels.size()));
-  if (m.header.state.beta > 0) set_attention_beta(*m.model, m.header.state.beta);  // as it was trained
+  if (m.header.state.beta > 0) use_beta(*m.model, m.header.config.model, m.header.state.beta);  // as trained
   reader.load_model(*m.model);
   m.model->to(m.device);
   m.model->eval();

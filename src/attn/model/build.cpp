@@ -54,6 +54,10 @@ void use_attention(torch::nn::Module& model, const ModelConfig& m, AttentionMode
   set_attention_mode(model, mode, hard_places(m));
 }
 
+void use_beta(torch::nn::Module& model, const ModelConfig& m, double beta) {
+  set_attention_beta(model, beta, hard_places(m));
+}
+
 int64_t count_trainable(torch::nn::Module& model) {
   int64_t n = 0;
   for (const auto& p : model.parameters())

@@ -30,6 +30,10 @@ std::vector<AttentionPlace> hard_places(const ModelConfig& m);
 /// elsewhere), "soft" everywhere. The builders above apply model.attention this way.
 void use_attention(torch::nn::Module& model, const ModelConfig& m, AttentionMode mode);
 
+/// The inverse temperature `beta` for the attention in model.hard_in's places, those a beta
+/// schedule sharpens (the others keep model.beta).
+void use_beta(torch::nn::Module& model, const ModelConfig& m, double beta);
+
 /// Parameters that train (the sinusoid table does not).
 int64_t count_trainable(torch::nn::Module& model);
 

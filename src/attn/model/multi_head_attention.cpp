@@ -121,9 +121,10 @@ int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode, const s
   return changed;
 }
 
-void set_attention_beta(torch::nn::Module& model, std::optional<double> beta) {
+void set_attention_beta(torch::nn::Module& model, std::optional<double> beta, const std::vector<AttentionPlace>& places) {
   for (const auto& m : model.modules(/*include_self=*/true))
-    if (auto* mha = m->as<MultiHeadAttentionImpl>()) mha->options.beta(beta);
+    if (auto* mha = m->as<MultiHeadAttentionImpl>())
+      if (std::find(places.begin(), places.end(), mha->options.place()) != places.end()) mha->options.beta(beta);
 }
 
 }  // namespace attn

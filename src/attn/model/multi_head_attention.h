@@ -86,7 +86,8 @@ int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode);
 /// decoder's self-attention soft and its cross-attention hard, say). Returns how many are `mode`.
 int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode, const std::vector<AttentionPlace>& places);
 
-/// Sets the inverse temperature of every MultiHeadAttention inside `model` (nullopt: 1/sqrt(d_k)).
-void set_attention_beta(torch::nn::Module& model, std::optional<double> beta);
+/// Sets the inverse temperature of every MultiHeadAttention inside `model` whose place is one of
+/// `places` (nullopt: 1/sqrt(d_k)).
+void set_attention_beta(torch::nn::Module& model, std::optional<double> beta, const std::vector<AttentionPlace>& places);
 
 }  // namespace attn

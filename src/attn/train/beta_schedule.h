@@ -1,5 +1,6 @@
 // The attention's inverse temperature over a run (model.beta_schedule): soft attention that
 // sharpens as the run goes, so that the model it ends with is the one hard attention evaluates.
+// It applies where model.hard_in says attention is to be hard; the rest keeps model.beta.
 // The lecture's beta: a = softargmax_beta(K^T q) tends to the one-hot argmax as beta grows.
 #pragma once
 

@@ -154,7 +154,7 @@ class Loop {
     if (task_.has(Split::Test)) {
       if (const int sig = InterruptGuard::pending()) return stopped_by(sig);
       best.load_model(model_);
-      if (best.header().state.beta > 0) set_attention_beta(model_, best.header().state.beta);
+      if (best.header().state.beta > 0) use_beta(model_, cfg_.model, best.header().state.beta);
       std::string summary;
       // Nothing is written while the test split is evaluated: a signal ends it at once.
       const StopAtOnce stop("\n[run] signal received during the test evaluation: stopping now. Training is complete; "
@@ -245,11 +245,11 @@ class Loop {
     return lr;
   }
 
-  // model.beta_schedule: the attention's beta for the step to come, and for the validation and
-  // checkpoint after the last one (state.beta, so that eval and resume use it too).
+  // model.beta_schedule: the beta for the step to come of the attention model.hard_in names, and
+  // for the validation and checkpoint after the last step (state.beta: eval and resume use it too).
   void follow_beta() {
     if (const auto beta = scheduled_beta(cfg_.model, state_.step, total_steps_)) {
-      set_attention_beta(model_, *beta);
+      use_beta(model_, cfg_.model, *beta);
       state_.beta = *beta;
     }
   }
