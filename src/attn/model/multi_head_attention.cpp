@@ -105,26 +105,35 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyV
   return W_h(h);
 }
 
+namespace {
+
+// Each MultiHeadAttention inside `model`, and whether its place is one of `places`.
+template <class F>
+void each_attention(torch::nn::Module& model, const std::vector<AttentionPlace>& places, F f) {
+  for (const auto& m : model.modules(/*include_self=*/true))
+    if (auto* mha = m->as<MultiHeadAttentionImpl>())
+      f(*mha, std::find(places.begin(), places.end(), mha->options.place()) != places.end());
+}
+
+}  // namespace
+
 int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode) {
   return set_attention_mode(model, mode, choice_values<AttentionPlace>());
 }
 
 int64_t set_attention_mode(torch::nn::Module& model, AttentionMode mode, const std::vector<AttentionPlace>& places) {
   int64_t changed = 0;
-  for (const auto& m : model.modules(/*include_self=*/true)) {
-    if (auto* mha = m->as<MultiHeadAttentionImpl>()) {
-      const bool here = std::find(places.begin(), places.end(), mha->options.place()) != places.end();
-      mha->options.mode(here ? mode : AttentionMode::Soft);
-      changed += here;
-    }
-  }
+  each_attention(model, places, [&](MultiHeadAttentionImpl& mha, bool here) {
+    mha.options.mode(here ? mode : AttentionMode::Soft);
+    changed += here;
+  });
   return changed;
 }
 
 void set_attention_beta(torch::nn::Module& model, std::optional<double> beta, const std::vector<AttentionPlace>& places) {
-  for (const auto& m : model.modules(/*include_self=*/true))
-    if (auto* mha = m->as<MultiHeadAttentionImpl>())
-      if (std::find(places.begin(), places.end(), mha->options.place()) != places.end()) mha->options.beta(beta);
+  each_attention(model, places, [&](MultiHeadAttentionImpl& mha, bool here) {
+    if (here) mha.options.beta(beta);
+  });
 }
 
 }  // namespace attn
