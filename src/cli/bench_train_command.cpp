@@ -69,12 +69,7 @@ StepModel make_step_model(const Config& cfg, const torch::Device& device) {
     auto src_pad = torch::zeros({s.batch, s.length}, ids.dtype(torch::kBool));
     auto tgt_pad = torch::zeros({s.batch, s.target_length}, ids.dtype(torch::kBool));
     const double ls = cfg.train.label_smoothing;
-    s.loss = [=]() mutable {
-      auto logits = model(src, tgt_in, src_pad, tgt_pad);                 // (B, T, V)
-      return torch::nn::functional::cross_entropy(
-          logits.flatten(0, 1), tgt_out.flatten(),
-          torch::nn::functional::CrossEntropyFuncOptions().ignore_index(1).label_smoothing(ls));
-    };
+    s.loss = [=]() mutable { return model->loss(src, tgt_in, tgt_out, src_pad, tgt_pad, ls).loss; };
     s.predict = [=]() mutable { return model(src, tgt_in, src_pad, tgt_pad).argmax(-1); };
     s.module = model.ptr();
   } else {

@@ -44,7 +44,7 @@ void visit(ModelConfig& c, V&& v) {
   v("tie_embeddings", c.tie_embeddings);
   v("norm", c.norm), v("activation", c.activation), v("dropout", c.dropout);
   v("attention_dropout", c.attention_dropout), v("attention_kernel", c.attention_kernel);
-  v("ffn_kernel", c.ffn_kernel), v("norm_kernel", c.norm_kernel);
+  v("ffn_kernel", c.ffn_kernel), v("norm_kernel", c.norm_kernel), v("loss_kernel", c.loss_kernel);
 }
 
 template <class V>
@@ -345,6 +345,7 @@ void validate(const Config& c) {
   check_choice<Kernel>("model.attention_kernel", m.attention_kernel);
   check_choice<Kernel>("model.ffn_kernel", m.ffn_kernel);
   check_choice<Kernel>("model.norm_kernel", m.norm_kernel);
+  check_choice<Kernel>("model.loss_kernel", m.loss_kernel);
 
   const auto& t = c.train;
   check(t.epochs > 0, "train.epochs", t.epochs, "positive");

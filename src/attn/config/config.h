@@ -90,6 +90,7 @@ struct ModelConfig {
   std::string attention_kernel = "fused";  ///< "fused" (tiled, O(t) memory) | "reference" (plain)
   std::string ffn_kernel = "fused";  ///< "fused" (blocked CPU kernel) | "reference" (two linear layers)
   std::string norm_kernel = "fused";  ///< "fused" (one-pass add & LayerNorm) | "reference" (LibTorch's)
+  std::string loss_kernel = "fused";  ///< seq2seq: "fused" (projection + cross-entropy by blocks) | "reference"
 };
 
 struct TrainConfig {

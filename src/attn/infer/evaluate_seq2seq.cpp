@@ -27,16 +27,11 @@ Seq2SeqEvalResult evaluate_seq2seq(Seq2Seq& model, const std::vector<EncodedPair
   double decode_seconds = 0;
   for (const auto& index : batches) {
     auto b = make_pair_batch(data, index, device);
-    auto logits = model(b.source, b.target_in, b.source_padding, b.target_padding);  // (B, T, V)
-    auto flat = logits.flatten(0, 1);                                                // (B*T, V)
-    auto target = b.target_out.flatten();                                            // (B*T)
-    loss_sum += torch::nn::functional::cross_entropy(
-                    flat, target,
-                    torch::nn::functional::CrossEntropyFuncOptions().ignore_index(TextCodec::kPad).reduction(torch::kSum))
-                    .item<double>();
-    auto real = target.ne(TextCodec::kPad);                                          // (B*T)
-    correct += (flat.argmax(1).eq(target) & real).sum().item<double>();
-    r.tokens += real.sum().item<int64_t>();
+    // Unsmoothed: the loss and perplexity of the model's distribution.
+    auto l = model->loss(b.source, b.target_in, b.target_out, b.source_padding, b.target_padding, 0.0);
+    loss_sum += l.loss.item<double>() * static_cast<double>(l.tokens);
+    correct += static_cast<double>(l.correct);
+    r.tokens += l.tokens;
     if (decode) {
       const auto t0 = std::chrono::steady_clock::now();
       auto hyps = translate(model, b.source, b.source_padding, search);

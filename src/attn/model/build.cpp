@@ -14,7 +14,8 @@ LayerOptions layer_options(const ModelConfig& m) {
 }
 
 KernelChoice kernels_of(const ModelConfig& m) {
-  return {parse<Kernel>(m.attention_kernel), parse<Kernel>(m.ffn_kernel), parse<Kernel>(m.norm_kernel)};
+  return {parse<Kernel>(m.attention_kernel), parse<Kernel>(m.ffn_kernel), parse<Kernel>(m.norm_kernel),
+          parse<Kernel>(m.loss_kernel)};
 }
 
 SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes) {

@@ -13,7 +13,8 @@ namespace attn {
 /// The layer options a model config describes.
 LayerOptions layer_options(const ModelConfig& m);
 
-/// Which kernels a model config chooses (model.attention_kernel, ffn_kernel, norm_kernel): set
+/// Which kernels a model config chooses (model.attention_kernel, ffn_kernel, norm_kernel,
+/// loss_kernel): set
 /// them with a KernelScope wherever the model runs.
 KernelChoice kernels_of(const ModelConfig& m);
 

@@ -39,6 +39,16 @@ torch::Tensor Seq2SeqImpl::project(const torch::Tensor& hidden) {
   return torch::nn::functional::linear(hidden, tied, generator_bias);      // (B, T, V)
 }
 
+TokenLoss Seq2SeqImpl::loss(const torch::Tensor& src, const torch::Tensor& tgt_in, const torch::Tensor& tgt_out,
+                             const torch::Tensor& src_padding, const torch::Tensor& tgt_padding,
+                             double label_smoothing) {
+  auto hidden = decoder(tgt_in, encode(src, src_padding), tgt_padding, src_padding);  // (B, T, D)
+  const auto& weight = generator ? generator->weight : decoder->embedding->word_embeddings->weight;  // (V, D)
+  const auto& bias = generator ? generator->bias : generator_bias;                                    // (V)
+  return linear_cross_entropy(hidden, weight, bias, tgt_out, options.decoder().embeddings().padding_idx(),
+                              label_smoothing);
+}
+
 torch::Tensor Seq2SeqImpl::decode(const torch::Tensor& tgt_in, const torch::Tensor& memory,
                                   const torch::Tensor& src_padding,
                                   const torch::Tensor& tgt_padding) {

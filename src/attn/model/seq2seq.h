@@ -8,6 +8,7 @@
 
 #include "attn/model/decoder.h"
 #include "attn/model/encoder.h"
+#include "attn/ops/linear_cross_entropy.h"
 
 namespace attn {
 
@@ -38,6 +39,12 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
                        const torch::Tensor& tgt_padding = {});
   /// hidden (B, T, D) -> logits (B, T, V)
   torch::Tensor project(const torch::Tensor& hidden);
+  /// The training loss: tgt_out (B, T), the next tokens, scored by label-smoothed cross-entropy
+  /// (smoothing in [0, 1)), averaged over those that are not padding. The projection and the
+  /// loss run as one operation (attn/ops/linear_cross_entropy.h): the same value as
+  /// cross_entropy(forward(...)), without the (B, T, V) logits in memory.
+  TokenLoss loss(const torch::Tensor& src, const torch::Tensor& tgt_in, const torch::Tensor& tgt_out,
+                 const torch::Tensor& src_padding, const torch::Tensor& tgt_padding, double label_smoothing);
   /// Incremental decoding: a cache over memory (B, S, D), then one token at a time.
   DecoderCache start_decoding(const torch::Tensor& memory);
   /// ids (B, 1), the token at position cache.length -> logits (B, V) for the next token.

@@ -76,16 +76,10 @@ class Seq2SeqTask : public Task {
 
   BatchLoss forward(const std::vector<size_t>& index) override {
     auto b = make_pair_batch(data_.train, index, device_);
-    auto logits = model_(b.source, b.target_in, b.source_padding, b.target_padding);  // (B, T, V)
-    auto flat = logits.flatten(0, 1);                                                // (B*T, V)
-    auto target = b.target_out.flatten();                                            // (B*T)
-    auto loss = torch::nn::functional::cross_entropy(
-        flat, target,
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(TextCodec::kPad).label_smoothing(
-            cfg_.train.label_smoothing));
-    auto real = target.ne(TextCodec::kPad);
-    const double n = real.sum().item<double>();
-    return {loss, loss.item<double>() * n, (flat.argmax(1).eq(target) & real).sum().item<double>(), n};
+    auto r = model_->loss(b.source, b.target_in, b.target_out, b.source_padding, b.target_padding,
+                          cfg_.train.label_smoothing);
+    const double n = static_cast<double>(r.tokens);
+    return {r.loss, r.loss.item<double>() * n, static_cast<double>(r.correct), n};
   }
 
   bool has(Split split) const override { return !(split == Split::Valid ? data_.valid : data_.test).empty(); }
