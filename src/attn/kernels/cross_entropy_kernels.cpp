@@ -8,8 +8,8 @@
 #include "attn/kernels/blas.h"
 #include "attn/kernels/isa_copies.h"
 
-// exp_scalar and the row reductions of the attention kernels' element loops, compiled here into
-// both copies of run_widest (isa_copies.h).
+// exp_scalar of the attention kernels' element loops, compiled here into both copies of
+// run_widest (isa_copies.h).
 #define ATTN_KERNEL_ISA cross_entropy_rows
 #include "attn/kernels/simd/exp.h"
 
@@ -26,13 +26,22 @@ ATTN_INLINE inline T row_loss(T* z, const T* b, int64_t V, int64_t y, T e, T sca
 #pragma omp simd
     for (int64_t v = 0; v < V; ++v) z[v] += b[v];
   }
-  const T m = rows::row_max(z, V);
-  T sum_z = 0;
-#pragma omp simd reduction(+ : sum_z)
-  for (int64_t v = 0; v < V; ++v) sum_z += z[v];
+  // The loops are written out here (not exp.h's row helpers): inlined whole into each copy of
+  // run_widest, they vectorise for its instruction set.
+  T m = -std::numeric_limits<T>::infinity(), sum_z = 0;
+#pragma omp simd reduction(max : m) reduction(+ : sum_z)
+  for (int64_t v = 0; v < V; ++v) {
+    m = z[v] > m ? z[v] : m;
+    sum_z += z[v];
+  }
   if (argmax) *argmax = std::find(z, z + V, m) - z;  // the first largest, as torch.argmax
   const T z_y = z[y];
-  const T s = rows::exp_shifted_sum(z, V, m);  // z is scratch: the same sum with or without the gradient
+  T s = 0;  // z is scratch: exp written in place with or without the gradient (the same sum)
+#pragma omp simd reduction(+ : s)
+  for (int64_t v = 0; v < V; ++v) {
+    z[v] = rows::exp_scalar(z[v] - m);
+    s += z[v];
+  }
   const T lse = m + std::log(s);
   if (gradient) {
     const T a = scale / s, c = scale * e / T(V);
