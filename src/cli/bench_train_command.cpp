@@ -70,7 +70,9 @@ StepModel make_step_model(const Config& cfg, const torch::Device& device) {
     auto tgt_pad = torch::zeros({s.batch, s.target_length}, ids.dtype(torch::kBool));
     const double ls = cfg.train.label_smoothing;
     s.loss = [=]() mutable { return model->loss(src, tgt_in, tgt_out, src_pad, tgt_pad, ls).loss; };
-    s.predict = [=]() mutable { return model(src, tgt_in, src_pad, tgt_pad).argmax(-1); };
+    // What evaluation computes (infer/evaluate_seq2seq.cpp): each target token's loss and
+    // whether its argmax is right, through the fused projection and cross-entropy.
+    s.predict = [=]() mutable { return model->loss(src, tgt_in, tgt_out, src_pad, tgt_pad, 0.0).loss; };
     s.module = model.ptr();
   } else {
     s.vocab = cfg.data.vocab_size + 2;  // <unk>, <pad> and the vocabulary
@@ -115,7 +117,7 @@ int run_bench_step(const BenchStepRequest& req) {
     } else {
       s.module->eval();
       torch::NoGradGuard no_grad;
-      (void)s.predict().sum().item<int64_t>();
+      (void)s.predict().sum().item<double>();
     }
   };
   for (int64_t i = 0; i < req.warmup; ++i) step();

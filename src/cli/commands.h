@@ -79,6 +79,7 @@ struct BenchDecodeRequest {
   int64_t beam = 1;
   int64_t repeats = 3;
   int64_t threads = 0;
+  bool cached_only = false;  ///< skip recomputing the prefix (against a baseline's cached decoding)
   bool json = false;
 };
 /// `attn bench decode`: cached against uncached decoding at several output lengths.

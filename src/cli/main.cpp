@@ -264,6 +264,7 @@ int main(int argc, char** argv) {
   bench_decode_cmd->add_option("--repeats", bench_decode_req.repeats, "Timings per point (the fastest is kept)")
       ->check(kPositive);
   bench_decode_cmd->add_option("--threads", bench_decode_req.threads, "Threads (0 = every core)");
+  bench_decode_cmd->add_flag("--cached-only", bench_decode_req.cached_only, "Time the cached decoding alone");
   bench_decode_cmd->add_flag("--json", bench_decode_req.json, "Print one JSON object");
 
   BenchStepRequest bench_train_req, bench_eval_req;
