@@ -15,18 +15,24 @@
 #      t = 256 ... 32,768, batch 1, d_model 32 / 2 heads and 256 / 8 heads: time, GFLOP/s and
 #      peak RSS of the fused kernel and of the reference path (skipped where its t x t tensors
 #      would not fit in memory), one process per point so that peak RSS is that point's;
-#   4. the machine's float32 matmul rate, against which the GFLOP/s are read.
+#   4. the machine's float32 matmul rate, against which the GFLOP/s are read;
+#   5. the translation model (configs/multi30k_de_en.json, a batch of 64 x 100 -> 100 tokens)
+#      against ../shared/bench/seq2seq_baseline.py (nn.Transformer, the same parameters):
+#      training step, evaluation, and cached greedy decoding of 16 sentences to 32 and 64 tokens,
+#      both on the same BLAS kernel, attn and Python alternated; attn's beam 5 decoding too
+#      (the baseline has none). --no-seq2seq leaves them out, --seq2seq-only runs only them.
 # Prints a table and writes everything as JSON (--out).
 #
 #   bash scripts/bench.sh [--threads 2] [--steps 20] [--repeats 3] [--max-t 32768]
 #                         [--imdb DIR] [--out runs/bench.json] [--no-python] [--blas-core NAME]
+#                         [--no-seq2seq | --seq2seq-only] [--seq2seq-steps 8]
 # Needs a build (scripts/build.sh) and, for the baseline, Debian's python3-torch
 # (ATTN_SETUP_EXTRA=python3-torch bash scripts/setup.sh) and the IMDB data (unpacked from
 # ../shared/data when --imdb is not given). Takes about 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-threads=2 steps=20 repeats=3 max_t=32768 imdb="" out=runs/bench.json python=1 blas_core=""
+threads=2 steps=20 repeats=3 max_t=32768 imdb="" out=runs/bench.json python=1 blas_core="" seq2seq=1 s2s_steps=8 notebook=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
@@ -37,6 +43,9 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --no-python) python=0; shift ;;
     --blas-core) blas_core=$2; shift 2 ;;
+    --no-seq2seq) seq2seq=0; shift ;;
+    --seq2seq-only) notebook=0; shift ;;
+    --seq2seq-steps) s2s_steps=$2; shift 2 ;;
     *) echo "bench.sh: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -49,7 +58,7 @@ if [ "$python" = 1 ]; then
     echo "bench.sh: the baseline needs Debian's python3-torch: ATTN_SETUP_EXTRA=python3-torch bash scripts/setup.sh" >&2
     echo "          (or --no-python to time attn alone)" >&2; exit 1; }
   [ -f "$baseline" ] || { echo "bench.sh: $baseline is missing (../shared next to the repository)" >&2; exit 1; }
-  if [ -z "$imdb" ]; then
+  if [ -z "$imdb" ] && [ "$notebook" = 1 ]; then
     imdb=/tmp/attn-data/aclImdb
     if [ ! -d "$imdb/train" ]; then
       echo "[bench] unpacking IMDB to /tmp/attn-data"
@@ -72,6 +81,7 @@ echo "[bench] matmul rate"
 [ -n "$blas_core" ] || blas_core=$(/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["blas_core"])' <"$raw/matmul.json")
 
 # Pass "default": each program's own BLAS kernel; pass "same": both on $blas_core.
+if [ "$notebook" = 1 ]; then  # the notebook's step (1, 2)
 for pass in default same; do
   if [ "$pass" = same ]; then
     [ -n "$blas_core" ] || { echo "[bench] not OpenBLAS: no second pass on a forced kernel"; break; }
@@ -100,8 +110,39 @@ f = ctypes.CDLL("libopenblas.so.0").openblas_get_corename; f.restype = ctypes.c_
     done
   done
 done
+fi
 unset OPENBLAS_CORETYPE
 
+if [ "$seq2seq" = 1 ]; then  # the translation model, both programs on the same BLAS kernel
+  [ -n "$blas_core" ] && export OPENBLAS_CORETYPE=$blas_core
+  s2s_config=configs/multi30k_de_en.json s2s_baseline=../shared/bench/seq2seq_baseline.py
+  for r in $(seq "$repeats"); do
+    for mode in train eval; do
+      echo "[bench] seq2seq $mode, run $r of $repeats: attn"
+      "$attn" bench "$mode" --config "$s2s_config" --steps "$s2s_steps" --warmup 2 --threads "$threads" --json |
+        tail -n 1 >>"$raw/s2s_attn_$mode.jsonl"
+      if [ "$python" = 1 ]; then
+        echo "[bench] seq2seq $mode, run $r of $repeats: seq2seq_baseline.py"
+        /usr/bin/python3 "$s2s_baseline" --config "$s2s_config" --mode "$mode" --steps "$s2s_steps" --warmup 2 \
+          --threads "$threads" --json | tail -n 1 >>"$raw/s2s_python_$mode.jsonl"
+      fi
+    done
+    echo "[bench] seq2seq cached greedy decoding, run $r of $repeats: attn"
+    "$attn" bench decode --config "$s2s_config" --lengths 32,64 --batch 16 --repeats 3 --threads "$threads" \
+      --cached-only --json | tail -n 1 >>"$raw/s2s_attn_decode.jsonl"
+    if [ "$python" = 1 ]; then
+      echo "[bench] seq2seq cached greedy decoding, run $r of $repeats: seq2seq_baseline.py"
+      /usr/bin/python3 "$s2s_baseline" --config "$s2s_config" --mode decode --decode-variant cached --lengths 32,64 \
+        --batch 16 --repeats 3 --threads "$threads" --json >>"$raw/s2s_python_decode.jsonl"
+    fi
+  done
+  echo "[bench] seq2seq beam 5 decoding: attn"
+  "$attn" bench decode --config "$s2s_config" --lengths 32,64 --batch 16 --beam 5 --repeats 3 --threads "$threads" \
+    --cached-only --json | tail -n 1 >>"$raw/s2s_attn_beam.jsonl"
+  unset OPENBLAS_CORETYPE
+fi
+
+if [ "$notebook" = 1 ]; then  # the attention sweep
 mem_kb=$(awk '/MemAvailable/ {print $2}' /proc/meminfo)
 for shape in "32 2" "256 8"; do
   read -r d h <<<"$shape"
@@ -125,6 +166,7 @@ for shape in "32 2" "256 8"; do
     t=$(( t * 2 ))
   done
 done
+fi
 
 /usr/bin/python3 - "$raw" "$out" "$threads" "$steps" "$repeats" <<'EOF'
 import json, os, statistics, sys, time, platform
@@ -159,8 +201,9 @@ for p_ in ("default", "same"):
               + (f"{row['python_sec_per_step']:14.4f} {row['python_samples_per_sec']:17.1f} {row['ratio']:6.1f}x" if p else "  (no Python run)"))
 att = lines("attention.jsonl")
 report["attention"] = att
-print(f"\nattention forward + backward (batch 1; matmul rate {mm['gflops']:.0f} GFLOP/s on {threads} threads)")
-print(f"{'t':>6} {'d':>4} {'h':>2} | {'fused s':>9} {'GFLOP/s':>8} {'% mm':>5} {'RSS MB':>7} | {'reference s':>11} {'GFLOP/s':>8} {'RSS MB':>7}")
+if att:
+    print(f"\nattention forward + backward (batch 1; matmul rate {mm['gflops']:.0f} GFLOP/s on {threads} threads)")
+    print(f"{'t':>6} {'d':>4} {'h':>2} | {'fused s':>9} {'GFLOP/s':>8} {'% mm':>5} {'RSS MB':>7} | {'reference s':>11} {'GFLOP/s':>8} {'RSS MB':>7}")
 keys = sorted({(r["d_model"], r["heads"], r["length"]) for r in att})
 for d, h, t in keys:
     f = next((r for r in att if (r["d_model"], r["heads"], r["length"], r["kernel"]) == (d, h, t, "fused")), None)
@@ -168,6 +211,28 @@ for d, h, t in keys:
     fs = f"{f['sec']:9.4f} {f['gflops']:8.1f} {100 * f['gflops'] / mm['gflops']:4.0f}% {f['peak_rss_mb']:7.0f}" if f else " " * 33
     gs = ("skipped: " + g["skipped"]) if g and "skipped" in g else (f"{g['sec']:11.4f} {g['gflops']:8.1f} {g['peak_rss_mb']:7.0f}" if g else "")
     print(f"{t:6d} {d:4d} {h:2d} | {fs} | {gs}")
+s2s = {m: (lines(f"s2s_attn_{m}.jsonl"), lines(f"s2s_python_{m}.jsonl")) for m in ("train", "eval", "decode", "beam")}
+if s2s["train"][0]:
+    # The training step's arithmetic, counted for this model and batch (docs/speed.md): ~331 GFLOP.
+    print(f"\ntranslation model (configs/multi30k_de_en.json), both on one BLAS kernel, {threads} threads, median of {repeats}")
+    print(f"{'':28} {'attn s':>9} {'python s':>9} {'ratio':>7}")
+    report["seq2seq"] = []
+    for m in ("train", "eval"):
+        a, p = s2s[m]
+        a_sec = statistics.median(r["sec_per_step"] for r in a)
+        p_sec = statistics.median(r["sec_per_step"] for r in p) if p else None
+        report["seq2seq"].append({"mode": m, "attn_sec": a_sec, "python_sec": p_sec, "attn_runs": a, "python_runs": p})
+        print(f"{m + ' step (64 x 100)':28} {a_sec:9.3f} " + (f"{p_sec:9.3f} {p_sec / a_sec:6.2f}x" if p_sec else ""))
+    a, p = s2s["decode"]
+    for length in (32, 64):
+        a_sec = min(row["cached_sec"] for r in a for row in r["rows"] if row["length"] == length)
+        p_sec = min((r["seconds"] for r in p if r.get("length") == length), default=None)
+        report["seq2seq"].append({"mode": f"greedy_{length}", "attn_sec": a_sec, "python_sec": p_sec})
+        print(f"{f'cached greedy, 16 x {length}':28} {a_sec:9.3f} " + (f"{p_sec:9.3f} {p_sec / a_sec:6.2f}x" if p_sec else ""))
+    for r in s2s["beam"][0]:
+        for row in r["rows"]:
+            report["seq2seq"].append({"mode": f"beam5_{row['length']}", "attn_sec": row["cached_sec"]})
+            print(f"{'beam 5, 16 x ' + str(row['length']):28} {row['cached_sec']:9.3f}    (no baseline)")
 json.dump(report, open(out, "w"), indent=1)
 print(f"\n[bench] written: {out}")
 EOF

@@ -182,8 +182,8 @@ TEST_CASE("bad input gets one clear message, exit code 2, and no run directory",
 TEST_CASE("every subcommand has --help with defaults, and config defaults is a valid config",
           "[cli][help]") {
   Sandbox s;
-  for (const char* cmd : {"", "train", "eval", "predict", "inspect", "show", "plot", "report", "export", "import", "bleu",
-                          "bench decode", "config", "config defaults"}) {
+  for (const char* cmd : {"", "train", "eval", "predict", "inspect", "show", "plot", "report", "export", "import",
+                          "average", "bleu", "bench decode", "config", "config defaults"}) {
     auto help = s.attn(std::string(cmd) + " --help");
     INFO(cmd);
     CHECK(help.rc == 0);

@@ -144,6 +144,15 @@ struct ExportRequest {
 };
 int run_export(const ExportRequest& request);
 
+/// `attn average`: the mean of the weights of several checkpoints of one model.
+struct AverageRequest {
+  std::vector<std::string> inputs;  ///< checkpoint files, or run directories (their best.pt)
+  int64_t last = 0;                 ///< > 0: the newest N step checkpoints of the one run directory given
+  std::string out;                  ///< empty with one run directory: RUN/checkpoints/averaged.pt
+  bool force = false;               ///< replace an existing file
+};
+int run_average(const AverageRequest& request);
+
 /// `attn import`: a classifier's state dict saved by PyTorch (the notebook's names, or attn's)
 /// as a new run whose checkpoint the other commands use.
 struct ImportRequest {

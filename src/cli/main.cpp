@@ -196,6 +196,18 @@ int main(int argc, char** argv) {
   export_cmd->add_flag("--force", export_req.force, "Replace existing files");
   export_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
 
+  AverageRequest average_req;
+  auto* average_cmd = app.add_subcommand("average", "A checkpoint whose weights are the mean of several checkpoints "
+                                                    "of one model (the last few of a run)");
+  average_cmd->add_option("inputs", average_req.inputs, "Checkpoint files or run directories (their best.pt)")
+      ->required();
+  average_cmd->add_option("--last", average_req.last, "The newest N step checkpoints of the one run directory given")
+      ->check(kPositive);
+  average_cmd->add_option("--out", average_req.out, "The new checkpoint (default with one run directory: "
+                                                    "RUN/checkpoints/averaged.pt)");
+  average_cmd->add_flag("--force", average_req.force, "Replace an existing file");
+  average_cmd->add_flag("--trust-checkpoint", trust_checkpoint, trust_help);
+
   ImportRequest import_req;
   auto* import_cmd = app.add_subcommand("import", "A classifier saved by PyTorch (torch.save(model.state_dict(), f), "
                                                   "the notebook's names or attn's) as a new run");
@@ -352,6 +364,7 @@ int main(int argc, char** argv) {
     if (*report_cmd) return run_report(report_req);
     if (*export_cmd) return run_export(export_req);
     if (*import_cmd) return run_import(import_req);
+    if (*average_cmd) return run_average(average_req);
     if (*bench_decode_cmd) return run_bench_decode(bench_decode_req);
     if (*bench_train_cmd) return run_bench_step(bench_train_req);
     if (*bench_eval_cmd) return run_bench_step(bench_eval_req);
