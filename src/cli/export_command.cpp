@@ -58,14 +58,7 @@ std::string pytorch_bytes(const safetensors::Named& tensors) {
 int run_export(const ExportRequest& req) {
   CheckpointReader reader(resolve_checkpoint_path(req.target));
   const auto& header = reader.header();
-  safetensors::Named tensors;
-  if (header.config.task == "seq2seq") {
-    auto m = load_seq2seq_checkpoint(reader, "cpu");
-    tensors = state_of(*m.model);
-  } else {
-    auto m = load_checkpoint_model(reader, "cpu");
-    tensors = state_of(*m.model);
-  }
+  const safetensors::Named tensors = state_of(*load_checkpoint_module(reader, "cpu"));
   const bool pytorch = req.format == "pytorch";
   std::string out = req.out;
   if (out.empty()) {

@@ -20,12 +20,7 @@ struct Loaded {
 
 Loaded load(const std::string& path) {
   CheckpointReader reader(path);
-  if (reader.header().config.task == "seq2seq") {
-    auto m = load_seq2seq_checkpoint(reader, "cpu");
-    return {m.header, m.model.ptr()};
-  }
-  auto m = load_checkpoint_model(reader, "cpu");
-  return {m.header, m.model.ptr()};
+  return {reader.header(), load_checkpoint_module(reader, "cpu")};
 }
 
 // The model's parameters and buffers by name.
@@ -40,10 +35,11 @@ std::map<std::string, torch::Tensor> state(torch::nn::Module& model) {
 std::string difference(const CheckpointHeader& a, const CheckpointHeader& b) {
   if (a.config.task != b.config.task) return "the task (" + a.config.task + " / " + b.config.task + ")";
   const auto ma = to_json(a.config)["model"], mb = to_json(b.config)["model"];
-  for (const auto& [key, value] : ma.items())
-    if (key.size() < 7 || key.compare(key.size() - 7, 7, "_kernel") != 0)  // kernels compute the same model
-      if (!mb.contains(key) || mb[key] != value)
+  for (const auto& [key, value] : ma.items()) {
+    const bool kernel = key.size() >= 7 && key.compare(key.size() - 7, 7, "_kernel") == 0;  // the same model either way
+    if (!kernel && (!mb.contains(key) || mb[key] != value))
       return "model." + key + " (" + value.dump() + " / " + (mb.contains(key) ? mb[key].dump() : "absent") + ")";
+  }
   if (a.vocab != b.vocab) return "the vocabulary";
   if (a.labels != b.labels) return "the labels";
   if (a.codecs != b.codecs) return "the text codecs (vocabulary)";

@@ -42,4 +42,9 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
 /// The classifier of an opened checkpoint, as load_seq2seq_checkpoint.
 CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::string& device_name = "");
 
+/// The model of an opened checkpoint of either task as a plain module, for what handles its
+/// weights alone (export, average).
+std::shared_ptr<torch::nn::Module> load_checkpoint_module(CheckpointReader& reader,
+                                                          const std::string& device_name = "");
+
 }  // namespace attn
