@@ -69,4 +69,39 @@ TEST_CASE("attn average refuses one input, checkpoints of different models and a
   CHECK(s.attn("average a a --out x.pt --force").rc == 0);
 }
 
+TEST_CASE("train.average_last 3 ends a run with averaged.pt, measured on valid and test", "[cli][average]") {
+  Sandbox s;
+  auto r = s.attn("train " + s.config + " --out run --set train.keep_last=3 --set train.average_last=3");
+  INFO(r.err);
+  REQUIRE(r.rc == 0);
+  CHECK_THAT(r.err, Catch::Contains("[average] the last 3 checkpoints"));
+  // The very file `attn average RUN --last 3` writes from the same three checkpoints.
+  REQUIRE(s.attn("average run --last 3 --out by_hand.pt").rc == 0);
+  check_same_weights(s.path("run/checkpoints/averaged.pt"), s.path("by_hand.pt"));
+  std::map<std::string, json> records;  // kind -> the last record of that kind
+  std::ifstream lines(s.path("run/metrics.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto rec = json::parse(line);
+    records[rec.value("kind", "")] = rec;
+  }
+  REQUIRE(records.count("averaged_valid") == 1);
+  REQUIRE(records.count("averaged_test") == 1);
+  CHECK(records["averaged_test"]["averaged_from"].size() == 3);
+  // What the run recorded is what eval measures on the file it left.
+  auto eval = s.attn("eval run/checkpoints/averaged.pt --json");
+  INFO(eval.err);
+  REQUIRE(eval.rc == 0);
+  CHECK(json::parse(eval.out)["accuracy"].get<double>() ==
+        Approx(records["averaged_test"]["accuracy"].get<double>()).margin(1e-12));
+  CHECK(json::parse(r.out)["averaged_test_accuracy"] == records["averaged_test"]["accuracy"]);
+}
+
+TEST_CASE("train.average_last beyond train.keep_last is a config error", "[cli][average][errors]") {
+  Sandbox s;
+  auto r = s.attn("train " + s.config + " --out run --set train.keep_last=2 --set train.average_last=3");
+  CHECK(r.rc != 0);
+  CHECK_THAT(r.err, Catch::Contains("train.average_last") && Catch::Contains("keep_last"));
+  CHECK_FALSE(fs::exists(s.dir / "run"));
+}
+
 }  // namespace test_average

@@ -16,6 +16,7 @@ int run_train(const TrainRequest& request) {
   json summary = {{"out", r.out_dir}, {"best_checkpoint", r.best_checkpoint}, {"steps", r.steps},
                   {"seconds", r.seconds}, {"valid_accuracy", r.best_valid.value("accuracy", 0.0)}};
   if (!r.test.is_null()) summary["test_accuracy"] = r.test["accuracy"];
+  if (!r.averaged_test.is_null()) summary["averaged_test_accuracy"] = r.averaged_test["accuracy"];
   std::cout << summary.dump() << "\n";
   return 0;
 }

@@ -55,7 +55,8 @@ void visit(TrainConfig& c, V&& v) {
   v("min_lr_ratio", c.min_lr_ratio), v("clip_grad_norm", c.clip_grad_norm);
   v("grad_accum", c.grad_accum), v("label_smoothing", c.label_smoothing);
   v("eval_every", c.eval_every), v("log_every", c.log_every), v("metric", c.metric);
-  v("patience", c.patience), v("keep_last", c.keep_last), v("save_every", c.save_every);
+  v("patience", c.patience), v("keep_last", c.keep_last), v("average_last", c.average_last);
+  v("save_every", c.save_every);
   v("nonfinite", c.nonfinite), v("plot_examples", c.plot_examples);
 }
 
@@ -376,6 +377,8 @@ void validate(const Config& c) {
   }
   check(t.patience >= 0, "train.patience", t.patience, "0 (off) or positive");
   check(t.keep_last >= 1, "train.keep_last", t.keep_last, "at least 1");
+  check(t.average_last == 0 || (t.average_last >= 2 && t.average_last <= t.keep_last), "train.average_last",
+        t.average_last, "0 (off) or 2 to train.keep_last (" + std::to_string(t.keep_last) + ", the step checkpoints a run keeps)");
   check(t.save_every >= 0, "train.save_every", t.save_every, "0 (at validations only) or positive");
   check(t.plot_examples >= 0, "train.plot_examples", t.plot_examples, "0 (no pictures) or positive");
   check_choice("train.nonfinite", t.nonfinite, {"stop", "skip"});

@@ -113,6 +113,8 @@ struct TrainConfig {
   std::string metric = "accuracy";  ///< "accuracy" | "loss" | seq2seq: "bleu" | "exact_match"
   int64_t patience = 0;             ///< stop after this many validations without improvement; 0 = off
   int64_t keep_last = 2;            ///< checkpoints kept besides best.pt
+  int64_t average_last = 0;         ///< at the end, the mean of the newest N step checkpoints
+                                    ///< (checkpoints/averaged.pt), measured beside best.pt; 0 = off
   int64_t save_every = 0;           ///< steps between checkpoints besides validations; 0 = at validations only
   int64_t plot_examples = 2;        ///< at each validation, pictures of the last layer's attention on this
                                     ///< many validation inputs in RUN/attention/step_N/; 0 = none

@@ -11,6 +11,7 @@
 
 #include "attn/core/stopwatch.h"
 #include "attn/draw/attention_figures.h"
+#include "attn/infer/average.h"
 #include "attn/model/build.h"
 #include "attn/runtime/runtime.h"
 #include "attn/train/beta_schedule.h"
@@ -165,6 +166,8 @@ class Loop {
       dir_.log().info("[test] best checkpoint (step {}) | {} | {} examples | {:.1f}s", best.header().state.step,
                       summary, result_.test.value("count", 0), result_.test.value("seconds", 0.0));
     }
+    if (t_.average_last > 0)
+      if (const int sig = average_last()) return sig;
     dir_.draw_curves();
     if (t_.plot_examples > 0)
       dir_.log().info("[run] attention pictures of {} validation input(s) in {}/attention: {:.1f}s in all",
@@ -272,6 +275,42 @@ class Loop {
     }
     for (const auto& key : task_.metric_keys())
       if (hard.contains(key)) metrics["hard_" + key] = hard[key];
+  }
+
+  // train.average_last N: the mean of the newest N step checkpoints (fewer when the run kept
+  // fewer) into checkpoints/averaged.pt, measured on the validation and test splits beside
+  // best.pt and recorded as "averaged_valid" / "averaged_test". Returns the signal that
+  // stopped it, or 0.
+  int average_last() {
+    const auto all = list_step_checkpoints(dir_.checkpoints());  // newest first
+    const size_t n = std::min(all.size(), static_cast<size_t>(t_.average_last));
+    if (n < 2) {
+      dir_.log().warn("[average] train.average_last {}: the run kept {} step checkpoint(s), nothing to average",
+                      t_.average_last, all.size());
+      return 0;
+    }
+    if (const int sig = InterruptGuard::pending()) return stopped_by(sig);
+    const std::vector<std::string> inputs(all.rend() - static_cast<long>(n), all.rend());  // oldest first
+    const auto averaged = average_checkpoints(inputs, (fs::path(dir_.checkpoints()) / "averaged.pt").string());
+    CheckpointReader reader(averaged.path);
+    reader.load_model(model_);
+    if (reader.header().state.beta > 0) use_beta(model_, cfg_.model, reader.header().state.beta);
+    const StopAtOnce stop("\n[run] signal received while measuring the averaged checkpoint: stopping now. "
+                          "Training is complete; `attn eval RUN/checkpoints/averaged.pt` measures it\n");
+    std::vector<Split> splits = {Split::Valid};
+    if (task_.has(Split::Test)) splits.push_back(Split::Test);
+    for (const Split split : splits) {
+      std::string summary;
+      json metrics = task_.evaluate(split, summary);
+      if (measures_hard(cfg_)) add_hard_metrics(split, metrics, summary);
+      const bool test = split == Split::Test;
+      dir_.record(recorded(task_, metrics, {{"kind", test ? "averaged_test" : "averaged_valid"},
+                                            {"step", averaged.step}, {"averaged_from", averaged.inputs}}));
+      (test ? result_.averaged_test : result_.averaged_valid) = metrics;
+      dir_.log().info("[average] the last {} checkpoints (to step {}) on {} | {} | {}", n, averaged.step,
+                      test ? "test" : "valid", summary, averaged.path);
+    }
+    return 0;
   }
 
   void advance(int64_t last) {

@@ -32,6 +32,8 @@ struct TrainResult {
   std::string best_checkpoint;
   nlohmann::json best_valid;  ///< validation metrics of the best checkpoint
   nlohmann::json test;        ///< test metrics of the best checkpoint (null without a test split)
+  nlohmann::json averaged_valid;  ///< train.average_last: validation metrics of checkpoints/averaged.pt
+  nlohmann::json averaged_test;   ///< ... and its test metrics (null when off or without a test split)
   int64_t steps = 0;
   double seconds = 0;
   int interrupted = 0;        ///< SIGINT / SIGTERM stopped the run (after a checkpoint); 0 otherwise
