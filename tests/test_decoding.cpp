@@ -65,6 +65,31 @@ TEST_CASE("cached decoding steps give the logits of recomputing the whole prefix
   }
 }
 
+TEST_CASE("the key/value cache grows past its first room (64 positions) and still equals recomputation",
+          "[decoding][cache]") {
+  attn::test::seed();
+  auto model = random_model(NormPlacement::Pre, true);
+  auto [src, pad] = sources();
+  const int64_t T = 140;  // the room grows twice: 64 -> 130 -> 262 positions
+  auto tgt = torch::randint(4, kTgtVocab, {2, T});                         // (2, T)
+  torch::NoGradGuard no_grad;
+  auto memory = model->encode(src, pad);                                   // (2, 6, 16)
+  auto full = model->decode(tgt, memory, pad);                             // (2, T, V)
+  auto cache = model->start_decoding(memory);
+  for (int64_t t = 0; t < T; ++t) {
+    INFO("step " << t);
+    CHECK(max_abs_diff(model->decode_step(tgt.narrow(1, t, 1), cache, pad), full.select(1, t)) < 1e-10);
+  }
+  CHECK(cache.layers[0].self.k.size(2) == T);
+  CHECK(cache.layers[0].self.k_room.size(2) == 262);
+  // Rows reordered (beam search's select) keep their keys and room.
+  const auto swap = torch::tensor({int64_t(1), int64_t(0)});
+  const auto k_before = cache.layers[0].self.k.clone();
+  cache.reorder_within_sentences(swap);
+  CHECK(torch::equal(cache.layers[0].self.k, k_before.index_select(0, swap)));
+  CHECK(cache.layers[0].self.k_room.size(2) == 262);
+}
+
 TEST_CASE("cached decoding equals recomputation under hard attention too", "[decoding][cache][hard]") {
   attn::test::seed();
   auto model = random_model(NormPlacement::Post, true);

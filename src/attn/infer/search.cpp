@@ -45,11 +45,11 @@ class Stepper {
     logp.narrow(1, kPad, 2).fill_(kNegInf);
     return logp;
   }
-  /// Keeps the rows `index` (beam search reorders and drops hypotheses).
-  void select(const torch::Tensor& index) {
-    memory_ = memory_.index_select(0, index);
-    if (src_padding_.defined()) src_padding_ = src_padding_.index_select(0, index);
-    if (cached_) cache_.select(index);
+  /// Row r continues row index[r], a row of the same sentence (beam search reorders its
+  /// hypotheses): the memory, its padding and the cross-attention caches, the same for every
+  /// row of a sentence, stay where they are.
+  void reorder_within_sentences(const torch::Tensor& index) {
+    if (cached_) cache_.reorder_within_sentences(index);
   }
 
  private:
@@ -105,14 +105,16 @@ std::vector<Hypothesis> greedy_search(Seq2Seq& model, const torch::Tensor& src,
     auto logp = force_eos(stepper.next(prefix), limits, 1, t);                                // (B, V)
     auto [best, token] = logp.max(1);                                                         // (B), (B)
     auto best_cpu = best.to(torch::kDouble).cpu(), token_cpu = token.cpu();
+    auto best_at = best_cpu.accessor<double, 1>();
+    auto token_at = token_cpu.accessor<int64_t, 1>();
     for (int64_t b = 0; b < B; ++b) {
       if (finished[static_cast<size_t>(b)]) {
-        token_cpu[b] = kPad;
+        token_at[b] = kPad;
         continue;
       }
       auto& h = out[static_cast<size_t>(b)];
-      h.score += best_cpu[b].item<double>();
-      const auto tok = token_cpu[b].item<int64_t>();
+      h.score += best_at[b];
+      const auto tok = token_at[b];
       if (tok == kEos) finished[static_cast<size_t>(b)] = true, --left;
       else h.tokens.push_back(tok);
     }
@@ -195,7 +197,7 @@ std::vector<Hypothesis> beam_search(Seq2Seq& model, const torch::Tensor& src,
         for (int64_t k = 0; k < K; ++k) next_scores[static_cast<size_t>(b * K + k)] = kNegInf;
     }
     auto index = torch::tensor(rows, torch::kLong).to(src.device());                          // (B*K)
-    stepper.select(index);
+    stepper.reorder_within_sentences(index);
     auto next = torch::tensor(tokens, torch::kLong).to(src.device()).unsqueeze(1);            // (B*K, 1)
     prefix = torch::cat({prefix.index_select(0, index), next}, 1);                            // (B*K, t + 2)
     scores = next_scores;

@@ -49,6 +49,10 @@ void DecoderCache::select(const torch::Tensor& index) {
   for (auto& layer : layers) layer.self = layer.self.select(index), layer.cross = layer.cross.select(index);
 }
 
+void DecoderCache::reorder_within_sentences(const torch::Tensor& index) {
+  for (auto& layer : layers) layer.self = layer.self.select(index);
+}
+
 DecoderImpl::DecoderImpl(DecoderOptions options_) : options(std::move(options_)) { reset(); }
 
 void DecoderImpl::reset() {

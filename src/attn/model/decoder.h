@@ -24,8 +24,12 @@ struct DecoderLayerCache {
 struct DecoderCache {
   std::vector<DecoderLayerCache> layers;
   int64_t length = 0;
-  /// Keeps the rows `index` of the batch (beam search).
+  /// Keeps the rows `index` of the batch.
   void select(const torch::Tensor& index);
+  /// Moves each row to `index` where every row stays among those of its own sentence (beam search
+  /// reordering its hypotheses): the self-attention caches follow; the cross-attention ones, the
+  /// same for every row of a sentence, stay.
+  void reorder_within_sentences(const torch::Tensor& index);
 };
 
 class DecoderLayerImpl : public torch::nn::Cloneable<DecoderLayerImpl> {

@@ -74,12 +74,28 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
 }
 
 void KeyValues::append(const KeyValues& more) {
-  k = k.defined() ? torch::cat({k, more.k}, 2) : more.k;                  // (B, H, Tk + T, Dk)
-  v = v.defined() ? torch::cat({v, more.v}, 2) : more.v;
+  const int64_t have = k.defined() ? k.size(2) : 0, T = more.k.size(2);
+  if (!k_room.defined() || have + T > k_room.size(2)) {  // room for twice as many (64 at first)
+    const int64_t capacity = std::max<int64_t>(64, 2 * (have + T));
+    auto grow = [&](const torch::Tensor& old, const torch::Tensor& like) {
+      auto room = torch::empty({like.size(0), like.size(1), capacity, like.size(3)}, like.options());  // (B, H, C, Dk)
+      if (have > 0) room.narrow(2, 0, have).copy_(old);
+      return room;
+    };
+    k_room = grow(k, more.k), v_room = grow(v, more.v);
+  }
+  k_room.narrow(2, have, T).copy_(more.k);
+  v_room.narrow(2, have, T).copy_(more.v);
+  k = k_room.narrow(2, 0, have + T);                                       // (B, H, Tk + T, Dk)
+  v = v_room.narrow(2, 0, have + T);
 }
 
 KeyValues KeyValues::select(const torch::Tensor& index) const {
-  return {k.index_select(0, index), v.index_select(0, index)};             // (B', H, Tk, Dk)
+  if (!k_room.defined()) return {k.index_select(0, index), v.index_select(0, index)};  // (B', H, Tk, Dk)
+  KeyValues out;
+  out.k_room = k_room.index_select(0, index), out.v_room = v_room.index_select(0, index);  // (B', H, C, Dk)
+  out.k = out.k_room.narrow(2, 0, k.size(2)), out.v = out.v_room.narrow(2, 0, v.size(2));
+  return out;
 }
 
 KeyValues MultiHeadAttentionImpl::project_kv(const torch::Tensor& xk, const torch::Tensor& xv) {
@@ -87,13 +103,13 @@ KeyValues MultiHeadAttentionImpl::project_kv(const torch::Tensor& xk, const torc
   auto split = [&](const torch::Tensor& x) {
     return x.view({B, Tk, H, d_k}).transpose(1, 2);                        // (B, H, Tk, Dk)
   };
-  return {split(W_k(xk)), split(W_v(xv))};
+  return {split(linear_layer(xk, W_k->weight)), split(linear_layer(xv, W_v->weight))};
 }
 
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyValues& kv,
                                              const torch::Tensor& key_padding_mask) {
   const int64_t B = xq.size(0), Tq = xq.size(1), H = options.num_heads();
-  auto q = W_q(xq).view({B, Tq, H, d_k}).transpose(1, 2);                  // (B, H, Tq, Dk)
+  auto q = linear_layer(xq, W_q->weight).view({B, Tq, H, d_k}).transpose(1, 2);  // (B, H, Tq, Dk)
   auto att = scaled_dot_product_attention(
       q, kv.k, kv.v, key_padding_mask,
       AttentionOptions()
@@ -102,7 +118,7 @@ torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyV
           .hard_gradient(options.hard_gradient())
           .dropout(is_training() ? options.dropout() : 0.0));
   auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
-  return W_h(h);
+  return linear_layer(h, W_h->weight, W_h->bias);                          // (B, Tq, D)
 }
 
 namespace {

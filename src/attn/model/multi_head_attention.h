@@ -45,11 +45,14 @@ struct MultiHeadAttentionOutput {
 
 /// Keys and values already projected and split into heads, for incremental decoding.
 struct KeyValues {
-  torch::Tensor k, v;  ///< (B, H, Tk, Dk) each
-  /// Appends `more` along the key axis (a decoder's self-attention, one token at a time).
+  torch::Tensor k, v;  ///< (B, H, Tk, Dk) each (after append: views of the first Tk positions of k_room, v_room)
+  /// Appends `more` along the key axis (a decoder's self-attention, one token at a time): written
+  /// into room kept ahead (doubled when full), so a step copies its own keys, not the cache.
   void append(const KeyValues& more);
   /// Keeps the rows `index` (B') of the batch (beam search reorders its hypotheses).
   KeyValues select(const torch::Tensor& index) const;
+
+  torch::Tensor k_room, v_room;  ///< (B, H, capacity, Dk): append's storage, or undefined
 };
 
 class MultiHeadAttentionImpl : public torch::nn::Cloneable<MultiHeadAttentionImpl> {

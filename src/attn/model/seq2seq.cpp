@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "attn/ops/blocked_linear.h"
+
 namespace attn {
 
 Seq2SeqOptions::Seq2SeqOptions(EncoderOptions encoder, DecoderOptions decoder)
@@ -43,8 +45,7 @@ TokenLoss Seq2SeqImpl::loss(const torch::Tensor& src, const torch::Tensor& tgt_i
                              const torch::Tensor& src_padding, const torch::Tensor& tgt_padding,
                              double label_smoothing) {
   auto hidden = decoder(tgt_in, encode(src, src_padding), tgt_padding, src_padding);  // (B, T, D)
-  const auto& weight = generator ? generator->weight : decoder->embedding->word_embeddings->weight;  // (V, D)
-  const auto& bias = generator ? generator->bias : generator_bias;                                    // (V)
+  const auto [weight, bias] = output_projection();                                    // (V, D), (V)
   return linear_cross_entropy(hidden, weight, bias, tgt_out, options.decoder().embeddings().padding_idx(),
                               label_smoothing);
 }
@@ -61,7 +62,15 @@ DecoderCache Seq2SeqImpl::start_decoding(const torch::Tensor& memory) {
 
 torch::Tensor Seq2SeqImpl::decode_step(const torch::Tensor& ids, DecoderCache& cache,
                                        const torch::Tensor& src_padding) {
-  return project(decoder->step(ids, cache, src_padding)).squeeze(1);      // (B, V)
+  // One row per sentence: the projection's kernel for few rows (attn/ops/blocked_linear.h), which
+  // reads the (V, D) weight once rather than packing it first.
+  const auto [weight, bias] = output_projection();                        // (V, D), (V)
+  return linear_layer(decoder->step(ids, cache, src_padding), weight, bias).squeeze(1);  // (B, V)
+}
+
+std::pair<torch::Tensor, torch::Tensor> Seq2SeqImpl::output_projection() const {
+  if (generator) return {generator->weight, generator->bias};
+  return {decoder->embedding->word_embeddings->weight, generator_bias};
 }
 
 torch::Tensor Seq2SeqImpl::forward(const torch::Tensor& src, const torch::Tensor& tgt_in,

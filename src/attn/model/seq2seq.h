@@ -56,6 +56,10 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   Decoder decoder{nullptr};
   torch::nn::Linear generator{nullptr};  // untied only
   torch::Tensor generator_bias;          // tied only: the weight is the decoder's embedding
+
+ private:
+  /// The output projection's weight (V, D) and bias (V): the generator's, or the tied ones.
+  std::pair<torch::Tensor, torch::Tensor> output_projection() const;
 };
 TORCH_MODULE(Seq2Seq);
 

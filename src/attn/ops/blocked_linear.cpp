@@ -1,6 +1,7 @@
 #include "attn/ops/blocked_linear.h"
 
 #include "attn/kernels/blas.h"
+#include "attn/kernels/few_rows_linear.h"
 #include "attn/kernels/linear_kernels.h"
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
@@ -10,6 +11,21 @@
 
 namespace attn {
 
+torch::Tensor few_rows_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, bool relu,
+                             const torch::Tensor& add) {
+  auto y = torch::empty({x.size(0), w.size(0)}, x.options());           // (N, M)
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "few_rows_linear", [&] {
+    kernels::FewRowsLinear<scalar_t> p;
+    p.N = x.size(0), p.K = x.size(1), p.M = w.size(0);
+    p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>();
+    p.b = b.defined() && b.numel() ? b.data_ptr<scalar_t>() : nullptr;
+    p.relu = relu, p.add = add.defined() ? add.data_ptr<scalar_t>() : nullptr;
+    p.y = y.data_ptr<scalar_t>();
+    parallel_guided(p.items(), [&](int64_t s, int64_t e) { kernels::few_rows_linear(p, s, e); });
+  });
+  return y;
+}
+
 namespace {
 
 // x (N, K), w (M, K) and b (M, or empty when there is no bias) contiguous. An empty tensor
@@ -17,6 +33,9 @@ namespace {
 struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
                                const torch::Tensor& b) {
+    ctx->save_for_backward({x, w, b});
+    // A decoding step: the weights read where they lie, not transposed first.
+    if (x.size(0) <= kernels::kFewRows) return few_rows_linear(x, w, b);  // (N, M)
     auto y = torch::empty({x.size(0), w.size(0)}, x.options());           // (N, M)
     const auto wt = w.t().contiguous();                                    // (K, M): see linear_rows
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_forward", [&] {
@@ -27,7 +46,6 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
       p.y = y.data_ptr<scalar_t>();
       parallel_guided(p.blocks(), [&](int64_t s, int64_t e) { kernels::linear_forward(p, s, e); });
     });
-    ctx->save_for_backward({x, w, b});
     return y;
   }
 

@@ -17,6 +17,13 @@ bool blocked_linear_applies(const torch::Tensor& x);
 /// x w^T + b over the last axis of x, differentiable in x, w and b (when defined).
 torch::Tensor blocked_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
 
+/// x w^T + b for a few rows (x (N, K) contiguous, N up to about kernels::kFewRows; w (M, K)
+/// contiguous; b (M) or undefined or empty), the weights read where they lie
+/// (attn/kernels/few_rows_linear.h); relu: max(., 0) of the sum; add (N, M): added last. Not
+/// differentiable: blocked_linear's forward and the fused feed-forward's call it.
+torch::Tensor few_rows_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                              bool relu = false, const torch::Tensor& add = {});
+
 /// x w^T + b (b may be undefined): blocked_linear where it applies, torch's linear otherwise.
 torch::Tensor linear_layer(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b = {});
 

@@ -1,6 +1,8 @@
 #include "attn/ops/fused_ffn.h"
 
 #include "attn/kernels/blas.h"
+#include "attn/kernels/few_rows_linear.h"
+#include "attn/ops/blocked_linear.h"
 #include "attn/kernels/ffn_kernels.h"
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
@@ -36,6 +38,12 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& w1, const torch::Tensor& b1, const torch::Tensor& w2,
                                const torch::Tensor& b2, bool residual) {
+    ctx->save_for_backward({x, w1, b1, w2, b2});
+    ctx->saved_data["residual"] = residual;
+    if (x.size(0) <= kernels::kFewRows) {  // a decoding step: the weights read where they lie
+      const auto h = few_rows_linear(x, w1, b1, /*relu=*/true);           // (N, F)
+      return few_rows_linear(h, w2, b2, /*relu=*/false, residual ? x : torch::Tensor());  // (N, D)
+    }
     auto y = torch::empty_like(x);                                         // (N, D)
     const Transposed t(w1, w2);
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "fused_ffn_forward", [&] {
@@ -43,8 +51,6 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
       p.y = y.data_ptr<scalar_t>(), p.residual = residual;
       parallel_guided(p.blocks(), [&](int64_t b, int64_t e) { kernels::ffn_forward(p, b, e); });
     });
-    ctx->save_for_backward({x, w1, b1, w2, b2});
-    ctx->saved_data["residual"] = residual;
     return y;
   }
 
