@@ -128,9 +128,9 @@ TEST_CASE("optimizer state read from a checkpoint moves to each parameter's devi
   Fixture f;
   auto model = build_classifier(f.cfg.model, 5, 3);
   TrainConfig sgd_config;
-  sgd_config.optimizer = "sgd";
+  sgd_config.optimizer = OptimizerKind::SGD;
   for (const auto& t : {TrainConfig(), sgd_config}) {
-    CAPTURE(t.optimizer);
+    CAPTURE(to_string(t.optimizer));
     auto params = trainable_parameters(*model);
     auto opt = make_optimizer(t, params);
     model(torch::randint(2, 5, {2, 4})).sum().backward();

@@ -347,15 +347,15 @@ TEST_CASE("learning-rate schedules: warmup, cosine, linear, inverse square root"
   t.lr = 1.0;
   CHECK(learning_rate(t, 0, 100) == 1.0);
   t.warmup_steps = 10;
-  t.schedule = "cosine";
+  t.schedule = LrSchedule::Cosine;
   CHECK(learning_rate(t, 0, 110) == Approx(0.1));
   CHECK(learning_rate(t, 9, 110) == Approx(1.0));
   CHECK(learning_rate(t, 59, 110) == Approx(0.5));   // halfway through the decay
   CHECK(learning_rate(t, 109, 110) == Approx(0.0).margin(1e-12));
-  t.schedule = "linear";
+  t.schedule = LrSchedule::Linear;
   t.min_lr_ratio = 0.1;
   CHECK(learning_rate(t, 59, 110) == Approx(0.55));
-  t.schedule = "inverse_sqrt";
+  t.schedule = LrSchedule::InverseSqrt;
   CHECK(learning_rate(t, 9, 100) == Approx(1.0));
   CHECK(learning_rate(t, 39, 100) == Approx(0.5));   // sqrt(10 / 40)
   CHECK(learning_rate(t, 4, 100) == Approx(0.5));    // warming up

@@ -79,7 +79,10 @@ void visit(Config& c, V&& v) {
 struct Writer {
   json& j;
   template <class T>
-  void operator()(const char* key, T& value) { j[key] = value; }
+  void operator()(const char* key, T& value) {
+    if constexpr (is_choice<T>::value) j[key] = to_string(value);  // by name
+    else j[key] = value;
+  }
   template <class S>
   void section(const char* key, S& s) {
     json& sub = j[key] = json::object();
@@ -145,6 +148,13 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   throw ConfigError(msg);
 }
 
+void check_choice(const std::string& path, const std::string& value, const std::vector<std::string>& choices) {
+  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "\"" : ", \"") + c + "\"";
+  throw ConfigError(path + ": must be one of " + list + "; got " + quote_value(value));
+}
+
 struct Reader {
   const json& j;
   std::string prefix;  // "" or "train."
@@ -181,6 +191,18 @@ struct Reader {
     }
   }
 
+  template <class E, class = std::enable_if_t<is_choice<E>::value>>
+  void read(const json& v, const std::string& path, E& out) {
+    std::string name;
+    read(v, path, name);
+    for (const auto& [value, n] : choices<E>().names)
+      if (name == n) {
+        out = value;
+        return;
+      }
+    check_choice(path, name, choice_names<E>());  // throws: not one of the names
+  }
+
   void read(const json& v, const std::string& path, std::vector<std::string>& out) {
     if (v.is_string())  // --set model.hard_in=cross
       throw ConfigError(path + ": expected an array of strings, got " + type_name(v) + "; write [" + v.dump() + "]");
@@ -215,13 +237,6 @@ struct Reader {
     visit(s, Reader{obj, prefix});
   }
 };
-
-void check_choice(const std::string& path, const std::string& value, const std::vector<std::string>& choices) {
-  if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
-  std::string list;
-  for (const auto& c : choices) list += (list.empty() ? "\"" : ", \"") + c + "\"";
-  throw ConfigError(path + ": must be one of " + list + "; got " + quote_value(value));
-}
 
 // A model choice: the names of its enum (attn/core/choices.h), the same table the model reads.
 template <class E>
@@ -352,15 +367,13 @@ void validate(const Config& c) {
   check(t.epochs > 0, "train.epochs", t.epochs, "positive");
   check(t.max_steps >= 0, "train.max_steps", t.max_steps, "0 (no limit) or positive");
   check(t.batch_size > 0, "train.batch_size", t.batch_size, "positive");
-  check_choice("train.optimizer", t.optimizer, {"adamw", "sgd"});
   check(t.lr > 0, "train.lr", t.lr, "positive");
   if (t.betas.size() != 2 || !(t.betas[0] >= 0 && t.betas[0] < 1) || !(t.betas[1] >= 0 && t.betas[1] < 1))
     throw ConfigError("train.betas: must be two numbers in [0, 1); got " + json(t.betas).dump());
   check(t.weight_decay >= 0, "train.weight_decay", t.weight_decay, "at least 0");
   check(t.momentum >= 0 && t.momentum < 1, "train.momentum", t.momentum, "in [0, 1)");
-  check_choice("train.schedule", t.schedule, {"constant", "cosine", "linear", "inverse_sqrt"});
   check(t.warmup_steps >= 0, "train.warmup_steps", t.warmup_steps, "at least 0");
-  if (t.schedule == "inverse_sqrt" && t.warmup_steps == 0)
+  if (t.schedule == LrSchedule::InverseSqrt && t.warmup_steps == 0)
     throw ConfigError("train.warmup_steps: the inverse_sqrt schedule needs warmup_steps > 0; got 0");
   check(t.min_lr_ratio >= 0 && t.min_lr_ratio <= 1, "train.min_lr_ratio", t.min_lr_ratio, "in [0, 1]");
   check(t.clip_grad_norm >= 0, "train.clip_grad_norm", t.clip_grad_norm, "0 (off) or positive");
@@ -381,7 +394,6 @@ void validate(const Config& c) {
         t.average_last, "0 (off) or 2 to train.keep_last (" + std::to_string(t.keep_last) + ", the step checkpoints a run keeps)");
   check(t.save_every >= 0, "train.save_every", t.save_every, "0 (at validations only) or positive");
   check(t.plot_examples >= 0, "train.plot_examples", t.plot_examples, "0 (no pictures) or positive");
-  check_choice("train.nonfinite", t.nonfinite, {"stop", "skip"});
 
   const auto& dc = c.decode;
   check(dc.beam_size >= 1, "decode.beam_size", dc.beam_size, "at least 1 (1 = greedy)");

@@ -3,6 +3,9 @@
 // ConfigError naming the JSON path (e.g. "train.lr_shedule: unknown key; did you mean
 // train.lr_schedule?").
 //
+// A choice with a table in attn/core/choices.h is its enum here, parsed when the JSON is read
+// (its names, and the error for any other, come from that table) and written back by name.
+//
 // This file does not include LibTorch, so that tools reading configs compile quickly.
 #pragma once
 
@@ -13,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/core/choices.h"
 #include "attn/core/errors.h"
 
 namespace attn {
@@ -97,12 +101,12 @@ struct TrainConfig {
   int64_t epochs = 20;
   int64_t max_steps = 0;            ///< stop after this many optimizer steps; 0 = no limit
   int64_t batch_size = 64;
-  std::string optimizer = "adamw";  ///< "adamw" | "sgd"
+  OptimizerKind optimizer = OptimizerKind::AdamW;  ///< "adamw" | "sgd"
   double lr = 1e-3;
   std::vector<double> betas = {0.9, 0.999};
   double weight_decay = 0.01;       ///< LibTorch's AdamW default
   double momentum = 0.9;            ///< sgd only
-  std::string schedule = "constant";  ///< "constant" | "cosine" | "linear" | "inverse_sqrt"
+  LrSchedule schedule = LrSchedule::Constant;  ///< "constant" | "cosine" | "linear" | "inverse_sqrt"
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0;          ///< cosine/linear decay ends at lr * min_lr_ratio
   double clip_grad_norm = 0;        ///< 0 = off
@@ -118,7 +122,7 @@ struct TrainConfig {
   int64_t save_every = 0;           ///< steps between checkpoints besides validations; 0 = at validations only
   int64_t plot_examples = 2;        ///< at each validation, pictures of the last layer's attention on this
                                     ///< many validation inputs in RUN/attention/step_N/; 0 = none
-  std::string nonfinite = "stop";   ///< a non-finite loss or gradient: "stop" the run | "skip" the step
+  NonFinite nonfinite = NonFinite::Stop;  ///< a non-finite loss or gradient: "stop" the run | "skip" the step
 };
 
 /// How seq2seq models translate: at test time, in `attn predict` and `attn eval`.

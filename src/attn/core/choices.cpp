@@ -35,6 +35,11 @@ ATTN_CHOICES(BetaSchedule, "beta_schedule",
 ATTN_CHOICES(AttentionPlace, "attention place",
              {{AttentionPlace::Encoder, "encoder"}, {AttentionPlace::Decoder, "decoder"},
               {AttentionPlace::Cross, "cross"}, {AttentionPlace::Pooling, "pooling"}})
+ATTN_CHOICES(OptimizerKind, "optimizer", {{OptimizerKind::AdamW, "adamw"}, {OptimizerKind::SGD, "sgd"}})
+ATTN_CHOICES(LrSchedule, "schedule",
+             {{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}, {LrSchedule::Linear, "linear"},
+              {LrSchedule::InverseSqrt, "inverse_sqrt"}})
+ATTN_CHOICES(NonFinite, "nonfinite", {{NonFinite::Stop, "stop"}, {NonFinite::Skip, "skip"}})
 #undef ATTN_CHOICES
 
 }  // namespace attn

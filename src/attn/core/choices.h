@@ -1,4 +1,4 @@
-// The model's named choices: each enum and the names a config spells it with, written once.
+// The config's named choices: each enum and the names a config spells it with, written once.
 // parse<E>(name) and to_string(e) read the same table; the config checks its strings against
 // choice_names<E>(). Torch-free.
 #pragma once
@@ -50,6 +50,18 @@ enum class BetaSchedule { Constant, Linear, Exponential };
 /// `Pooling` (the set classifier's query over the set).
 enum class AttentionPlace { Encoder, Decoder, Cross, Pooling };
 
+/// train.optimizer: AdamW (attn's fused update) or SGD with momentum.
+enum class OptimizerKind { AdamW, SGD };
+
+/// train.schedule: the learning rate over the run after train.warmup_steps of linear warm-up:
+/// `Constant`, `Cosine` or `Linear` decay to lr * min_lr_ratio at the last step, or
+/// `InverseSqrt` (lr * min(s / warmup, sqrt(warmup / s)), the Transformer paper's).
+enum class LrSchedule { Constant, Cosine, Linear, InverseSqrt };
+
+/// train.nonfinite: what a non-finite loss or gradient does: `Stop` the run before the update,
+/// or `Skip` the step.
+enum class NonFinite { Stop, Skip };
+
 /// The table of an enum: what it is called in messages, and each value with its name.
 template <class E>
 struct Choices {
@@ -78,6 +90,9 @@ ATTN_CHOICE(NormPlacement)
 ATTN_CHOICE(Pooling)
 ATTN_CHOICE(BetaSchedule)
 ATTN_CHOICE(AttentionPlace)
+ATTN_CHOICE(OptimizerKind)
+ATTN_CHOICE(LrSchedule)
+ATTN_CHOICE(NonFinite)
 #undef ATTN_CHOICE
 
 /// The names of E's values, in declaration order: "soft", "hard".

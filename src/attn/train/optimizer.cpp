@@ -5,7 +5,7 @@
 namespace attn {
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& t, std::vector<torch::Tensor> params) {
-  if (t.optimizer == "sgd")
+  if (t.optimizer == OptimizerKind::SGD)
     return std::make_unique<torch::optim::SGD>(
         params, torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
   return std::make_unique<FusedAdamW>(

@@ -226,7 +226,7 @@ class Loop {
     clear_gradients(*run_.optimizer);
     const std::string where = "step " + std::to_string(state_.step + 1) + " (epoch " +
                               std::to_string(state_.epoch + 1) + ", batch " + std::to_string(state_.batch) + ")";
-    if (t_.nonfinite == "stop")
+    if (t_.nonfinite == NonFinite::Stop)
       throw NonFiniteError("[train] " + where + ": " + nonfinite + " is not finite; stopping before the update. " +
                            checkpoints_.last_good() +
                            " Lower train.lr or set train.clip_grad_norm and continue with --resume, or set "
