@@ -1,12 +1,7 @@
-// The few-rows linear kernel (attn/kernels/few_rows_linear.h, through attn/ops/blocked_linear.h)
-// against torch's linear: float64 to 1e-12 and float32 to 1e-5, on every instruction set, for
-// row counts of a decoding step and widths that are and are not a multiple of the lanes and of
-// the 4-column groups; with and without bias, ReLU and an added residual. The baseline and AVX2
-// copies give the same bits; the fused feed-forward and the blocked linear layer take it for few
-// rows and still match their references.
-#include "attn/kernels/few_rows_linear.h"
-
-#include "attn/kernels/isa.h"
+// The few-rows path of the blocked kernels' forward passes (attn/ops/blocked_linear.h: a decoding
+// step's rows, one product with the weight read in place) against torch's linear: float64 to
+// 1e-12 and float32 to 1e-5, with and without bias, ReLU and an added residual; the fused
+// feed-forward and the blocked linear layer take it for few rows and still match their references.
 #include "attn/ops/blocked_linear.h"
 #include "attn/ops/fused_ffn.h"
 #include "support.h"
@@ -28,47 +23,22 @@ torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const to
 
 }  // namespace
 
-TEST_CASE("the few-rows linear kernel matches torch's linear on every instruction set", "[few_rows]") {
+TEST_CASE("few_rows_linear matches torch's linear, with bias, ReLU and a residual", "[few_rows]") {
   attn::test::seed();
-  const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1},   {2, 7, 3},    {3, 8, 4},      {5, 9, 5},
-                                                      {16, 33, 37}, {16, 256, 300}, {80, 64, 129}};
-  for (const auto& isa : attn::test::isas_under_test()) {
-    REQUIRE(kernels::force_kernel_isa(isa));
-    for (const auto& [N, K, M] : shapes)
-      for (const auto dtype : {torch::kFloat64, torch::kFloat32})
-        for (int variant = 0; variant < 4; ++variant) {  // bias, bias + ReLU, bias + residual, none
-          const auto o = torch::TensorOptions().dtype(dtype);
-          const auto x = torch::randn({N, K}, o), w = torch::randn({M, K}, o);
-          const auto b = variant < 3 ? torch::randn({M}, o) : torch::Tensor();
-          const bool relu = variant == 1;
-          const auto add = variant == 2 ? torch::randn({N, M}, o) : torch::Tensor();
-          INFO("kernels " << isa << " N " << N << " K " << K << " M " << M << " " << dtype << " variant " << variant);
-          const auto got = few_rows_linear(x, w, b, relu, add), want = reference(x, w, b, relu, add);
-          REQUIRE(got.sizes() == want.sizes());
-          CHECK(relative_error(got, want) < (dtype == torch::kFloat64 ? 1e-12 : 1e-5));
-        }
-  }
-  kernels::force_kernel_isa("");
-}
-
-TEST_CASE("the few-rows linear kernel gives the same bits in its baseline and AVX2 copies", "[few_rows]") {
-  const auto isas = kernels::kernel_isas();
-  if (isas.size() < 2) {
-    WARN("one instruction set on this machine: nothing to compare");
-    return;
-  }
-  attn::test::seed();
-  const auto x = torch::randn({16, 259}), w = torch::randn({131, 259}), b = torch::randn({131});
-  std::vector<torch::Tensor> outs;
-  for (const auto& isa : isas) {
-    REQUIRE(kernels::force_kernel_isa(isa));
-    outs.push_back(few_rows_linear(x, w, b, /*relu=*/true));
-  }
-  kernels::force_kernel_isa("");
-  for (size_t i = 1; i < outs.size(); ++i) {
-    INFO(isas[0] << " against " << isas[i]);
-    CHECK(torch::equal(outs[0], outs[i]));
-  }
+  const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1}, {2, 7, 3}, {16, 33, 37}, {80, 64, 129}};
+  for (const auto& [N, K, M] : shapes)
+    for (const auto dtype : {torch::kFloat64, torch::kFloat32})
+      for (int variant = 0; variant < 4; ++variant) {  // bias, bias + ReLU, bias + residual, none
+        const auto o = torch::TensorOptions().dtype(dtype);
+        const auto x = torch::randn({N, K}, o), w = torch::randn({M, K}, o);
+        const auto b = variant < 3 ? torch::randn({M}, o) : torch::Tensor();
+        const bool relu = variant == 1;
+        const auto add = variant == 2 ? torch::randn({N, M}, o) : torch::Tensor();
+        INFO("N " << N << " K " << K << " M " << M << " " << dtype << " variant " << variant);
+        const auto got = few_rows_linear(x, w, b, relu, add), want = reference(x, w, b, relu, add);
+        REQUIRE(got.sizes() == want.sizes());
+        CHECK(relative_error(got, want) < (dtype == torch::kFloat64 ? 1e-12 : 1e-5));
+      }
 }
 
 TEST_CASE("the fused feed-forward and the blocked linear layer on few rows match their references",
@@ -76,7 +46,7 @@ TEST_CASE("the fused feed-forward and the blocked linear layer on few rows match
   attn::test::seed();
   const auto o = torch::TensorOptions().dtype(torch::kFloat64);
   const int64_t N = 16, D = 24, F = 40;
-  REQUIRE(N <= kernels::kFewRows);
+  REQUIRE(N <= kFewRows);
   const auto x = torch::randn({2, N / 2, D}, o), w1 = torch::randn({F, D}, o), b1 = torch::randn({F}, o);
   const auto w2 = torch::randn({D, F}, o), b2 = torch::randn({D}, o);
   namespace Fn = torch::nn::functional;

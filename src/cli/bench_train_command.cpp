@@ -142,7 +142,7 @@ int run_bench_step(const BenchStepRequest& req) {
                         {"vocab", s.vocab},
                         {"threads", threads},
                         {"device", device.str()},
-                        {"attention_kernel", cfg.model.attention_kernel},
+                        {"attention_kernel", to_string(cfg.model.attention_kernel)},
                         {"isa", fused_attention_isa()},
                         {"blas", kernels::blas_info().describe()},
                         {"steps", req.steps},
@@ -159,7 +159,7 @@ int run_bench_step(const BenchStepRequest& req) {
     std::printf("%s %s | batch %lld x %lld | vocab %lld | %d threads | %s attention (%s) | BLAS %s\n",
                 req.train ? "train" : "eval", req.config_path.c_str(), static_cast<long long>(s.batch),
                 static_cast<long long>(s.length), static_cast<long long>(s.vocab), threads,
-                cfg.model.attention_kernel.c_str(), fused_attention_isa().c_str(),
+                to_string(cfg.model.attention_kernel).c_str(), fused_attention_isa().c_str(),
                 kernels::blas_info().describe().c_str());
     std::printf("%lld steps after %lld warm-up: median %.4f s/step (mean %.4f, min %.4f) | %.1f samples/s | "
                 "peak RSS %.0f MB\n",

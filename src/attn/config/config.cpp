@@ -358,10 +358,6 @@ void validate(const Config& c) {
   check(m.dropout >= 0 && m.dropout < 1, "model.dropout", m.dropout, "in [0, 1)");
   check(m.attention_dropout >= 0 && m.attention_dropout < 1, "model.attention_dropout",
         m.attention_dropout, "in [0, 1)");
-  check_choice<Kernel>("model.attention_kernel", m.attention_kernel);
-  check_choice<Kernel>("model.ffn_kernel", m.ffn_kernel);
-  check_choice<Kernel>("model.norm_kernel", m.norm_kernel);
-  check_choice<Kernel>("model.loss_kernel", m.loss_kernel);
 
   const auto& t = c.train;
   check(t.epochs > 0, "train.epochs", t.epochs, "positive");

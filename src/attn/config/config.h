@@ -91,10 +91,10 @@ struct ModelConfig {
   std::string activation = "relu";          ///< "relu" | "gelu"
   double dropout = 0;
   double attention_dropout = 0;
-  std::string attention_kernel = "fused";  ///< "fused" (tiled, O(t) memory) | "reference" (plain)
-  std::string ffn_kernel = "fused";  ///< "fused" (blocked CPU kernel) | "reference" (two linear layers)
-  std::string norm_kernel = "fused";  ///< "fused" (one-pass add & LayerNorm) | "reference" (LibTorch's)
-  std::string loss_kernel = "fused";  ///< seq2seq: "fused" (projection + cross-entropy by blocks) | "reference"
+  Kernel attention_kernel = Kernel::Fused;  ///< "fused" (tiled, O(t) memory) | "reference" (plain)
+  Kernel ffn_kernel = Kernel::Fused;   ///< "fused" (blocked CPU kernel) | "reference" (two linear layers)
+  Kernel norm_kernel = Kernel::Fused;  ///< "fused" (one-pass add & LayerNorm) | "reference" (LibTorch's)
+  Kernel loss_kernel = Kernel::Fused;  ///< seq2seq: "fused" (projection + cross-entropy by blocks) | "reference"
 };
 
 struct TrainConfig {

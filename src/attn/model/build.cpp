@@ -14,8 +14,7 @@ LayerOptions layer_options(const ModelConfig& m) {
 }
 
 KernelChoice kernels_of(const ModelConfig& m) {
-  return {parse<Kernel>(m.attention_kernel), parse<Kernel>(m.ffn_kernel), parse<Kernel>(m.norm_kernel),
-          parse<Kernel>(m.loss_kernel)};
+  return {m.attention_kernel, m.ffn_kernel, m.norm_kernel, m.loss_kernel};
 }
 
 SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t num_classes) {

@@ -1,7 +1,6 @@
 #include "attn/ops/blocked_linear.h"
 
 #include "attn/kernels/blas.h"
-#include "attn/kernels/few_rows_linear.h"
 #include "attn/kernels/linear_kernels.h"
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
@@ -13,16 +12,10 @@ namespace attn {
 
 torch::Tensor few_rows_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, bool relu,
                              const torch::Tensor& add) {
-  auto y = torch::empty({x.size(0), w.size(0)}, x.options());           // (N, M)
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "few_rows_linear", [&] {
-    kernels::FewRowsLinear<scalar_t> p;
-    p.N = x.size(0), p.K = x.size(1), p.M = w.size(0);
-    p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>();
-    p.b = b.defined() && b.numel() ? b.data_ptr<scalar_t>() : nullptr;
-    p.relu = relu, p.add = add.defined() ? add.data_ptr<scalar_t>() : nullptr;
-    p.y = y.data_ptr<scalar_t>();
-    parallel_guided(p.items(), [&](int64_t s, int64_t e) { kernels::few_rows_linear(p, s, e); });
-  });
+  // One product with W as a transposed view: OpenBLAS reads it in place (no transposed copy).
+  auto y = b.defined() && b.numel() ? torch::addmm(b, x, w.t()) : torch::mm(x, w.t());  // (N, M)
+  if (relu) y.relu_();
+  if (add.defined()) y.add_(add);
   return y;
 }
 
@@ -35,7 +28,7 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
                                const torch::Tensor& b) {
     ctx->save_for_backward({x, w, b});
     // A decoding step: the weights read where they lie, not transposed first.
-    if (x.size(0) <= kernels::kFewRows) return few_rows_linear(x, w, b);  // (N, M)
+    if (x.size(0) <= kFewRows) return few_rows_linear(x, w, b);           // (N, M)
     auto y = torch::empty({x.size(0), w.size(0)}, x.options());           // (N, M)
     const auto wt = w.t().contiguous();                                    // (K, M): see linear_rows
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "blocked_linear_forward", [&] {

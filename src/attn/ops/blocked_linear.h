@@ -17,10 +17,15 @@ bool blocked_linear_applies(const torch::Tensor& x);
 /// x w^T + b over the last axis of x, differentiable in x, w and b (when defined).
 torch::Tensor blocked_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
 
-/// x w^T + b for a few rows (x (N, K) contiguous, N up to about kernels::kFewRows; w (M, K)
-/// contiguous; b (M) or undefined or empty), the weights read where they lie
-/// (attn/kernels/few_rows_linear.h); relu: max(., 0) of the sum; add (N, M): added last. Not
-/// differentiable: blocked_linear's forward and the fused feed-forward's call it.
+/// Up to this many rows (a decoding step: one per sentence and beam), the blocked kernels'
+/// forward passes (this linear layer's, the fused feed-forward's) make one product of x with the
+/// weight as a transposed view instead: transposing the weight on every call, as their blocks
+/// need, costs more than the product itself there.
+constexpr int64_t kFewRows = 80;
+
+/// x w^T + b for a few rows (x (N, K), w (M, K), b (M) or undefined or empty): one product with
+/// w read in place; relu: max(., 0) of the sum; add (N, M): added last. Not differentiable:
+/// blocked_linear's forward and the fused feed-forward's call it.
 torch::Tensor few_rows_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
                               bool relu = false, const torch::Tensor& add = {});
 

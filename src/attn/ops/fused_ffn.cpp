@@ -1,7 +1,6 @@
 #include "attn/ops/fused_ffn.h"
 
 #include "attn/kernels/blas.h"
-#include "attn/kernels/few_rows_linear.h"
 #include "attn/ops/blocked_linear.h"
 #include "attn/kernels/ffn_kernels.h"
 #include "attn/ops/block_sums.h"
@@ -40,7 +39,7 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
                                const torch::Tensor& b2, bool residual) {
     ctx->save_for_backward({x, w1, b1, w2, b2});
     ctx->saved_data["residual"] = residual;
-    if (x.size(0) <= kernels::kFewRows) {  // a decoding step: the weights read where they lie
+    if (x.size(0) <= kFewRows) {  // a decoding step: the weights read where they lie
       const auto h = few_rows_linear(x, w1, b1, /*relu=*/true);           // (N, F)
       return few_rows_linear(h, w2, b2, /*relu=*/false, residual ? x : torch::Tensor());  // (N, D)
     }
