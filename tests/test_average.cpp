@@ -79,11 +79,7 @@ TEST_CASE("train.average_last 3 ends a run with averaged.pt, measured on valid a
   REQUIRE(s.attn("average run --last 3 --out by_hand.pt").rc == 0);
   check_same_weights(s.path("run/checkpoints/averaged.pt"), s.path("by_hand.pt"));
   std::map<std::string, json> records;  // kind -> the last record of that kind
-  std::ifstream lines(s.path("run/metrics.jsonl"));
-  for (std::string line; std::getline(lines, line);) {
-    const auto rec = json::parse(line);
-    records[rec.value("kind", "")] = rec;
-  }
+  for (const auto& rec : read_jsonl(s.dir / "run/metrics.jsonl")) records[rec.value("kind", "")] = rec;
   REQUIRE(records.count("averaged_valid") == 1);
   REQUIRE(records.count("averaged_test") == 1);
   CHECK(records["averaged_test"]["averaged_from"].size() == 3);
