@@ -36,9 +36,8 @@ torch::Tensor Seq2SeqImpl::encode(const torch::Tensor& src, const torch::Tensor&
 }
 
 torch::Tensor Seq2SeqImpl::project(const torch::Tensor& hidden) {
-  if (generator) return generator(hidden);                                 // (B, T, V)
-  const auto& tied = decoder->embedding->word_embeddings->weight;          // (V, D)
-  return torch::nn::functional::linear(hidden, tied, generator_bias);      // (B, T, V)
+  const auto [weight, bias] = output_projection();                        // (V, D), (V)
+  return torch::nn::functional::linear(hidden, weight, bias);              // (B, T, V)
 }
 
 TokenLoss Seq2SeqImpl::loss(const torch::Tensor& src, const torch::Tensor& tgt_in, const torch::Tensor& tgt_out,
