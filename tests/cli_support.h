@@ -104,7 +104,7 @@ inline std::map<std::string, torch::Tensor> weights(const std::string& path) {
   CheckpointReader reader(path);
   const auto& h = reader.header();
   std::shared_ptr<torch::nn::Module> model;
-  if (h.config.task == "seq2seq") {
+  if (h.config.task == attn::TaskKind::Seq2Seq) {
     auto src = codec_from_json(h.codecs["source"]);
     auto tgt = h.codecs["target"].is_null() ? src : codec_from_json(h.codecs["target"]);
     model = build_seq2seq(h.config.model, src->size(), tgt->size()).ptr();

@@ -57,7 +57,7 @@ TEST_CASE("keys not given keep their defaults", "[config]") {
   CHECK(c.train.lr == 0.01);
   CHECK(c.seed == 7);
   CHECK(c.train.batch_size == Config{}.train.batch_size);
-  CHECK(c.model.attention == "soft");
+  CHECK(c.model.attention == AttentionMode::Soft);
 }
 
 TEST_CASE("an unknown key names its path and the closest known key", "[config][errors]") {
@@ -146,7 +146,7 @@ TEST_CASE("overrides given with --set use the same paths and checks", "[config]"
   apply_override(j, "train.betas=[0.8, 0.98]");
   auto c = config_from_json(j);
   CHECK(c.train.lr == 3e-4);
-  CHECK(c.model.attention == "hard");
+  CHECK(c.model.attention == AttentionMode::Hard);
   CHECK_FALSE(c.data.mask_padding);
   CHECK(c.train.betas == std::vector<double>{0.8, 0.98});
   CHECK_THROWS_WITH(apply_override(j, "train.lrr=1"), "--set train.lrr: unknown key; did you mean train.lr?");

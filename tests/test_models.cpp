@@ -199,7 +199,7 @@ TEST_CASE("model.hard_in makes attention hard (and a beta schedule sharp) in the
   attn::test::seed();
   ModelConfig m;
   m.d_model = 8, m.heads = 2, m.ffn_hidden = 16, m.layers = 2;
-  m.attention = "hard", m.hard_in = {"cross"};
+  m.attention = AttentionMode::Hard, m.hard_in = {AttentionPlace::Cross};
   auto model = build_seq2seq(m, 20, 20);
   model->eval();
   auto src = torch::randint(4, 20, {3, 7}), tgt = torch::randint(4, 20, {3, 5});
@@ -236,12 +236,12 @@ TEST_CASE("a beta schedule moves beta from model.beta to model.beta_end, linearl
   ModelConfig m;
   m.d_model = 32, m.heads = 2;  // d_k 16: model.beta 0 starts at 1/4
   CHECK_FALSE(scheduled_beta(m, 5, 10).has_value());  // constant: the model keeps model.beta
-  m.beta_schedule = "linear", m.beta_end = 10;
+  m.beta_schedule = BetaSchedule::Linear, m.beta_end = 10;
   CHECK(*scheduled_beta(m, 0, 11) == Approx(0.25));
   CHECK(*scheduled_beta(m, 5, 11) == Approx(0.25 + 0.5 * 9.75));
   CHECK(*scheduled_beta(m, 10, 11) == Approx(10));
   CHECK(*scheduled_beta(m, 11, 11) == Approx(10));  // after the last step (the last validation)
-  m.beta_schedule = "exponential", m.beta = 0.5, m.beta_end = 8;
+  m.beta_schedule = BetaSchedule::Exponential, m.beta = 0.5, m.beta_end = 8;
   CHECK(*scheduled_beta(m, 0, 5) == Approx(0.5));
   for (int64_t step = 1; step < 5; ++step)  // the same factor each step: 16^(1/4) = 2
     CHECK(*scheduled_beta(m, step, 5) == Approx(2 * *scheduled_beta(m, step - 1, 5)));

@@ -18,7 +18,7 @@ namespace attn {
 
 int run_bench_decode(const BenchDecodeRequest& req) {
   const Config cfg = resolve_config(req.config_path, {});
-  if (cfg.task != "seq2seq") throw UsageError(req.config_path + ": bench decode needs a seq2seq config");
+  if (cfg.task != TaskKind::Seq2Seq) throw UsageError(req.config_path + ": bench decode needs a seq2seq config");
   const KernelScope kernels(kernels_of(cfg.model));
   const int threads = set_threads(req.threads);
   torch::manual_seed(0);

@@ -58,7 +58,7 @@ StepModel make_step_model(const Config& cfg, const torch::Device& device) {
   s.batch = cfg.train.batch_size;
   s.length = cfg.data.max_len;
   const auto ids = torch::TensorOptions().dtype(torch::kLong).device(device);
-  if (cfg.task == "seq2seq") {
+  if (cfg.task == TaskKind::Seq2Seq) {
     s.vocab = cfg.data.vocab_size;  // sentencepiece: the whole vocabulary; word codecs add 4
     s.target_length = cfg.data.max_target_len;
     auto model = build_seq2seq(cfg.model, s.vocab, s.vocab);

@@ -42,7 +42,7 @@ CheckpointModel load_classifier(CheckpointReader& reader, const std::string& dev
 }
 
 std::string attention_in_use(const CheckpointModel& m, const std::string& requested) {
-  return requested.empty() ? m.header.config.model.attention : requested;
+  return requested.empty() ? to_string(m.header.config.model.attention) : requested;
 }
 
 class ClassifyCommands final : public TaskCommands {
@@ -73,7 +73,7 @@ class ClassifyCommands final : public TaskCommands {
       if (data.fixed_length && req.max_len != data.max_len)
         throw UsageError("--max-len: this checkpoint pads every batch to data.max_len (" +
                          std::to_string(data.max_len) + ", data.fixed_length), so inputs cannot be longer or shorter");
-      if (m.header.config.model.positions != "none" && req.max_len > m.header.config.model.max_positions)
+      if (m.header.config.model.positions != Positions::None && req.max_len > m.header.config.model.max_positions)
         throw UsageError("--max-len: the model has positions for " +
                          std::to_string(m.header.config.model.max_positions) + " tokens; got " +
                          std::to_string(req.max_len));

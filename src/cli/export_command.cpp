@@ -75,7 +75,7 @@ int run_export(const ExportRequest& req) {
   about["export"] = {{"weights", fs::path(out).filename().string()}, {"format", req.format},
                      {"checkpoint", reader.path()}, {"tensors", tensors.size()}};
   write_file_atomically(out, pytorch ? pytorch_bytes(tensors)
-                                     : safetensors::write(tensors, {{"format", "pt"}, {"attn_task", header.config.task}}));
+                                     : safetensors::write(tensors, {{"format", "pt"}, {"attn_task", to_string(header.config.task)}}));
   write_file_atomically(sidecar, about.dump(2) + "\n");
   int64_t count = 0;
   for (const auto& [name, t] : tensors) count += t.numel();

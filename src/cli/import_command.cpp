@@ -80,8 +80,8 @@ int run_import(const ImportRequest& req) {
   if (fs::exists(req.out))
     throw UsageError(req.out + " exists; attn import writes a new run directory (remove it or choose another --out)");
   Config config = load_config(req.config, req.overrides);
-  if (config.task != "classify")
-    throw UsageError("attn import: classifiers only for now (the config's task is \"" + config.task + "\")");
+  if (config.task != TaskKind::Classify)
+    throw UsageError("attn import: classifiers only for now (the config's task is \"" + to_string(config.task) + "\")");
   CheckpointHeader header;
   header.config = config;
   header.vocab = read_vocab(req.vocab);

@@ -55,7 +55,7 @@ void check_data_files(const attn::Config& c) {
 // The options of every subcommand that runs a checkpoint's model (eval, predict).
 void add_model_options(CLI::App* cmd, std::string& attention, std::string& device) {
   cmd->add_option("--attention", attention, "Run with soft or hard attention (default: as trained)")
-      ->check(CLI::IsMember({"soft", "hard"}));
+      ->check(CLI::IsMember(attn::choice_names<attn::AttentionMode>()));
   cmd->add_option("--device", device, "Device (default: the checkpoint's)");
 }
 

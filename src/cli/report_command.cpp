@@ -118,7 +118,7 @@ int run_report(const ReportRequest& req) {
   CheckpointReader reader(resolve_checkpoint_path(req.run));
   const auto& header = reader.header();
   const Config& cfg = header.config;
-  const bool seq2seq = cfg.task == "seq2seq";
+  const bool seq2seq = cfg.task == TaskKind::Seq2Seq;
   const KernelScope kernels(kernels_of(cfg.model));
   set_threads(cfg.threads);
   const std::vector<RunMetrics> runs = {read_run_metrics(req.run)};
@@ -131,7 +131,7 @@ int run_report(const ReportRequest& req) {
   std::string html = "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>attn report: " +
                      escape_html(name) + "</title>\n<style>" + attention_style() + kReportStyle +
                      "</style>\n</head>\n<body>\n";
-  html += "<h1>Run report: " + escape_html(name) + "</h1>\n<p class=\"meta\">" + escape_html(cfg.task) +
+  html += "<h1>Run report: " + escape_html(name) + "</h1>\n<p class=\"meta\">" + escape_html(to_string(cfg.task)) +
           " &middot; best checkpoint at step " + std::to_string(header.state.best_step) + " of " +
           std::to_string(header.state.step) + " (by validation " + escape_html(cfg.train.metric) +
           ") &middot; attn " + escape_html(header.attn_version) + "</p>\n";

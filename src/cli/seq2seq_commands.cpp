@@ -87,7 +87,7 @@ class Seq2SeqCommands final : public TaskCommands {
     if (!req.data_path.empty()) j["data"] = req.data_path;
     if (!req.target_path.empty()) j["target"] = req.target_path;
     j["beam_size"] = search.beam_size;
-    j["attention"] = req.attention.empty() ? cfg.model.attention : req.attention;
+    j["attention"] = req.attention.empty() ? to_string(cfg.model.attention) : req.attention;
     if (req.json) {
       std::cout << j.dump() << "\n";
       return 0;
@@ -137,7 +137,7 @@ class Seq2SeqCommands final : public TaskCommands {
     const Config& cfg = m.header.config;
     const auto search = search_from(cfg, req.decode);
     // The encoder's position table bounds what it can read.
-    const int64_t max_source = cfg.model.positions == "none" ? 0 : cfg.model.max_positions;
+    const int64_t max_source = cfg.model.positions == Positions::None ? 0 : cfg.model.max_positions;
     std::vector<std::vector<int64_t>> pending;
     auto flush = [&] {
       if (pending.empty()) return;

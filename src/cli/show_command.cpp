@@ -53,19 +53,19 @@ int run_show(const ShowRequest& req) {
   const Config& cfg = reader.header().config;
   const KernelScope kernels(kernels_of(cfg.model));
   set_threads(cfg.threads);
-  const std::string attention = req.attention.empty() ? cfg.model.attention : req.attention;
+  const AttentionMode attention = req.attention.empty() ? cfg.model.attention : parse<AttentionMode>(req.attention);
   const size_t count = std::min(texts.size(), static_cast<size_t>(req.limit));
   std::vector<ShownInput> shown;
   std::string path;
-  if (cfg.task == "seq2seq") {
+  if (cfg.task == TaskKind::Seq2Seq) {
     auto m = load_seq2seq_checkpoint(reader, req.device);
-    use_attention(*m.model, cfg.model, parse<AttentionMode>(attention));
+    use_attention(*m.model, cfg.model, attention);
     const auto search = search_options(cfg, req.beam > 0 ? req.beam : cfg.decode.beam_size);
     for (size_t i = 0; i < count; ++i) shown.push_back(show_seq2seq_input(m, texts[i], search));
     path = m.path;
   } else {
     auto m = load_checkpoint_model(reader, req.device);
-    use_attention(*m.model, cfg.model, parse<AttentionMode>(attention));
+    use_attention(*m.model, cfg.model, attention);
     for (size_t i = 0; i < count; ++i) shown.push_back(show_classifier_input(m, texts[i]));
     path = m.path;
   }

@@ -32,8 +32,8 @@ const TaskCommands& classify_commands();
 const TaskCommands& seq2seq_commands();
 
 /// The adapter of a checkpoint's config.task.
-inline const TaskCommands& commands_for(const std::string& task) {
-  return task == "seq2seq" ? seq2seq_commands() : classify_commands();
+inline const TaskCommands& commands_for(TaskKind task) {
+  return task == TaskKind::Seq2Seq ? seq2seq_commands() : classify_commands();
 }
 
 }  // namespace attn

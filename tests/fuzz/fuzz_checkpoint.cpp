@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto path = attn::fuzz::write_file("fuzz.pt", attn::fuzz::as_string(data, size));
   try {
     attn::CheckpointReader reader(path);
-    if (reader.header().config.task == "seq2seq") (void)attn::load_seq2seq_checkpoint(reader, "cpu");
+    if (reader.header().config.task == attn::TaskKind::Seq2Seq) (void)attn::load_seq2seq_checkpoint(reader, "cpu");
     else (void)attn::load_checkpoint_model(reader, "cpu");
   } catch (const attn::CheckpointError&) {
   }

@@ -80,8 +80,14 @@ struct Writer {
   json& j;
   template <class T>
   void operator()(const char* key, T& value) {
-    if constexpr (is_choice<T>::value) j[key] = to_string(value);  // by name
-    else j[key] = value;
+    if constexpr (is_choice<T>::value) {
+      j[key] = to_string(value);  // by name
+    } else if constexpr (is_choice_list<T>::value) {
+      j[key] = json::array();
+      for (const auto& e : value) j[key].push_back(to_string(e));
+    } else {
+      j[key] = value;
+    }
   }
   template <class S>
   void section(const char* key, S& s) {
@@ -203,13 +209,14 @@ struct Reader {
     check_choice(path, name, choice_names<E>());  // throws: not one of the names
   }
 
-  void read(const json& v, const std::string& path, std::vector<std::string>& out) {
+  template <class E, class = std::enable_if_t<is_choice<E>::value>>
+  void read(const json& v, const std::string& path, std::vector<E>& out) {
     if (v.is_string())  // --set model.hard_in=cross
       throw ConfigError(path + ": expected an array of strings, got " + type_name(v) + "; write [" + v.dump() + "]");
     if (!v.is_array()) throw ConfigError(path + ": expected an array of strings, got " + type_name(v));
     out.clear();
     for (size_t i = 0; i < v.size(); ++i) {
-      std::string x;
+      E x;
       read(v[i], path + "[" + std::to_string(i) + "]", x);
       out.push_back(x);
     }
@@ -237,12 +244,6 @@ struct Reader {
     visit(s, Reader{obj, prefix});
   }
 };
-
-// A model choice: the names of its enum (attn/core/choices.h), the same table the model reads.
-template <class E>
-void check_choice(const std::string& path, const std::string& value) {
-  check_choice(path, value, choice_names<E>());
-}
 
 template <class T>
 void check(bool ok, const std::string& path, T value, const std::string& allowed) {
@@ -276,8 +277,7 @@ std::vector<std::string> config_keys() {
 }
 
 void validate(const Config& c) {
-  check_choice("task", c.task, {"classify", "seq2seq"});
-  const bool seq2seq = c.task == "seq2seq";
+  const bool seq2seq = c.task == TaskKind::Seq2Seq;
   const auto& d = c.data;
   if (seq2seq) check_choice("data.kind", d.kind, {"sort", "copy", "reverse", "parallel"});
   else check_choice("data.kind", d.kind, {"majority", "retrieval", "imdb", "tsv", "csv", "jsonl"});
@@ -331,30 +331,20 @@ void validate(const Config& c) {
                       "); got " + std::to_string(m.heads));
   check(m.ffn_hidden > 0, "model.ffn_hidden", m.ffn_hidden, "positive");
   check(m.layers > 0, "model.layers", m.layers, "positive");
-  check_choice<AttentionMode>("model.attention", m.attention);
-  check_choice<HardGradient>("model.hard_gradient", m.hard_gradient);
-  for (size_t i = 0; i < m.hard_in.size(); ++i)
-    check_choice<AttentionPlace>("model.hard_in[" + std::to_string(i) + "]", m.hard_in[i]);
   if (m.hard_in.empty())
     throw ConfigError("model.hard_in: names no attention; give one or more of " +
                       quoted_list(choice_names<AttentionPlace>()));
   check(m.beta >= 0 && std::isfinite(m.beta), "model.beta", m.beta, "0 (meaning 1/sqrt(d_k)) or positive");
-  check_choice<BetaSchedule>("model.beta_schedule", m.beta_schedule);
-  check(m.beta_schedule == "constant" || (m.beta_end > 0 && std::isfinite(m.beta_end)), "model.beta_end", m.beta_end,
-        "the last beta of beta_schedule \"" + m.beta_schedule + "\", a positive number (e.g. 20)");
-  check_choice<Positions>("model.positions", m.positions);
+  check(m.beta_schedule == BetaSchedule::Constant || (m.beta_end > 0 && std::isfinite(m.beta_end)), "model.beta_end", m.beta_end,
+        "the last beta of beta_schedule \"" + to_string(m.beta_schedule) + "\", a positive number (e.g. 20)");
   check(m.max_positions > 0, "model.max_positions", m.max_positions, "positive");
-  if (m.positions != "none" && m.max_positions < d.max_len)
+  if (m.positions != Positions::None && m.max_positions < d.max_len)
     throw ConfigError("model.max_positions: must be at least data.max_len (" +
                       std::to_string(d.max_len) + "); got " + std::to_string(m.max_positions));
-  if (m.positions != "none" && m.max_positions < d.eval_max_len)
+  if (m.positions != Positions::None && m.max_positions < d.eval_max_len)
     throw ConfigError("model.max_positions: must be at least data.eval_max_len (" +
                       std::to_string(d.eval_max_len) + "); got " + std::to_string(m.max_positions));
   check(m.decoder_layers >= 0, "model.decoder_layers", m.decoder_layers, "0 (as the encoder) or positive");
-  check_choice<Positions>("model.decoder_positions", m.decoder_positions);
-  check_choice<Pooling>("model.pooling", m.pooling);
-  check_choice<NormPlacement>("model.norm", m.norm);
-  check_choice<Activation>("model.activation", m.activation);
   check(m.dropout >= 0 && m.dropout < 1, "model.dropout", m.dropout, "in [0, 1)");
   check(m.attention_dropout >= 0 && m.attention_dropout < 1, "model.attention_dropout",
         m.attention_dropout, "in [0, 1)");

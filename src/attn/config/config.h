@@ -73,22 +73,23 @@ struct ModelConfig {
   int64_t heads = 2;
   int64_t ffn_hidden = 128;
   int64_t layers = 2;
-  std::string attention = "soft";           ///< "soft" | "hard"
-  std::string hard_gradient = "straight_through";  ///< "straight_through" | "none"
+  AttentionMode attention = AttentionMode::Soft;  ///< "soft" | "hard"
+  HardGradient hard_gradient = HardGradient::StraightThrough;  ///< "straight_through" | "none"
   double beta = 0;                          ///< inverse temperature (at the start of a beta schedule); 0 = 1/sqrt(d_k)
-  std::string beta_schedule = "constant";   ///< "constant" | "linear" | "exponential": beta -> beta_end over the run, in hard_in's places
+  BetaSchedule beta_schedule = BetaSchedule::Constant;  ///< "constant" | "linear" | "exponential": beta -> beta_end over the run, in hard_in's places
   double beta_end = 0;                      ///< the last step's beta under a linear or exponential schedule
   /// Where attention is hard when `attention` (or eval's --attention) says "hard": "encoder",
   /// "decoder" (causal self-attention), "cross" (decoder over encoder), "pooling"; the others stay soft.
-  std::vector<std::string> hard_in = {"encoder", "decoder", "cross", "pooling"};
-  std::string positions = "none";           ///< "sinusoidal" | "learned" | "none" (a true set)
+  std::vector<AttentionPlace> hard_in = {AttentionPlace::Encoder, AttentionPlace::Decoder, AttentionPlace::Cross,
+                                         AttentionPlace::Pooling};
+  Positions positions = Positions::None;    ///< "sinusoidal" | "learned" | "none" (a true set)
   int64_t decoder_layers = 0;               ///< seq2seq: 0 = as many as the encoder's
-  std::string decoder_positions = "sinusoidal";  ///< seq2seq: the decoder emits a sequence
+  Positions decoder_positions = Positions::Sinusoidal;  ///< seq2seq: the decoder emits a sequence
   bool tie_embeddings = true;               ///< seq2seq: output projection = target embedding
   int64_t max_positions = 10000;
-  std::string pooling = "attention";        ///< "max" | "mean" | "attention"
-  std::string norm = "post";                ///< "post" | "pre"
-  std::string activation = "relu";          ///< "relu" | "gelu"
+  Pooling pooling = Pooling::Attention;     ///< "max" | "mean" | "attention"
+  NormPlacement norm = NormPlacement::Post;  ///< "post" | "pre"
+  Activation activation = Activation::ReLU;  ///< "relu" | "gelu"
   double dropout = 0;
   double attention_dropout = 0;
   Kernel attention_kernel = Kernel::Fused;  ///< "fused" (tiled, O(t) memory) | "reference" (plain)
@@ -137,7 +138,7 @@ struct DecodeConfig {
 /// The defaults are the embedded default run: the lecture's key-value store (data.kind
 /// "retrieval") learnt by a 2-layer set model; configs/ holds the notebook's IMDB run and others.
 struct Config {
-  std::string task = "classify";    ///< "classify" (set to vector) | "seq2seq" (set to set)
+  TaskKind task = TaskKind::Classify;  ///< "classify" (set to vector) | "seq2seq" (set to set)
   DataConfig data;
   ModelConfig model;
   TrainConfig train;

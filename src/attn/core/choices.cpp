@@ -35,6 +35,7 @@ ATTN_CHOICES(BetaSchedule, "beta_schedule",
 ATTN_CHOICES(AttentionPlace, "attention place",
              {{AttentionPlace::Encoder, "encoder"}, {AttentionPlace::Decoder, "decoder"},
               {AttentionPlace::Cross, "cross"}, {AttentionPlace::Pooling, "pooling"}})
+ATTN_CHOICES(TaskKind, "task", {{TaskKind::Classify, "classify"}, {TaskKind::Seq2Seq, "seq2seq"}})
 ATTN_CHOICES(OptimizerKind, "optimizer", {{OptimizerKind::AdamW, "adamw"}, {OptimizerKind::SGD, "sgd"}})
 ATTN_CHOICES(LrSchedule, "schedule",
              {{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}, {LrSchedule::Linear, "linear"},

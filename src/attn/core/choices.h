@@ -50,6 +50,10 @@ enum class BetaSchedule { Constant, Linear, Exponential };
 /// `Pooling` (the set classifier's query over the set).
 enum class AttentionPlace { Encoder, Decoder, Cross, Pooling };
 
+/// config.task: `Classify` (a set in, one vector out: the set classifier) or `Seq2Seq` (a set or
+/// sequence in, a sequence out: the encoder-decoder).
+enum class TaskKind { Classify, Seq2Seq };
+
 /// train.optimizer: AdamW (attn's fused update) or SGD with momentum.
 enum class OptimizerKind { AdamW, SGD };
 
@@ -90,10 +94,17 @@ ATTN_CHOICE(NormPlacement)
 ATTN_CHOICE(Pooling)
 ATTN_CHOICE(BetaSchedule)
 ATTN_CHOICE(AttentionPlace)
+ATTN_CHOICE(TaskKind)
 ATTN_CHOICE(OptimizerKind)
 ATTN_CHOICE(LrSchedule)
 ATTN_CHOICE(NonFinite)
 #undef ATTN_CHOICE
+
+/// A list of choices (model.hard_in): read and written as an array of names.
+template <class T>
+struct is_choice_list : std::false_type {};
+template <class E>
+struct is_choice_list<std::vector<E>> : is_choice<E> {};
 
 /// The names of E's values, in declaration order: "soft", "hard".
 template <class E, class = std::enable_if_t<is_choice<E>::value>>

@@ -138,8 +138,8 @@ std::string describe_map(const std::string& name) {
 }
 
 nlohmann::json attention_maps_json(const std::string& checkpoint, const CheckpointHeader& header,
-                                   const std::string& attention, const std::vector<ShownInput>& inputs) {
-  json doc = {{"checkpoint", checkpoint}, {"task", header.config.task}, {"attention", attention},
+                                   AttentionMode attention, const std::vector<ShownInput>& inputs) {
+  json doc = {{"checkpoint", checkpoint}, {"task", to_string(header.config.task)}, {"attention", to_string(attention)},
               {"step", header.state.step}, {"inputs", json::array()}};
   for (const auto& in : inputs) {
     json maps = json::array();

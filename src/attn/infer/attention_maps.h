@@ -68,6 +68,6 @@ std::string describe_map(const std::string& module_name);
 /// "tokens", "output", "output_tokens", "score", "maps": [{"name", "title", "layer" (1-based; none
 /// for the pooling), "queries", "keys", "weights" [H][Tq][Tk]}]}]}; weights rounded to 7 decimals.
 nlohmann::json attention_maps_json(const std::string& checkpoint, const CheckpointHeader& header,
-                                   const std::string& attention, const std::vector<ShownInput>& inputs);
+                                   AttentionMode attention, const std::vector<ShownInput>& inputs);
 
 }  // namespace attn

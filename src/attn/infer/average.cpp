@@ -33,7 +33,7 @@ std::map<std::string, torch::Tensor> state(torch::nn::Module& model) {
 
 // Why `b` is not a checkpoint of the model `a` is, or "" when it is.
 std::string difference(const CheckpointHeader& a, const CheckpointHeader& b) {
-  if (a.config.task != b.config.task) return "the task (" + a.config.task + " / " + b.config.task + ")";
+  if (a.config.task != b.config.task) return "the task (" + to_string(a.config.task) + " / " + to_string(b.config.task) + ")";
   const auto ma = to_json(a.config)["model"], mb = to_json(b.config)["model"];
   for (const auto& [key, value] : ma.items()) {
     const bool kernel = key.size() >= 7 && key.compare(key.size() - 7, 7, "_kernel") == 0;  // the same model either way

@@ -22,8 +22,8 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
   CheckpointSeq2Seq m;
   m.path = path;
   m.header = reader.header();
-  if (m.header.config.task != "seq2seq")
-    throw CheckpointError(path + ": a " + m.header.config.task + " checkpoint, not a seq2seq one");
+  if (m.header.config.task != TaskKind::Seq2Seq)
+    throw CheckpointError(path + ": a " + to_string(m.header.config.task) + " checkpoint, not a seq2seq one");
   try {
     m.source_codec = codec_from_json(m.header.codecs.at("source"));
     const auto& t = m.header.codecs.at("target");
@@ -41,7 +41,7 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
 }
 
 std::shared_ptr<torch::nn::Module> load_checkpoint_module(CheckpointReader& reader, const std::string& device_name) {
-  if (reader.header().config.task == "seq2seq") return load_seq2seq_checkpoint(reader, device_name).model.ptr();
+  if (reader.header().config.task == TaskKind::Seq2Seq) return load_seq2seq_checkpoint(reader, device_name).model.ptr();
   return load_checkpoint_model(reader, device_name).model.ptr();
 }
 
@@ -50,8 +50,8 @@ CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::strin
   CheckpointModel m;
   m.path = path;
   m.header = reader.header();
-  if (m.header.config.task != "classify")
-    throw CheckpointError(path + ": a " + m.header.config.task + " checkpoint, not a classifier");
+  if (m.header.config.task != TaskKind::Classify)
+    throw CheckpointError(path + ": a " + to_string(m.header.config.task) + " checkpoint, not a classifier");
   m.vocab = Vocab::from_tokens(m.header.vocab);
   m.device = select_device(device_name.empty() ? m.header.config.device : device_name);
   m.model = build_classifier(m.header.config.model, m.vocab.size(),

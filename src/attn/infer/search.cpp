@@ -86,7 +86,7 @@ SearchOptions search_options(const Config& cfg, int64_t beam_size) {
   o.max_len_a = cfg.decode.max_len_a;
   o.max_len_b = cfg.decode.max_len_b;
   // The decoder's position table bounds the output length.
-  if (cfg.model.decoder_positions != "none") o.max_len_cap = cfg.model.max_positions;
+  if (cfg.model.decoder_positions != Positions::None) o.max_len_cap = cfg.model.max_positions;
   return o;
 }
 

@@ -24,9 +24,6 @@ SetClassifier build_classifier(const ModelConfig& m, int64_t vocab_size, int64_t
 /// The encoder-decoder a seq2seq config describes; decoder_layers 0 = as many as the encoder.
 Seq2Seq build_seq2seq(const ModelConfig& m, int64_t source_vocab, int64_t target_vocab);
 
-/// The attention places model.hard_in names.
-std::vector<AttentionPlace> hard_places(const ModelConfig& m);
-
 /// A model of config `m` with its attention `mode`: "hard" in model.hard_in's places (soft
 /// elsewhere), "soft" everywhere. The builders above apply model.attention this way.
 void use_attention(torch::nn::Module& model, const ModelConfig& m, AttentionMode mode);

@@ -39,8 +39,8 @@ class ClassifyTask : public Task {
                   "[model] set classifier: d_model %lld, %lld heads, ffn %lld, %lld layer(s), %s attention, "
                   "positions %s, pooling %s | %lld trainable parameters",
                   static_cast<long long>(m.d_model), static_cast<long long>(m.heads),
-                  static_cast<long long>(m.ffn_hidden), static_cast<long long>(m.layers), m.attention.c_str(),
-                  m.positions.c_str(), m.pooling.c_str(), static_cast<long long>(count_trainable(*model_)));
+                  static_cast<long long>(m.ffn_hidden), static_cast<long long>(m.layers), to_string(m.attention).c_str(),
+                  to_string(m.positions).c_str(), to_string(m.pooling).c_str(), static_cast<long long>(count_trainable(*model_)));
     if (!layout_.empty()) return {data, "[data] " + layout_, model};
     return {data, model};
   }
@@ -109,7 +109,7 @@ std::unique_ptr<Task> make_classify_task(const Config& config, const torch::Devi
 
 std::unique_ptr<Task> make_task(const Config& config, const torch::Device& device, const CheckpointHeader* resume,
                                 int threads) {
-  if (config.task == "seq2seq") return make_seq2seq_task(config, device, resume, threads);
+  if (config.task == TaskKind::Seq2Seq) return make_seq2seq_task(config, device, resume, threads);
   return make_classify_task(config, device, resume);
 }
 

@@ -54,8 +54,8 @@ class Seq2SeqTask : public Task {
                   "positions %s/%s, %s output | %lld trainable parameters",
                   static_cast<long long>(m.d_model), static_cast<long long>(m.heads),
                   static_cast<long long>(m.ffn_hidden), static_cast<long long>(m.layers),
-                  static_cast<long long>(m.decoder_layers > 0 ? m.decoder_layers : m.layers), m.attention.c_str(),
-                  m.positions.c_str(), m.decoder_positions.c_str(), m.tie_embeddings ? "tied" : "separate",
+                  static_cast<long long>(m.decoder_layers > 0 ? m.decoder_layers : m.layers), to_string(m.attention).c_str(),
+                  to_string(m.positions).c_str(), to_string(m.decoder_positions).c_str(), m.tie_embeddings ? "tied" : "separate",
                   static_cast<long long>(count_trainable(*model_)));
     std::vector<std::string> lines = {data, model};
     if (data_.dropped_valid > 0)

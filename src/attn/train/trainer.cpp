@@ -73,7 +73,7 @@ json recorded(const Task& task, const json& all, json record) {
 // A run for hard attention: trained hard, sharpened by a beta schedule, or chosen by a hard
 // metric. Its validations and test measure the model with hard attention as well.
 bool measures_hard(const Config& c) {
-  return c.model.attention == "hard" || c.model.beta_schedule != "constant" || c.train.metric.rfind("hard_", 0) == 0;
+  return c.model.attention == AttentionMode::Hard || c.model.beta_schedule != BetaSchedule::Constant || c.train.metric.rfind("hard_", 0) == 0;
 }
 
 // The training loop of one run, and the validations and checkpoints inside it.
@@ -262,7 +262,7 @@ class Loop {
   void add_hard_metrics(Split split, json& metrics, std::string& summary) {
     json hard = metrics;
     std::string hard_summary = summary;
-    if (cfg_.model.attention != "hard") {
+    if (cfg_.model.attention != AttentionMode::Hard) {
       use_attention(model_, cfg_.model, AttentionMode::Hard);
       try {
         hard = task_.evaluate(split, hard_summary);
