@@ -2,7 +2,10 @@
 // step's rows, one product with the weight read in place) against torch's linear: float64 to
 // 1e-12 and float32 to 1e-5, with and without bias, ReLU and an added residual; the fused
 // feed-forward and the blocked linear layer take it for few rows and still match their references.
+// Inside a decode (attn/ops/decoding_weights.h) the same products by the parameters transposed
+// once, in blocks of output columns, against the same references.
 #include "attn/ops/blocked_linear.h"
+#include "attn/ops/decoding_weights.h"
 #include "attn/ops/fused_ffn.h"
 #include "support.h"
 
@@ -55,6 +58,64 @@ TEST_CASE("the fused feed-forward and the blocked linear layer on few rows match
   CHECK(relative_error(fused_ffn(x, w1, b1, w2, b2, /*residual=*/true), x + ffn) < 1e-12);
   CHECK(relative_error(blocked_linear(x, w1, b1), Fn::linear(x, w1, b1)) < 1e-12);
   CHECK(relative_error(blocked_linear(x, w1, torch::Tensor()), Fn::linear(x, w1)) < 1e-12);
+}
+
+TEST_CASE("inside a decode, few_rows_linear multiplies by each parameter transposed once, in column blocks, "
+          "and matches torch's linear", "[few_rows][decoding]") {
+  attn::test::seed();
+  CHECK(step_columns(16, 256) == 128);  // 16 x 256 x 128 <= 1e6
+  CHECK(step_columns(48, 256) == 80);
+  CHECK(step_columns(16, 1024) == 48);
+  CHECK(step_columns(1, 1 << 20) == 16);
+  // Column counts that leave a last partial block; rows up to kStepRows; K past one block's limit.
+  const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1}, {3, 7, 300}, {16, 256, 1000}, {kStepRows, 64, 129},
+                                                      {5, 1024, 40}};
+  for (const auto& [N, K, M] : shapes)
+    for (const auto dtype : {torch::kFloat64, torch::kFloat32})
+      for (int variant = 0; variant < 4; ++variant) {  // bias, bias + ReLU, bias + residual, none
+        const auto o = torch::TensorOptions().dtype(dtype);
+        const auto x = torch::randn({N, K}, o), w = torch::randn({M, K}, o).requires_grad_();
+        const auto b = variant < 3 ? torch::randn({M}, o).requires_grad_() : torch::Tensor();
+        const bool relu = variant == 1;
+        const auto add = variant == 2 ? torch::randn({N, M}, o) : torch::Tensor();
+        INFO("N " << N << " K " << K << " M " << M << " " << dtype << " variant " << variant);
+        torch::NoGradGuard no_grad;
+        const auto want = reference(x, w, b, relu, add);
+        DecodingWeights weights;
+        REQUIRE(DecodingWeights::active() == &weights);
+        const auto first = few_rows_linear(x, w, b, relu, add), again = few_rows_linear(x, w, b, relu, add);
+        REQUIRE(first.sizes() == want.sizes());
+        CHECK(relative_error(first, want) < (dtype == torch::kFloat64 ? 1e-12 : 1e-5));
+        CHECK(torch::equal(first, again));
+        const auto& wt = weights.transposed(w);  // the copy the products used, kept for the decode
+        CHECK(wt.data_ptr() == weights.transposed(w).data_ptr());
+        CHECK(torch::equal(wt, w.t()));
+      }
+  CHECK(DecodingWeights::active() == nullptr);
+}
+
+TEST_CASE("inside a decode, a weight that is not a parameter is read where it lies, never kept",
+          "[few_rows][decoding]") {
+  attn::test::seed();
+  torch::NoGradGuard no_grad;
+  const auto o = torch::TensorOptions().dtype(torch::kFloat64);
+  const auto x = torch::randn({4, 8}, o);
+  DecodingWeights weights;
+  for (int i = 0; i < 3; ++i) {  // temporaries: a freed one's address may come back for the next
+    const auto w = torch::randn({6, 8}, o);
+    CHECK(relative_error(few_rows_linear(x, w, torch::Tensor()), torch::nn::functional::linear(x, w)) < 1e-12);
+  }
+  CHECK(weights.size() == 0);
+  const auto parameter = torch::randn({6, 8}, o).requires_grad_();
+  few_rows_linear(x, parameter, torch::Tensor());
+  few_rows_linear(x, parameter, torch::Tensor());
+  CHECK(weights.size() == 1);
+  const auto outer = DecodingWeights::active();
+  {
+    DecodingWeights inner;
+    CHECK(DecodingWeights::active() == &inner);
+  }
+  CHECK(DecodingWeights::active() == outer);
 }
 
 }  // namespace test_few_rows_linear

@@ -1,17 +1,66 @@
 #include "attn/ops/blocked_linear.h"
 
+#include <algorithm>
+
 #include "attn/kernels/blas.h"
 #include "attn/kernels/linear_kernels.h"
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
+#include "attn/ops/decoding_weights.h"
 #include "attn/ops/gradient_rows.h"
 #include "attn/ops/kernel_choice.h"
 #include "attn/ops/parallel_guided.h"
 
 namespace attn {
 
+int64_t step_columns(int64_t rows, int64_t K) {
+  return std::clamp<int64_t>(1000000 / std::max<int64_t>(1, rows * K) / 16 * 16, 16, 128);
+}
+
+namespace {
+
+// y (N, M) = x (N, K) wt (K, M) + b, then relu and add, in blocks of step_columns output
+// columns, one per thread at a time: each block's product within OpenBLAS's small-matrix path.
+template <typename T>
+void step_linear(const torch::Tensor& x, const torch::Tensor& wt, const torch::Tensor& b, bool relu,
+                 const torch::Tensor& add, torch::Tensor& y) {
+  const int64_t N = x.size(0), K = x.size(1), M = wt.size(1), cols = step_columns(N, K);
+  const T* xp = x.data_ptr<T>();
+  const T* wp = wt.data_ptr<T>();
+  const T* bp = b.defined() && b.numel() ? b.data_ptr<T>() : nullptr;
+  const T* ap = add.defined() ? add.data_ptr<T>() : nullptr;
+  T* yp = y.data_ptr<T>();
+  parallel_guided((M + cols - 1) / cols, [&](int64_t begin, int64_t end) {
+    for (int64_t block = begin; block < end; ++block) {
+      const int64_t c0 = block * cols, n = std::min(cols, M - c0);
+      if (bp)
+        for (int64_t r = 0; r < N; ++r) std::copy(bp + c0, bp + c0 + n, yp + r * M + c0);
+      kernels::gemm<T>(false, false, N, n, K, T(1), xp, K, wp + c0, M, bp ? T(1) : T(0), yp + c0, M);
+      if (!relu && !ap) continue;
+      for (int64_t r = 0; r < N; ++r) {
+        T* row = yp + r * M + c0;
+        for (int64_t j = 0; j < n; ++j) {
+          if (relu) row[j] = std::max(row[j], T(0));
+          if (ap) row[j] += ap[r * M + c0 + j];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
 torch::Tensor few_rows_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, bool relu,
                              const torch::Tensor& add) {
+  // Inside a decode, the parameters transposed once for all its steps (attn/ops/decoding_weights.h).
+  if (auto* weights = DecodingWeights::active();
+      weights && x.size(0) <= kStepRows && x.dim() == 2 && x.device().is_cpu() && w.requires_grad()) {
+    const auto& wt = weights->transposed(w);                               // (K, M)
+    auto y = torch::empty({x.size(0), w.size(0)}, x.options());            // (N, M)
+    const auto xc = x.contiguous(), ac = add.defined() ? add.contiguous() : add;
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "step_linear", [&] { step_linear<scalar_t>(xc, wt, b, relu, ac, y); });
+    return y;
+  }
   // One product with W as a transposed view: OpenBLAS reads it in place (no transposed copy).
   auto y = b.defined() && b.numel() ? torch::addmm(b, x, w.t()) : torch::mm(x, w.t());  // (N, M)
   if (relu) y.relu_();
