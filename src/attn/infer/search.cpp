@@ -5,8 +5,6 @@
 #include <functional>
 #include <limits>
 
-#include "attn/ops/decoding_weights.h"
-
 namespace attn {
 
 namespace {
@@ -30,8 +28,7 @@ std::vector<int64_t> length_limits(const torch::Tensor& src, const torch::Tensor
   return out;
 }
 
-// Next-token log-probabilities for a batch of prefixes, from the cache or recomputed. Its steps
-// multiply few rows by weights laid out once for the whole decode (DecodingWeights).
+// Next-token log-probabilities for a batch of prefixes, from the cache or recomputed.
 class Stepper {
  public:
   Stepper(Seq2Seq& model, torch::Tensor memory, torch::Tensor src_padding, bool use_cache)
@@ -56,7 +53,6 @@ class Stepper {
   }
 
  private:
-  DecodingWeights weights_;
   Seq2Seq& model_;
   torch::Tensor memory_, src_padding_;
   bool cached_;

@@ -6,7 +6,6 @@
 #include "attn/kernels/linear_kernels.h"
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
-#include "attn/ops/decoding_weights.h"
 #include "attn/ops/gradient_rows.h"
 #include "attn/ops/kernel_choice.h"
 #include "attn/ops/parallel_guided.h"
@@ -14,19 +13,21 @@
 namespace attn {
 
 int64_t step_columns(int64_t rows, int64_t K) {
-  return std::clamp<int64_t>(1000000 / std::max<int64_t>(1, rows * K) / 16 * 16, 16, 128);
+  const int64_t by_output = 1200 / std::max<int64_t>(1, rows), by_product = 1000000 / std::max<int64_t>(1, rows * K);
+  return std::clamp<int64_t>(std::min(by_output, by_product) / 16 * 16, 16, 128);
 }
 
 namespace {
 
-// y (N, M) = x (N, K) wt (K, M) + b, then relu and add, in blocks of step_columns output
-// columns, one per thread at a time: each block's product within OpenBLAS's small-matrix path.
+// y (N, M) = x (N, K) w^T + b, then relu and add, in blocks of step_columns rows of w (output
+// columns), one per thread at a time: each block's product within OpenBLAS's small-matrix path,
+// which reads w where it lies.
 template <typename T>
-void step_linear(const torch::Tensor& x, const torch::Tensor& wt, const torch::Tensor& b, bool relu,
+void step_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, bool relu,
                  const torch::Tensor& add, torch::Tensor& y) {
-  const int64_t N = x.size(0), K = x.size(1), M = wt.size(1), cols = step_columns(N, K);
+  const int64_t N = x.size(0), K = x.size(1), M = w.size(0), cols = step_columns(N, K);
   const T* xp = x.data_ptr<T>();
-  const T* wp = wt.data_ptr<T>();
+  const T* wp = w.data_ptr<T>();
   const T* bp = b.defined() && b.numel() ? b.data_ptr<T>() : nullptr;
   const T* ap = add.defined() ? add.data_ptr<T>() : nullptr;
   T* yp = y.data_ptr<T>();
@@ -35,7 +36,7 @@ void step_linear(const torch::Tensor& x, const torch::Tensor& wt, const torch::T
       const int64_t c0 = block * cols, n = std::min(cols, M - c0);
       if (bp)
         for (int64_t r = 0; r < N; ++r) std::copy(bp + c0, bp + c0 + n, yp + r * M + c0);
-      kernels::gemm<T>(false, false, N, n, K, T(1), xp, K, wp + c0, M, bp ? T(1) : T(0), yp + c0, M);
+      kernels::gemm<T>(false, true, N, n, K, T(1), xp, K, wp + c0 * K, K, bp ? T(1) : T(0), yp + c0, M);
       if (!relu && !ap) continue;
       for (int64_t r = 0; r < N; ++r) {
         T* row = yp + r * M + c0;
@@ -52,13 +53,10 @@ void step_linear(const torch::Tensor& x, const torch::Tensor& wt, const torch::T
 
 torch::Tensor few_rows_linear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, bool relu,
                              const torch::Tensor& add) {
-  // Inside a decode, the parameters transposed once for all its steps (attn/ops/decoding_weights.h).
-  if (auto* weights = DecodingWeights::active();
-      weights && x.size(0) <= kStepRows && x.dim() == 2 && x.device().is_cpu() && w.requires_grad()) {
-    const auto& wt = weights->transposed(w);                               // (K, M)
+  if (x.size(0) <= kStepRows && x.dim() == 2 && x.device().is_cpu()) {  // a decoding step's rows
     auto y = torch::empty({x.size(0), w.size(0)}, x.options());            // (N, M)
-    const auto xc = x.contiguous(), ac = add.defined() ? add.contiguous() : add;
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "step_linear", [&] { step_linear<scalar_t>(xc, wt, b, relu, ac, y); });
+    const auto xc = x.contiguous(), wc = w.contiguous(), ac = add.defined() ? add.contiguous() : add;
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "step_linear", [&] { step_linear<scalar_t>(xc, wc, b, relu, ac, y); });
     return y;
   }
   // One product with W as a transposed view: OpenBLAS reads it in place (no transposed copy).
