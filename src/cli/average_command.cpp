@@ -8,6 +8,7 @@
 #include "attn/infer/average.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/io/checkpoint.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -48,6 +49,20 @@ int run_average(const AverageRequest& req) {
   for (const auto& input : r.inputs) std::cerr << " " << input;
   std::cerr << "\n";
   return 0;
+}
+
+void add_average_command(CommandLine& cli) {
+  auto req = std::make_shared<AverageRequest>();
+  auto* cmd = cli.app.add_subcommand("average", "A checkpoint whose weights are the mean of several checkpoints "
+                                                "of one model (the last few of a run)");
+  cmd->add_option("inputs", req->inputs, "Checkpoint files or run directories (their best.pt)")->required();
+  cmd->add_option("--last", req->last, "The newest N step checkpoints of the one run directory given")
+      ->check(kPositive);
+  cmd->add_option("--out", req->out, "The new checkpoint (default with one run directory: "
+                                     "RUN/checkpoints/averaged.pt)");
+  cmd->add_flag("--force", req->force, "Replace an existing file");
+  cli.add_trust_flag(cmd);
+  cli.add(cmd, [req] { return run_average(*req); });
 }
 
 }  // namespace attn

@@ -12,6 +12,7 @@
 #include "attn/model/build.h"
 #include "attn/runtime/runtime.h"
 #include "attn/train/trainer.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -69,6 +70,59 @@ int run_bench_decode(const BenchDecodeRequest& req) {
                                 {"threads", threads}, {"rows", rows}}.dump()
               << "\n";
   return 0;
+}
+
+void add_bench_commands(CommandLine& cli) {
+  auto* bench = cli.app.add_subcommand("bench", "Benchmarks");
+  bench->require_subcommand(1);
+
+  auto decode = std::make_shared<BenchDecodeRequest>();
+  auto* cmd = bench->add_subcommand(
+      "decode", "Time decoding with the key/value cache against recomputing the prefix, per output length");
+  cmd->add_option("--config", decode->config_path, "A seq2seq config (its model is built with random weights)")
+      ->required()->check(CLI::ExistingFile);
+  cmd->add_option("--lengths", decode->lengths, "Output lengths")->delimiter(',');
+  cmd->add_option("--batch", decode->batch, "Sentences decoded together")->check(kPositive);
+  cmd->add_option("--beam", decode->beam, "Beam size (1 = greedy)")->check(kPositive);
+  cmd->add_option("--repeats", decode->repeats, "Timings per point (the fastest is kept)")->check(kPositive);
+  cmd->add_option("--threads", decode->threads, "Threads (0 = every core)");
+  cmd->add_flag("--cached-only", decode->cached_only, "Time the cached decoding alone");
+  cmd->add_flag("--json", decode->json, "Print one JSON object");
+  cli.add(cmd, [decode] { return run_bench_decode(*decode); }, /*computes=*/true);
+
+  add_bench_step_commands(cli, bench);  // train, eval
+
+  auto attention = std::make_shared<BenchAttentionRequest>();
+  cmd = bench->add_subcommand(
+      "attention", "Time one multi-head self-attention forward + backward over a random set; peak memory");
+  cmd->add_option("--length", attention->length, "Set size t")->check(kPositive);
+  cmd->add_option("--batch", attention->batch, "Sets per call")->check(kPositive);
+  cmd->add_option("--d-model", attention->d_model, "Model width")->check(kPositive);
+  cmd->add_option("--heads", attention->heads, "Heads")->check(kPositive);
+  cmd->add_flag("--causal", attention->causal, "Causal mask (a decoder's self-attention)");
+  cmd->add_option("--kernel", attention->kernel, "fused | reference");
+  cmd->add_option("--repeats", attention->repeats, "Timed calls (the median is kept)")->check(kPositive);
+  cmd->add_option("--warmup", attention->warmup, "Untimed calls first")->check(kNonNegative);
+  cmd->add_option("--threads", attention->threads, "Threads (0 = every core)");
+  cmd->add_flag("--json", attention->json, "Print one JSON object");
+  cli.add(cmd, [attention] { return run_bench_attention(*attention); }, /*computes=*/true);
+
+  auto allreduce = std::make_shared<BenchAllreduceRequest>();
+  cmd = bench->add_subcommand("allreduce",
+                              "Time the bucketed gradient all-reduce alone; run under attn launch --nproc N");
+  cmd->add_option("--size-mb", allreduce->size_mb, "Megabytes of float32 gradients")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("--repeats", allreduce->repeats, "Timed all-reduces")->capture_default_str()->check(kPositive);
+  cmd->add_flag("--json", allreduce->json, "Print one JSON object");
+  cli.add(cmd, [allreduce] { return run_bench_allreduce(*allreduce); }, /*computes=*/true);
+
+  auto matmul = std::make_shared<BenchMatmulRequest>();
+  cmd = bench->add_subcommand("matmul", "The machine's float32 matrix product rate (GFLOP/s)");
+  cmd->add_option("--size", matmul->size, "Matrix size n (n x n times n x n)")->check(kPositive);
+  cmd->add_option("--repeats", matmul->repeats, "Timed products")->check(kPositive);
+  cmd->add_option("--threads", matmul->threads, "Threads (0 = every core)");
+  cmd->add_flag("--json", matmul->json, "Print one JSON object");
+  cli.add(cmd, [matmul] { return run_bench_matmul(*matmul); }, /*computes=*/true);
 }
 
 }  // namespace attn

@@ -25,6 +25,7 @@
 #include "attn/train/optimizer.h"
 #include "attn/runtime/runtime.h"
 #include "attn/train/trainer.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -271,6 +272,27 @@ int run_bench_matmul(const BenchMatmulRequest& req) {
     std::printf("matmul %lld x %lld float32, %d threads: %.4f s, %.1f GFLOP/s | BLAS %s\n",
                 static_cast<long long>(n), static_cast<long long>(n), threads, sec, gflops, blas.describe().c_str());
   return 0;
+}
+
+void add_bench_step_commands(CommandLine& cli, CLI::App* bench) {
+  auto add = [&](const char* name, const char* what, bool train) {
+    auto req = std::make_shared<BenchStepRequest>();
+    req->train = train;
+    auto* cmd = bench->add_subcommand(name, what);
+    cmd->add_option("--config", req->config_path, "Config whose model, optimizer and batch shape are timed")
+        ->required()->check(CLI::ExistingFile);
+    cmd->add_option("--set", req->overrides, "Override a config key: key.path=value (repeatable)");
+    cmd->add_option("--steps", req->steps, "Timed steps (after the warm-up)")->check(kPositive);
+    cmd->add_option("--warmup", req->warmup, "Untimed steps first")->check(kNonNegative);
+    cmd->add_option("--threads", req->threads, "Threads (0 = the config's)")->check(kNonNegative);
+    cmd->add_option("--device", req->device, "cpu | cuda | cuda:N | auto (default: the config's)");
+    cmd->add_option("--profile", req->profile_path,
+                    "Write LibTorch's operator profile of the timed steps (Chrome trace JSON)");
+    cmd->add_flag("--json", req->json, "Print one JSON object (samples_per_sec, sec_per_step, ...)");
+    cli.add(cmd, [req] { return run_bench_step(*req); }, /*computes=*/true);
+  };
+  add("train", "Time training steps (forward, backward, optimizer) of a config on random batches", true);
+  add("eval", "Time the forward pass of a config's model on random batches", false);
 }
 
 }  // namespace attn

@@ -8,6 +8,7 @@
 #include "attn/data/seq2seq/parallel_text.h"
 #include "attn/metrics/bleu.h"
 #include "attn/core/errors.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -40,6 +41,18 @@ int run_bleu(const BleuRequest& req) {
     std::cout << s.to_string() << "\n";
   }
   return 0;
+}
+
+void add_bleu_command(CommandLine& cli) {
+  auto req = std::make_shared<BleuRequest>();
+  auto* cmd = cli.app.add_subcommand("bleu", "Corpus BLEU of line-aligned files, as sacreBLEU's default "
+                                             "(13a tokenization, exp smoothing, case-sensitive)");
+  cmd->add_option("hypotheses", req->hypotheses, "System output, one sentence per line (.gz works; - = stdin)")
+      ->required();
+  cmd->add_option("references", req->references, "Reference file(s), line-aligned with the hypotheses")->required();
+  cmd->add_flag("--lowercase,-l", req->lowercase, "Lower-case both sides first (sacreBLEU -lc)");
+  cmd->add_flag("--json", req->json, "Print one JSON object");
+  cli.add(cmd, [req] { return run_bleu(*req); });
 }
 
 }  // namespace attn

@@ -15,6 +15,7 @@
 #include "attn/io/checkpoint_format.h"
 #include "attn/io/checkpoint_reader.h"
 #include "attn/io/safetensors.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -82,6 +83,21 @@ int run_export(const ExportRequest& req) {
   std::cout << out << "\n" << sidecar << "\n";
   std::cerr << "attn export: " << tensors.size() << " tensors, " << count << " values, from " << reader.path() << "\n";
   return 0;
+}
+
+void add_export_command(CommandLine& cli) {
+  auto req = std::make_shared<ExportRequest>();
+  auto* cmd = cli.app.add_subcommand("export", "A checkpoint's weights alone (no optimizer state) for other "
+                                               "tools, with a JSON of what is needed to use them");
+  cmd->add_option("checkpoint", req->target, "Run directory or .pt file")->required();
+  cmd->add_option("--format", req->format, "safetensors, or pytorch: a file torch.load(f, "
+                                           "weights_only=True) reads into a dict of tensors")
+      ->capture_default_str()->check(CLI::IsMember({"safetensors", "pytorch"}));
+  cmd->add_option("--out", req->out, "Weights file; the JSON goes beside it as NAME.json (default: "
+                                     "RUN/model.safetensors or RUN/model.pt)");
+  cmd->add_flag("--force", req->force, "Replace existing files");
+  cli.add_trust_flag(cmd);
+  cli.add(cmd, [req] { return run_export(*req); });
 }
 
 }  // namespace attn

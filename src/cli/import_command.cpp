@@ -22,6 +22,7 @@
 #include "attn/io/checkpoint.h"
 #include "attn/io/torch_state_dict.h"
 #include "attn/model/build.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -121,6 +122,24 @@ int run_import(const ImportRequest& req) {
   std::cerr << "attn import: " << used << " tensors from " << req.state_dict << " into " << path << " ("
             << header.vocab.size() << " tokens, labels " << req.labels << ")\n";
   return 0;
+}
+
+void add_import_command(CommandLine& cli) {
+  auto req = std::make_shared<ImportRequest>();
+  auto* cmd = cli.app.add_subcommand("import", "A classifier saved by PyTorch (torch.save(model.state_dict(), f), "
+                                               "the notebook's names or attn's) as a new run");
+  cmd->add_option("state_dict", req->state_dict, "The .pt file torch.save wrote")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--config", req->config, "Config that describes the saved model (model.*; data.* "
+                                           "for how eval and predict read text)")
+      ->required()->check(CLI::ExistingFile);
+  cmd->add_option("--set", req->overrides, "Override a config key: key.path=value (repeatable)");
+  cmd->add_option("--vocab", req->vocab, "Vocabulary: one token per line, the line number its id, "
+                                         "<unk> and <pad> first")
+      ->required()->check(CLI::ExistingFile);
+  cmd->add_option("--labels", req->labels, "Class names in the order of the model's outputs, "
+                                           "comma-separated (e.g. neg,pos)")->required();
+  cmd->add_option("--out", req->out, "The new run directory")->required();
+  cli.add(cmd, [req] { return run_import(*req); });
 }
 
 }  // namespace attn

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -164,6 +165,31 @@ int run_launch(const LaunchRequest& req) {
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   return exit_code;
+}
+
+void add_launch_command(CommandLine& cli) {
+  auto req = std::make_shared<LaunchRequest>();
+  auto* cmd = cli.app.add_subcommand(
+      "launch", "Start the processes of a data-parallel run on this host, as torchrun does: "
+                "attn launch --nproc 2 -- train CONFIG.json (each gets RANK, WORLD_SIZE, LOCAL_RANK, "
+                "MASTER_ADDR, MASTER_PORT)");
+  cmd->add_option("--nproc", req->nproc, "Processes on this host")->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--nnodes", req->nnodes, "Hosts in the job (start attn launch on each)")
+      ->capture_default_str()->check(CLI::Range(1, 65536));
+  cmd->add_option("--node-rank", req->node_rank, "This host's index, 0 for the host of rank 0")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--master-addr", req->master_addr, "Address of the host of rank 0")->capture_default_str();
+  cmd->add_option("--master-port", req->master_port, "Rendezvous port on that host (0: a free port; one host only)")
+      ->capture_default_str()->check(CLI::Range(0, 65535));
+  cmd->add_option("--timeout", req->timeout,
+                  "Seconds to wait for the rendezvous and for any other rank (sets ATTN_DIST_TIMEOUT; "
+                  "0: attn's default, 300)")
+      ->capture_default_str()->check(kNonNegative);
+  cmd->add_option("--grace", req->grace,
+                  "Seconds the ranks get to checkpoint and exit when the job stops, before SIGKILL")
+      ->capture_default_str()->check(kPositive);
+  cmd->add_option("command", req->args, "The attn command every process runs, after --")->required();
+  cli.add(cmd, [req] { return run_launch(*req); });
 }
 
 }  // namespace attn

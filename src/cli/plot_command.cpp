@@ -5,6 +5,7 @@
 
 #include "attn/core/errors.h"
 #include "attn/draw/training_curves.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -35,6 +36,19 @@ int run_plot(const PlotRequest& req) {
   draw_line_charts(figure, format, out);
   std::cout << out << "\n";
   return 0;
+}
+
+void add_plot_command(CommandLine& cli) {
+  auto req = std::make_shared<PlotRequest>();
+  auto* cmd = cli.app.add_subcommand("plot", "Training and validation curves of one or more runs against the "
+                                             "step, as a PNG or SVG (several runs overlaid)");
+  cmd->add_option("runs", req->runs, "Run directories (or metrics.jsonl files)")->required();
+  cmd->add_option("--metric", req->metrics, "The panels, comma-separated: loss, accuracy, bleu, lr, "
+                                            "perplexity, ... (default: those of loss, accuracy, bleu, lr "
+                                            "that the runs recorded)")
+      ->delimiter(',');
+  cmd->add_option("--out", req->out, "FILE.png or FILE.svg (default for one run: RUN/curves.png)");
+  cli.add(cmd, [req] { return run_plot(*req); });
 }
 
 }  // namespace attn

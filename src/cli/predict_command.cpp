@@ -11,6 +11,7 @@
 #include "attn/core/utf8.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/model/build.h"
+#include "cli/command_line.h"
 #include "cli/task_commands.h"
 
 namespace attn {
@@ -51,6 +52,30 @@ int run_predict(const PredictRequest& req) {
   CheckpointReader reader(resolve_checkpoint_path(req.target));
   const KernelScope kernels(kernels_of(reader.header().config.model));  // as trained: model.*_kernel
   return commands_for(reader.header().config.task).predict(req, reader);
+}
+
+void add_predict_command(CommandLine& cli) {
+  auto req = std::make_shared<PredictRequest>();
+  auto* cmd = cli.app.add_subcommand("predict", "One text per line: label and class probabilities (classifier), "
+                                                "or its translation (seq2seq)");
+  cmd->add_option("checkpoint", req->target, "Run directory or .pt file")->required();
+  cmd->add_option("input", req->input, "Text file, one input per line; - for standard input; "
+                                       "classifier: a FILE.tsv, .csv or .jsonl is a table of inputs");
+  cmd->add_option("--text-column", req->text_column, "Table input: the text's column, a name or "
+                                                     "0-based index (default: by name: text, "
+                                                     "sentence, ...; else 0)");
+  cmd->add_option("--id-column", req->id_column, "Table input: a column carried to each output line "
+                                                 "first (default: by name: id, idx, index, ...)");
+  cmd->add_option("--header", req->header, "Table input: is its first line a header")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "true", "false"}));
+  add_model_options(cmd, req->attention, req->device);
+  add_decode_options(cmd, req->decode);
+  cmd->add_flag("--json", req->json, "JSON lines instead of TSV (or plain text)");
+  cmd->add_flag("--print-alignment", req->print_alignment,
+                "seq2seq: after each translation a tab and its alignment, fairseq's 'S-T' pairs (source "
+                "position S of target token T, by the last layer's cross-attention averaged over heads)");
+  cli.add_trust_flag(cmd);
+  cli.add(cmd, [req] { return run_predict(*req); }, /*computes=*/true);
 }
 
 }  // namespace attn

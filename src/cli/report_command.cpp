@@ -16,6 +16,7 @@
 #include "attn/model/build.h"
 #include "attn/runtime/runtime.h"
 #include "cli/attention_page.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/task_commands.h"
 
@@ -156,6 +157,21 @@ int run_report(const ReportRequest& req) {
   write_file_atomically(out, html);
   std::cout << out << "\n";
   return 0;
+}
+
+void add_report_command(CommandLine& cli) {
+  auto req = std::make_shared<ReportRequest>();
+  auto* cmd = cli.app.add_subcommand("report", "One self-contained report.html of a run: results, training "
+                                               "curves, confusion matrix or sample translations, examples, an "
+                                               "attention explorer, the config");
+  cmd->add_option("run", req->run, "Run directory")->required();
+  cmd->add_option("--out", req->out, "Output file (default: RUN/report.html)");
+  cmd->add_option("--samples", req->samples, "Examples (sample translations) listed")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--inputs", req->inputs, "Inputs in the attention explorer")->capture_default_str()->check(kPositive);
+  cmd->add_option("--device", req->device, "cpu, cuda or cuda:N (default: the run's config)");
+  cli.add_trust_flag(cmd);
+  cli.add(cmd, [req] { return run_report(*req); });
 }
 
 }  // namespace attn

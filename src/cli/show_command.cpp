@@ -14,6 +14,7 @@
 #include "attn/model/multi_head_attention.h"
 #include "attn/runtime/runtime.h"
 #include "cli/attention_page.h"
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -91,6 +92,30 @@ int run_show(const ShowRequest& req) {
     std::cerr << "attn show: the first " << count << " of " << texts.size() << " inputs (--limit)\n";
   for (const auto& path : written) std::cout << path << "\n";
   return 0;
+}
+
+void add_show_command(CommandLine& cli) {
+  auto req = std::make_shared<ShowRequest>();
+  auto* cmd = cli.app.add_subcommand("show", "Attention maps of a checkpoint for some inputs, as a page that "
+                                             "opens in a browser or as pictures: every layer and head, labelled "
+                                             "with the tokens");
+  cmd->add_option("checkpoint", req->target, "Run directory or .pt file")->required();
+  cmd->add_option("input", req->input, "A text, a file of texts (one per line), or - for standard input")->required();
+  cmd->add_option("--out", req->out, "Output folder (default: RUN/show, or NAME-show beside a .pt file)");
+  cmd->add_option("--format", req->format,
+                  "html: one page of every map; png or svg: a picture per map (the heads of a layer side by "
+                  "side) and the alignment of a translation; json: the maps alone")
+      ->capture_default_str()->check(CLI::IsMember({"html", "png", "svg", "json"}));
+  cmd->add_option("--layer", req->layer, "png/svg: only this layer (1 = the first; the pooling map is "
+                                         "always drawn)")->check(kPositive);
+  cmd->add_option("--head", req->head, "png/svg: only this head (1 = the first), drawn larger")->check(kPositive);
+  cmd->add_option("--limit", req->limit, "Show at most this many inputs")->capture_default_str()->check(kPositive);
+  cmd->add_option("--beam", req->beam, "seq2seq: beam size of the translation shown, 1 = greedy "
+                                       "(default: decode.beam_size)")
+      ->check(kPositive)->default_str("config");
+  add_model_options(cmd, req->attention, req->device);
+  cli.add_trust_flag(cmd);
+  cli.add(cmd, [req] { return run_show(*req); }, /*computes=*/true);
 }
 
 }  // namespace attn

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/command_line.h"
 #include "cli/commands.h"
 
 namespace attn {
@@ -19,6 +20,18 @@ int run_train(const TrainRequest& request) {
   if (!r.averaged_test.is_null()) summary["averaged_test_accuracy"] = r.averaged_test["accuracy"];
   std::cout << summary.dump() << "\n";
   return 0;
+}
+
+void add_train_command(CommandLine& cli) {
+  auto req = std::make_shared<TrainRequest>();
+  auto* cmd = cli.app.add_subcommand("train", "Train a model from a JSON config (default: the built-in set task)");
+  cmd->add_option("config", req->config_path, "Config file (see `attn config defaults`)")->check(CLI::ExistingFile);
+  cmd->add_option("--set", req->overrides, "Override a config key: key.path=value (repeatable)");
+  cmd->add_option("--out", req->out_dir, "Run directory (default: runs/<config name>)");
+  cmd->add_flag("--resume", req->resume, "Continue the run in --out from its newest checkpoint");
+  cmd->add_flag("--force", req->force, "Move an existing run directory aside (to DIR.bak-TIME) and start anew");
+  cli.add_trust_flag(cmd);
+  cli.add(cmd, [req] { return run_train(*req); }, /*computes=*/true);
 }
 
 }  // namespace attn
