@@ -125,13 +125,13 @@ TEST_CASE("TSV, CSV and JSON lines, with or without a header, columns by name or
       {"tsv", "sentence\tlabel\r\na good, \"fine\" film\tpos\r\nbad\tneg\r\nso-so film\tneg\r\ngreat\tpos\r\n", {},
        "text: column \"sentence\" (index 0)"},  // GLUE's SST-2, CRLF
       {"tsv", "idx\tsentence\tlabel\n0\ta good, \"fine\" film\tpos\n1\tbad\tneg\n2\tso-so film\tneg\n3\tgreat\tpos\n",
-       {"auto", "sentence", "label"}, "label: column \"label\" (index 2)"},
-      {"tsv", "pos\tx\ta good, \"fine\" film\nneg\tx\tbad\nneg\tx\tso-so film\npos\tx\tgreat\n", {"false", "2", "0"},
+       {HeaderLine::Auto, "sentence", "label"}, "label: column \"label\" (index 2)"},
+      {"tsv", "pos\tx\ta good, \"fine\" film\nneg\tx\tbad\nneg\tx\tso-so film\npos\tx\tgreat\n", {HeaderLine::No, "2", "0"},
        "no header line"},
       {"csv", ",text,label\n0,\"a good, \"\"fine\"\" film\",pos\n1,bad,neg\n2,so-so film,neg\n3,great,pos\n", {},
        "a header line, comma-separated"},  // pandas' to_csv: the index first
       {"csv", "\xEF\xBB\xBFStars,Review\r\npos,\"a good, \"\"fine\"\" film\"\r\nneg,bad\r\nneg,so-so film\r\npos,great\r\n",
-       {"true", "Review", "Stars"}, "text: column \"Review\" (index 1)"},  // BOM, CRLF, names as given
+       {HeaderLine::Yes, "Review", "Stars"}, "text: column \"Review\" (index 1)"},  // BOM, CRLF, names as given
       {"jsonl", "{\"text\": \"a good, \\\"fine\\\" film\", \"label\": \"pos\"}\n{\"text\": \"bad\", \"label\": \"neg\"}\n"
                 "{\"text\": \"so-so film\", \"label\": \"neg\"}\n{\"text\": \"great\", \"label\": \"pos\"}\n", {},
        "key \"text\""},
@@ -143,7 +143,7 @@ TEST_CASE("TSV, CSV and JSON lines, with or without a header, columns by name or
   for (const auto& c : cases) {
     const auto path = dir.write("f" + std::to_string(n++) + "." + c.kind, c.file);
     INFO(c.kind << ": " << c.file);
-    const auto got = read_labelled_file(c.kind, path, c.columns);
+    const auto got = read_labelled_file(parse<DataKind>(c.kind), path, c.columns);
     REQUIRE(got.examples.size() == want.size());
     for (size_t i = 0; i < want.size(); ++i) {
       CHECK(got.examples[i].text == want[i].first);
@@ -152,7 +152,7 @@ TEST_CASE("TSV, CSV and JSON lines, with or without a header, columns by name or
     CHECK_THAT(got.layout, Catch::Contains(c.layout));
   }
   // CSV: a quoted field may hold a newline and a tab; the record is named by its first line.
-  const auto multi = read_labelled_file("csv", dir.write("m.csv", "text,label\n\"two\nlines\tand a tab\",pos\nok,neg\n"));
+  const auto multi = read_labelled_file(DataKind::Csv, dir.write("m.csv", "text,label\n\"two\nlines\tand a tab\",pos\nok,neg\n"));
   REQUIRE(multi.examples.size() == 2);
   CHECK(multi.examples[0].text == "two\nlines\tand a tab");
   CHECK_THAT(multi.examples[1].where, Catch::EndsWith("m.csv:4"));
@@ -162,26 +162,26 @@ TEST_CASE("labelled files: a column that is not there, a header mix-up or a brok
           "[data][files][errors]") {
   TempDir dir;
   const auto glue = dir.write("glue.tsv", "sentence\tlabel\ngood\t1\n");
-  CHECK_THROWS_WITH(read_labelled_file("tsv", glue, {"false", "review", ""}),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Tsv, glue, {HeaderLine::No, "review", ""}),
                     Catch::Contains("data.text_column \"review\" names a column, but the first line of") &&
                         Catch::Contains("is not a header line (\"sentence\", \"label\")"));
-  CHECK_THROWS_WITH(read_labelled_file("tsv", glue, {"auto", "review", ""}),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Tsv, glue, {HeaderLine::Auto, "review", ""}),
                     Catch::Contains("glue.tsv:1: no column named \"review\" in the header line (its columns: "
                                     "\"sentence\", \"label\"); set data.text_column"));
-  CHECK_THROWS_WITH(read_labelled_file("tsv", dir.write("h.tsv", "id\tbody\n1\tx\n"), {"true", "", ""}),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Tsv, dir.write("h.tsv", "id\tbody\n1\tx\n"), {HeaderLine::Yes, "", ""}),
                     Catch::Contains("h.tsv:1: the header line (\"id\", \"body\") names no text column"));
-  CHECK_THROWS_WITH(read_labelled_file("tsv", glue, {"auto", "0", "0"}),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Tsv, glue, {HeaderLine::Auto, "0", "0"}),
                     Catch::Contains("the text and the label are both column 0"));
-  CHECK_THROWS_WITH(read_labelled_file("tsv", dir.write("short.tsv", "pos\tx\tgood\nneg\tbad\n"), {"false", "2", "0"}),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Tsv, dir.write("short.tsv", "pos\tx\tgood\nneg\tbad\n"), {HeaderLine::No, "2", "0"}),
                     Catch::Contains("short.tsv:2: expected at least 3 tab-separated cells"));
-  CHECK_THROWS_WITH(read_labelled_file("csv", dir.write("open.csv", "text,label\n\"never closed,pos\nok,neg\n")),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Csv, dir.write("open.csv", "text,label\n\"never closed,pos\nok,neg\n")),
                     Catch::Contains("open.csv:2: not valid CSV"));
-  CHECK_THROWS_WITH(read_labelled_file("csv", dir.write("junk.csv", "text,label\n\"quoted\"junk,pos\n")),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Csv, dir.write("junk.csv", "text,label\n\"quoted\"junk,pos\n")),
                     Catch::Contains("junk.csv:2: not valid CSV"));
-  CHECK_THROWS_WITH(read_labelled_file("jsonl", dir.write("k.jsonl", "{\"text\": \"x\", \"label\": 1}\n"),
-                                       {"auto", "1", ""}),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Jsonl, dir.write("k.jsonl", "{\"text\": \"x\", \"label\": 1}\n"),
+                                       {HeaderLine::Auto, "1", ""}),
                     Catch::Contains("JSON lines name their fields"));
-  CHECK_THROWS_WITH(read_labelled_file("csv", dir.write("empty.csv", "text,label\n\n")),
+  CHECK_THROWS_WITH(read_labelled_file(DataKind::Csv, dir.write("empty.csv", "text,label\n\n")),
                     Catch::Contains("empty.csv: the file holds no examples"));
 }
 
@@ -189,7 +189,7 @@ TEST_CASE("classification data: the label set comes from training data, others a
           "[data][files]") {
   TempDir dir;
   DataConfig d;
-  d.kind = "tsv";
+  d.kind = DataKind::Tsv;
   d.path = dir.write("train.tsv", "pos\ta b c\nneg\tc d\npos\ta a\nneg\td\n");
   d.valid_path = dir.write("valid.tsv", "pos\ta d\n");
   d.test_path = dir.write("test.tsv", "maybe\ta\n");
@@ -212,7 +212,7 @@ TEST_CASE("the validation split is the shuffled tail of training data, fixed by 
   std::string text;
   for (int i = 0; i < 100; ++i) text += (i % 2 ? "pos\tw" : "neg\tw") + std::to_string(i) + "\n";
   DataConfig d;
-  d.kind = "tsv";
+  d.kind = DataKind::Tsv;
   d.path = dir.write("train.tsv", text);
   auto a = read_splits(d, 1), b = read_splits(d, 1), c = read_splits(d, 2);
   CHECK(a.train.size() == 90);
@@ -263,7 +263,7 @@ TEST_CASE("the real IMDB data set has 12,500 reviews per class and split", "[dat
   CHECK(std::count_if(test.begin(), test.end(), [](const auto& e) { return e.label == "pos"; }) == 12500);
   // The notebook's vocabulary: the 50,000 most frequent training words + <unk> + <pad>.
   DataConfig d;
-  d.kind = "imdb";
+  d.kind = DataKind::Imdb;
   d.path = root.string();
   auto data = load_classification(d, 0);
   CHECK(data.vocab.size() == 50002);

@@ -48,8 +48,8 @@ struct Dir {
 
 DataConfig words_config() {
   DataConfig d;
-  d.kind = "parallel";
-  d.tokenizer = "words";
+  d.kind = DataKind::Parallel;
+  d.tokenizer = Tokenization::Words;
   d.lowercase = false;
   return d;
 }
@@ -113,7 +113,7 @@ TEST_CASE("built-in tasks: sort sorts, reverse reverses, copy copies, all from t
     for (int x; in >> x;) xs.push_back(x);
     return xs;
   };
-  for (const std::string kind : {"sort", "copy", "reverse"}) {
+  for (const DataKind kind : {DataKind::Sort, DataKind::Copy, DataKind::Reverse}) {
     auto a = make_seq2seq_task(kind, 200, 12, 40, 7), b = make_seq2seq_task(kind, 200, 12, 40, 7);
     for (size_t i = 0; i < a.size(); ++i) {
       REQUIRE(a[i].source == b[i].source);
@@ -122,13 +122,13 @@ TEST_CASE("built-in tasks: sort sorts, reverse reverses, copy copies, all from t
       CHECK(src.size() <= 12);
       for (int x : src) CHECK((x >= 0 && x < 40));
       auto expected = src;
-      if (kind == "sort") std::sort(expected.begin(), expected.end());
-      if (kind == "reverse") std::reverse(expected.begin(), expected.end());
+      if (kind == DataKind::Sort) std::sort(expected.begin(), expected.end());
+      if (kind == DataKind::Reverse) std::reverse(expected.begin(), expected.end());
       CHECK(tgt == expected);
     }
     CHECK(make_seq2seq_task(kind, 5, 12, 40, 8)[0].source != a[0].source);
   }
-  CHECK_THROWS_WITH(make_seq2seq_task("shuffle", 1, 4, 4, 0), Catch::Contains("not a built-in set-to-set task"));
+  CHECK_THROWS_WITH(make_seq2seq_task(DataKind::Retrieval, 1, 4, 4, 0), Catch::Contains("not a built-in set-to-set task"));
 }
 
 TEST_CASE("word codec: specials 0..3, unknown words to <unk>, decode joins tokens", "[seq2seq][codec]") {
@@ -154,9 +154,9 @@ TEST_CASE("sentencepiece codec: trained on text, decodes back to it, unknown cha
   const char* words[] = {"the", "cat", "dog", "sat", "on", "a", "mat", "ran", "to", "house", "big", "small"};
   for (int i = 0; i < 400; ++i)
     text.push_back(std::string(words[i % 12]) + " " + words[(i * 7) % 12] + " " + words[(i * 5 + 3) % 12] + ".");
-  for (const std::string type : {"unigram", "bpe"}) {
+  for (const SubwordModel type : {SubwordModel::Unigram, SubwordModel::Bpe}) {
     DataConfig d = words_config();
-    d.tokenizer = "sentencepiece";
+    d.tokenizer = Tokenization::SentencePiece;
     d.subword_model = type;
     d.vocab_size = 40;
     auto codec = train_codec(d, text);

@@ -25,12 +25,14 @@ using nlohmann::json;
 
 namespace {
 
-// "tsv", "csv" or "jsonl" for an input file of that extension (a table of inputs), else "".
-std::string table_kind(const std::string& input) {
+// Tsv, Csv or Jsonl for an input file of that extension (a table of inputs), else none.
+std::optional<DataKind> table_kind(const std::string& input) {
   auto ext = std::filesystem::path(input).extension().string();
   for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  if (ext == ".tsv" || ext == ".csv" || ext == ".jsonl") return ext.substr(1);
-  return "";
+  if (ext == ".tsv") return DataKind::Tsv;
+  if (ext == ".csv") return DataKind::Csv;
+  if (ext == ".jsonl") return DataKind::Jsonl;
+  return std::nullopt;
 }
 
 CheckpointModel load_classifier(CheckpointReader& reader, const std::string& device,
@@ -57,9 +59,9 @@ class ClassifyCommands final : public TaskCommands {
     RawSplits raw;
     if (!req.data_path.empty()) {
       if (is_set_task(data.kind))
-        throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
+        throw UsageError("--data: this checkpoint was trained on the built-in task \"" + to_string(data.kind) +
                          "\", which is generated, not read from files");
-      from_file = data.kind == "imdb" ? read_imdb_split(req.data_path, "test")
+      from_file = data.kind == DataKind::Imdb ? read_imdb_split(req.data_path, "test")
                                       : read_labelled_file(data.kind, req.data_path, columns_of(data)).examples;
     } else {
       raw = read_splits(data, m.header.config.seed);
@@ -182,8 +184,9 @@ class ClassifyCommands final : public TaskCommands {
       ids.push_back(std::move(id));
       if (static_cast<int64_t>(pending.size()) >= m.header.config.train.batch_size) flush();
     };
-    if (const auto kind = table_kind(req.input); !kind.empty()) {
-      const auto table = read_unlabelled_file(kind, req.input, {req.header, req.text_column, req.id_column});
+    if (const auto kind = table_kind(req.input)) {
+      const auto table =
+          read_unlabelled_file(*kind, req.input, {parse<HeaderLine>(req.header), req.text_column, req.id_column});
       std::cerr << "[data] " << req.input << ": " << table.layout << "\n";
       for (const auto& row : table.rows) add(row.text, row.id);
     } else {
@@ -205,7 +208,7 @@ class ClassifyCommands final : public TaskCommands {
               {"torch_version", h.torch_version},
               {"step", h.state.step},
               {"epoch", h.state.epoch},
-              {"best", {{"metric", h.config.train.metric}, {"value", h.state.best}, {"step", h.state.best_step}}},
+              {"best", {{"metric", to_string(h.config.train.metric)}, {"value", h.state.best}, {"step", h.state.best_step}}},
               {"metrics", h.metrics},
               {"parameters", count_trainable(*m.model)},
               {"vocab_size", m.vocab.size()},
@@ -219,7 +222,7 @@ class ClassifyCommands final : public TaskCommands {
                 m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(), reader.integrity().c_str(),
                 static_cast<long long>(h.state.step), static_cast<long long>(h.state.epoch));
     std::printf("best         %s %.4f at step %lld\nparameters   %lld trainable\nvocabulary   %lld tokens\n",
-                h.config.train.metric.c_str(), h.state.best, static_cast<long long>(h.state.best_step),
+                to_string(h.config.train.metric).c_str(), h.state.best, static_cast<long long>(h.state.best_step),
                 static_cast<long long>(count_trainable(*m.model)), static_cast<long long>(m.vocab.size()));
     std::string labels;
     for (const auto& l : h.labels) labels += (labels.empty() ? "" : ", ") + l;

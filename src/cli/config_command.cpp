@@ -25,7 +25,7 @@ void check_data_files(const Config& c) {
     if (path->empty()) continue;
     if (!std::filesystem::exists(*path, ec))
       throw DataError(std::string(key) + ": " + quote_value(*path) + " does not exist");
-    const bool want_dir = d.kind == "imdb" && std::string(key) == "data.path";
+    const bool want_dir = d.kind == DataKind::Imdb && std::string(key) == "data.path";
     if (want_dir != std::filesystem::is_directory(*path, ec))
       throw DataError(std::string(key) + ": " + quote_value(*path) + " is " +
                       (want_dir ? "not a directory (the IMDB root holds train/ and test/)" : "a directory, not a file"));

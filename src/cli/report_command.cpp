@@ -134,7 +134,7 @@ int run_report(const ReportRequest& req) {
                      "</style>\n</head>\n<body>\n";
   html += "<h1>Run report: " + escape_html(name) + "</h1>\n<p class=\"meta\">" + escape_html(to_string(cfg.task)) +
           " &middot; best checkpoint at step " + std::to_string(header.state.best_step) + " of " +
-          std::to_string(header.state.step) + " (by validation " + escape_html(cfg.train.metric) +
+          std::to_string(header.state.step) + " (by validation " + escape_html(to_string(cfg.train.metric)) +
           ") &middot; attn " + escape_html(header.attn_version) + "</p>\n";
   html += "<h2 id=\"results\">Results</h2>\n" + results_table(header.metrics, test);
   html += "<h2 id=\"curves\">Training curves</h2>\n" +

@@ -59,7 +59,7 @@ class Seq2SeqCommands final : public TaskCommands {
     std::vector<std::string> references;
     if (!req.data_path.empty()) {
       if (is_seq2seq_task(data.kind))
-        throw UsageError("--data: this checkpoint was trained on the built-in task \"" + data.kind +
+        throw UsageError("--data: this checkpoint was trained on the built-in task \"" + to_string(data.kind) +
                          "\", which is generated, not read from files");
       // That file is what is evaluated, whole: with --target, line-aligned references; without,
       // source<TAB>target pairs.
@@ -193,7 +193,7 @@ class Seq2SeqCommands final : public TaskCommands {
               {"attn_version", h.attn_version},
               {"torch_version", h.torch_version}, {"task", "seq2seq"}, {"step", h.state.step},
               {"epoch", h.state.epoch},
-              {"best", {{"metric", h.config.train.metric}, {"value", h.state.best}, {"step", h.state.best_step}}},
+              {"best", {{"metric", to_string(h.config.train.metric)}, {"value", h.state.best}, {"step", h.state.best_step}}},
               {"metrics", h.metrics}, {"parameters", count_trainable(*m.model)},
               {"source_vocab", m.source_codec->describe()},
               {"target_vocab", joint ? "joint" : m.target_codec->describe()}, {"config", to_json(h.config)}};
@@ -206,7 +206,7 @@ class Seq2SeqCommands final : public TaskCommands {
                 m.path.c_str(), h.format, h.attn_version.c_str(), h.torch_version.c_str(), reader.integrity().c_str(),
                 static_cast<long long>(h.state.step), static_cast<long long>(h.state.epoch));
     std::printf("best         %s %.4f at step %lld\nparameters   %lld trainable\nsource       %s\ntarget       %s\nconfig\n%s\n",
-                h.config.train.metric.c_str(), h.state.best, static_cast<long long>(h.state.best_step),
+                to_string(h.config.train.metric).c_str(), h.state.best, static_cast<long long>(h.state.best_step),
                 static_cast<long long>(count_trainable(*m.model)), m.source_codec->describe().c_str(),
                 joint ? "the source's (joint vocabulary)" : m.target_codec->describe().c_str(),
                 to_json(h.config).dump(2).c_str());

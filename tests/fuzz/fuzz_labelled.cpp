@@ -5,8 +5,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto path = attn::fuzz::write_file("data.txt", attn::fuzz::as_string(data, size));
-  const attn::LabelledColumns plain, named{"auto", "sentence", "label"}, indexed{"false", "0", "2"};
-  for (const char* kind : {"tsv", "csv", "jsonl"})
+  const attn::LabelledColumns plain, named{attn::HeaderLine::Auto, "sentence", "label"},
+      indexed{attn::HeaderLine::No, "0", "2"};
+  for (const auto kind : {attn::DataKind::Tsv, attn::DataKind::Csv, attn::DataKind::Jsonl})
     for (const auto* columns : {&plain, &named, &indexed}) {
       try {
         const auto file = attn::read_labelled_file(kind, path, *columns);

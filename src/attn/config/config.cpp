@@ -279,20 +279,15 @@ std::vector<std::string> config_keys() {
 void validate(const Config& c) {
   const bool seq2seq = c.task == TaskKind::Seq2Seq;
   const auto& d = c.data;
-  if (seq2seq) check_choice("data.kind", d.kind, {"sort", "copy", "reverse", "parallel"});
-  else check_choice("data.kind", d.kind, {"majority", "retrieval", "imdb", "tsv", "csv", "jsonl"});
-  const bool file_data =
-      d.kind == "imdb" || d.kind == "tsv" || d.kind == "csv" || d.kind == "jsonl" || d.kind == "parallel";
-  check_choice("data.header", d.header, {"auto", "true", "false"});
-  if (file_data && d.path.empty())
-    throw ConfigError("data.path: data.kind \"" + d.kind +
+  if (seq2seq) check_choice("data.kind", to_string(d.kind), {"sort", "copy", "reverse", "parallel"});
+  else check_choice("data.kind", to_string(d.kind), {"majority", "retrieval", "imdb", "tsv", "csv", "jsonl"});
+  if (!is_generated(d.kind) && d.path.empty())
+    throw ConfigError("data.path: data.kind \"" + to_string(d.kind) +
                       "\" reads files, so data.path must name them (e.g. --set data.path=DIR)");
   check(d.valid_fraction > 0 && d.valid_fraction < 1, "data.valid_fraction", d.valid_fraction,
         "in (0, 1)");
-  if (seq2seq) check_choice("data.tokenizer", d.tokenizer, {"whitespace", "words", "sentencepiece"});
-  else check_choice("data.tokenizer", d.tokenizer, {"whitespace", "words"});
-  check_choice("data.subword_model", d.subword_model, {"unigram", "bpe"});
-  if (d.kind == "parallel") {
+  if (!seq2seq) check_choice("data.tokenizer", to_string(d.tokenizer), {"whitespace", "words"});
+  if (d.kind == DataKind::Parallel) {
     if (d.valid_path.empty() != d.valid_target_path.empty() && !d.target_path.empty())
       throw ConfigError("data.valid_target_path: give both data.valid_path and data.valid_target_path, or neither");
     if (!d.test_path.empty() && !d.target_path.empty() && d.test_target_path.empty())
@@ -316,7 +311,7 @@ void validate(const Config& c) {
                       std::to_string(d.eval_max_len));
   check(d.set_size >= 2, "data.set_size", d.set_size, "at least 2");
   check(d.symbols >= 2, "data.symbols", d.symbols, "at least 2");
-  if (d.kind == "retrieval" && d.set_size > d.symbols)  // its keys are distinct symbols
+  if (d.kind == DataKind::Retrieval && d.set_size > d.symbols)  // its keys are distinct symbols
     throw ConfigError("data.set_size: the retrieval task's keys are distinct symbols, so at most data.symbols (" +
                       std::to_string(d.symbols) + "); got " + std::to_string(d.set_size));
   check(d.train_size > 0, "data.train_size", d.train_size, "positive");
@@ -372,7 +367,7 @@ void validate(const Config& c) {
     std::vector<std::string> metrics = {"accuracy", "loss"};
     if (seq2seq) metrics.insert(metrics.end(), {"bleu", "exact_match"});
     for (size_t i = 0, n = metrics.size(); i < n; ++i) metrics.push_back("hard_" + metrics[i]);
-    check_choice("train.metric", t.metric, metrics);
+    check_choice("train.metric", to_string(t.metric), metrics);
   }
   check(t.patience >= 0, "train.patience", t.patience, "0 (off) or positive");
   check(t.keep_last >= 1, "train.keep_last", t.keep_last, "at least 1");

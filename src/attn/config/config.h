@@ -24,10 +24,41 @@ namespace attn {
 /// Configs keep their keys in the documented order (task, data, model, train, ...).
 using ConfigJson = nlohmann::ordered_json;
 
+// Wherever a choice meets nlohmann::json (a JSON summary, a metrics record), it is written and
+// read by its name, never by its number.
+#define ATTN_CHOICE_JSON(E)                                                      \
+  template <class J>                                                             \
+  void to_json(J& j, const E& e) {                                               \
+    j = to_string(e);                                                            \
+  }                                                                              \
+  template <class J>                                                             \
+  void from_json(const J& j, E& e) {                                             \
+    e = parse<E>(j.template get<std::string>());                                 \
+  }
+ATTN_CHOICE_JSON(AttentionMode)
+ATTN_CHOICE_JSON(HardGradient)
+ATTN_CHOICE_JSON(Kernel)
+ATTN_CHOICE_JSON(Activation)
+ATTN_CHOICE_JSON(Positions)
+ATTN_CHOICE_JSON(NormPlacement)
+ATTN_CHOICE_JSON(Pooling)
+ATTN_CHOICE_JSON(BetaSchedule)
+ATTN_CHOICE_JSON(AttentionPlace)
+ATTN_CHOICE_JSON(TaskKind)
+ATTN_CHOICE_JSON(DataKind)
+ATTN_CHOICE_JSON(Tokenization)
+ATTN_CHOICE_JSON(SubwordModel)
+ATTN_CHOICE_JSON(HeaderLine)
+ATTN_CHOICE_JSON(Metric)
+ATTN_CHOICE_JSON(OptimizerKind)
+ATTN_CHOICE_JSON(LrSchedule)
+ATTN_CHOICE_JSON(NonFinite)
+#undef ATTN_CHOICE_JSON
+
 struct DataConfig {
   /// classify: "retrieval" | "majority" (built-in set tasks) | "imdb" | "tsv" | "csv" | "jsonl";
   /// seq2seq: "sort" | "copy" | "reverse" (built-in) | "parallel" (text files)
-  std::string kind = "retrieval";
+  DataKind kind = DataKind::Retrieval;
   std::string path;             ///< IMDB root (holding train/ and test/) or the training (source) file
   std::string target_path;      ///< parallel: the training target file; empty: path is a TSV of pairs
   std::string valid_path;       ///< validation file; empty: take valid_fraction of training data
@@ -36,14 +67,14 @@ struct DataConfig {
   std::string test_target_path;
   double valid_fraction = 0.1;  ///< the notebook's 90/10
   /// tsv, csv: "auto" (a first line whose cells name the columns is a header) | "true" | "false"
-  std::string header = "auto";
+  HeaderLine header = HeaderLine::Auto;
   /// tsv, csv, jsonl: the text's and the label's column, by name (a JSON key) or 0-based index;
   /// "" = by name in a header (text, sentence, review, ...; label, class, ...), else label 0, text 1
   std::string text_column;
   std::string label_column;
   /// "whitespace" (the notebook) | "words" (punctuation, <br />) | "sentencepiece" (seq2seq)
-  std::string tokenizer = "whitespace";
-  std::string subword_model = "unigram";  ///< sentencepiece: "unigram" | "bpe"
+  Tokenization tokenizer = Tokenization::Whitespace;
+  SubwordModel subword_model = SubwordModel::Unigram;  ///< sentencepiece: "unigram" | "bpe"
   bool joint_vocab = true;      ///< seq2seq: one vocabulary for source and target
   bool lowercase = true;
   int64_t ngrams = 1;           ///< classify: 2 adds each pair of neighbouring words as a token
@@ -115,7 +146,7 @@ struct TrainConfig {
   double label_smoothing = 0;
   int64_t eval_every = 0;           ///< steps between validations; 0 = every epoch
   int64_t log_every = 50;           ///< steps between progress lines and metrics records
-  std::string metric = "accuracy";  ///< "accuracy" | "loss" | seq2seq: "bleu" | "exact_match"
+  Metric metric = Metric::Accuracy;  ///< "accuracy" | "loss" | seq2seq: "bleu" | "exact_match"; "hard_..."
   int64_t patience = 0;             ///< stop after this many validations without improvement; 0 = off
   int64_t keep_last = 2;            ///< checkpoints kept besides best.pt
   int64_t average_last = 0;         ///< at the end, the mean of the newest N step checkpoints

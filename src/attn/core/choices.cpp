@@ -36,6 +36,20 @@ ATTN_CHOICES(AttentionPlace, "attention place",
              {{AttentionPlace::Encoder, "encoder"}, {AttentionPlace::Decoder, "decoder"},
               {AttentionPlace::Cross, "cross"}, {AttentionPlace::Pooling, "pooling"}})
 ATTN_CHOICES(TaskKind, "task", {{TaskKind::Classify, "classify"}, {TaskKind::Seq2Seq, "seq2seq"}})
+ATTN_CHOICES(DataKind, "data kind",
+             {{DataKind::Majority, "majority"}, {DataKind::Retrieval, "retrieval"}, {DataKind::Imdb, "imdb"},
+              {DataKind::Tsv, "tsv"}, {DataKind::Csv, "csv"}, {DataKind::Jsonl, "jsonl"}, {DataKind::Sort, "sort"},
+              {DataKind::Copy, "copy"}, {DataKind::Reverse, "reverse"}, {DataKind::Parallel, "parallel"}})
+ATTN_CHOICES(Tokenization, "tokenizer",
+             {{Tokenization::Whitespace, "whitespace"}, {Tokenization::Words, "words"},
+              {Tokenization::SentencePiece, "sentencepiece"}})
+ATTN_CHOICES(SubwordModel, "subword model", {{SubwordModel::Unigram, "unigram"}, {SubwordModel::Bpe, "bpe"}})
+ATTN_CHOICES(HeaderLine, "header", {{HeaderLine::Auto, "auto"}, {HeaderLine::Yes, "true"}, {HeaderLine::No, "false"}})
+ATTN_CHOICES(Metric, "metric",
+             {{Metric::Accuracy, "accuracy"}, {Metric::Loss, "loss"}, {Metric::Bleu, "bleu"},
+              {Metric::ExactMatch, "exact_match"}, {Metric::HardAccuracy, "hard_accuracy"},
+              {Metric::HardLoss, "hard_loss"}, {Metric::HardBleu, "hard_bleu"},
+              {Metric::HardExactMatch, "hard_exact_match"}})
 ATTN_CHOICES(OptimizerKind, "optimizer", {{OptimizerKind::AdamW, "adamw"}, {OptimizerKind::SGD, "sgd"}})
 ATTN_CHOICES(LrSchedule, "schedule",
              {{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}, {LrSchedule::Linear, "linear"},

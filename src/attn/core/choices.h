@@ -54,6 +54,38 @@ enum class AttentionPlace { Encoder, Decoder, Cross, Pooling };
 /// sequence in, a sequence out: the encoder-decoder).
 enum class TaskKind { Classify, Seq2Seq };
 
+/// data.kind: where the examples come from. Generated from the seed: the set tasks `Majority`
+/// and `Retrieval` (classify), `Sort`, `Copy` and `Reverse` (seq2seq). Read from files: `Imdb`
+/// (the aclImdb layout), `Tsv`, `Csv`, `Jsonl` (labelled tables; classify), `Parallel` (a
+/// source and a target file, or a TSV of pairs; seq2seq).
+enum class DataKind { Majority, Retrieval, Imdb, Tsv, Csv, Jsonl, Sort, Copy, Reverse, Parallel };
+
+/// A built-in task, generated from the seed rather than read from files.
+inline bool is_generated(DataKind k) {
+  return k == DataKind::Majority || k == DataKind::Retrieval || k == DataKind::Sort || k == DataKind::Copy ||
+         k == DataKind::Reverse;
+}
+
+/// data.tokenizer: `Whitespace` (the notebook: split at spaces), `Words` (punctuation and
+/// <br /> split off), `SentencePiece` (subwords; seq2seq).
+enum class Tokenization { Whitespace, Words, SentencePiece };
+
+/// data.subword_model: sentencepiece's model type.
+enum class SubwordModel { Unigram, Bpe };
+
+/// data.header (and predict's --header): is a table's first line a header? `Auto`: when it names
+/// the columns.
+enum class HeaderLine { Auto, Yes, No };
+
+/// train.metric: what chooses best.pt and early stopping; each also measured with hard attention
+/// (model.hard_in) as `Hard...`. `Bleu` and `ExactMatch` are seq2seq's.
+enum class Metric { Accuracy, Loss, Bleu, ExactMatch, HardAccuracy, HardLoss, HardBleu, HardExactMatch };
+
+/// Measured with hard attention.
+inline bool is_hard(Metric m) { return m >= Metric::HardAccuracy; }
+/// Lower is better (the losses).
+inline bool lower_is_better(Metric m) { return m == Metric::Loss || m == Metric::HardLoss; }
+
 /// train.optimizer: AdamW (attn's fused update) or SGD with momentum.
 enum class OptimizerKind { AdamW, SGD };
 
@@ -95,6 +127,11 @@ ATTN_CHOICE(Pooling)
 ATTN_CHOICE(BetaSchedule)
 ATTN_CHOICE(AttentionPlace)
 ATTN_CHOICE(TaskKind)
+ATTN_CHOICE(DataKind)
+ATTN_CHOICE(Tokenization)
+ATTN_CHOICE(SubwordModel)
+ATTN_CHOICE(HeaderLine)
+ATTN_CHOICE(Metric)
 ATTN_CHOICE(OptimizerKind)
 ATTN_CHOICE(LrSchedule)
 ATTN_CHOICE(NonFinite)

@@ -12,6 +12,12 @@ TokenizerKind parse_tokenizer(const std::string& name) {
   throw std::invalid_argument("tokenizer must be \"whitespace\" or \"words\", got \"" + name + "\"");
 }
 
+TokenizerKind word_tokenizer(Tokenization t) {
+  if (t == Tokenization::Whitespace) return TokenizerKind::Whitespace;
+  if (t == Tokenization::Words) return TokenizerKind::Words;
+  throw std::invalid_argument("tokenizer \"" + to_string(t) + "\" is a subword model, not a word tokenizer");
+}
+
 namespace {
 
 bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }

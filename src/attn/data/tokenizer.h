@@ -7,12 +7,18 @@
 #include <string_view>
 #include <vector>
 
+#include "attn/core/choices.h"
+
 namespace attn {
 
 enum class TokenizerKind { Whitespace, Words };
 
 /// "whitespace" | "words"; anything else throws std::invalid_argument naming the value.
 TokenizerKind parse_tokenizer(const std::string& name);
+
+/// The word tokenizer of data.tokenizer; SentencePiece (a subword model, not a word tokenizer)
+/// throws std::invalid_argument.
+TokenizerKind word_tokenizer(Tokenization t);
 
 struct Tokenizer {
   TokenizerKind kind = TokenizerKind::Whitespace;

@@ -33,7 +33,7 @@ class ClassifyTask : public Task {
     const auto& m = cfg_.model;
     char data[256], model[512];
     std::snprintf(data, sizeof data, "[data] %s: %zu train, %zu valid, %zu test | vocab %lld | %lld classes | %.1fs",
-                  cfg_.data.kind.c_str(), data_.train.size(), data_.valid.size(), data_.test.size(),
+                  to_string(cfg_.data.kind).c_str(), data_.train.size(), data_.valid.size(), data_.test.size(),
                   static_cast<long long>(data_.vocab.size()), static_cast<long long>(num_classes()), data_seconds_);
     std::snprintf(model, sizeof model,
                   "[model] set classifier: d_model %lld, %lld heads, ffn %lld, %lld layer(s), %s attention, "

@@ -42,7 +42,7 @@ class Seq2SeqTask : public Task {
     std::snprintf(data, sizeof data,
                   "[data] %s: %zu train (%lld dropped as longer than %lld/%lld tokens, %lld empty), %zu valid, "
                   "%zu test | source %s%s | %.1fs",
-                  cfg_.data.kind.c_str(), data_.train.size(), static_cast<long long>(data_.dropped_train),
+                  to_string(cfg_.data.kind).c_str(), data_.train.size(), static_cast<long long>(data_.dropped_train),
                   static_cast<long long>(cfg_.data.max_len), static_cast<long long>(cfg_.data.max_target_len),
                   static_cast<long long>(data_.skipped_empty), data_.valid.size(), data_.test.size(),
                   data_.source_codec->describe().c_str(),

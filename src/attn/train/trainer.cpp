@@ -73,7 +73,7 @@ json recorded(const Task& task, const json& all, json record) {
 // A run for hard attention: trained hard, sharpened by a beta schedule, or chosen by a hard
 // metric. Its validations and test measure the model with hard attention as well.
 bool measures_hard(const Config& c) {
-  return c.model.attention == AttentionMode::Hard || c.model.beta_schedule != BetaSchedule::Constant || c.train.metric.rfind("hard_", 0) == 0;
+  return c.model.attention == AttentionMode::Hard || c.model.beta_schedule != BetaSchedule::Constant || is_hard(c.train.metric);
 }
 
 // The training loop of one run, and the validations and checkpoints inside it.
@@ -176,7 +176,7 @@ class Loop {
     // Named by the metric best.pt was chosen by: after a resume that changed train.metric and
     // validated nothing since, that is still the old one.
     dir_.log().info("[run] done in {} | best {} {:.4f} at step {} | {}", format_duration(result_.seconds),
-                    best.header().config.train.metric, best.header().state.best, best.header().state.best_step,
+                    to_string(best.header().config.train.metric), best.header().state.best, best.header().state.best_step,
                     result_.best_checkpoint);
     return 0;
   }
@@ -330,7 +330,8 @@ class Loop {
     comm_in_eval_ += replicas_.seconds() - comm_start;
     model_.train();
     if (t_.patience > 0 && state_.stale >= t_.patience) {
-      dir_.log().info("[train] early stop: no better validation {} in {} evaluations", t_.metric, state_.stale);
+      dir_.log().info("[train] early stop: no better validation {} in {} evaluations", to_string(t_.metric),
+                      state_.stale);
       return true;
     }
     return false;
@@ -343,10 +344,9 @@ class Loop {
     std::string summary;
     auto vj = task_.evaluate(Split::Valid, summary);
     if (measures_hard(cfg_)) add_hard_metrics(Split::Valid, vj, summary);
-    const double value = vj.at(t_.metric).get<double>();
+    const double value = vj.at(to_string(t_.metric)).get<double>();
     const bool first = state_.best_step < 0;
-    const bool lower_better = t_.metric == "loss" || t_.metric == "hard_loss";
-    bool improved = first || (lower_better ? value < state_.best : value > state_.best);
+    bool improved = first || (lower_is_better(t_.metric) ? value < state_.best : value > state_.best);
     if (improved) state_.best = value, state_.best_step = state_.step, state_.stale = 0;
     else ++state_.stale;
     if (all_ranks) {  // alone, the broadcast leaves the values as they are
@@ -463,7 +463,7 @@ void log_start(RunDirectory& dir, const RunPlan& plan, const Run& run, const Rep
     if (plan.checkpoint->header().config.train.metric != cfg.train.metric)
       log.info("[run] train.metric is now {}: the best checkpoint is chosen anew from the next validation on "
                "(best.pt keeps the {} best until then)",
-               cfg.train.metric, plan.checkpoint->header().config.train.metric);
+               to_string(cfg.train.metric), to_string(plan.checkpoint->header().config.train.metric));
     if (run.written_by != replicas.world_size())
       log.info("[dist] the checkpoint was written by {} process(es); continuing with {}: the batches, "
                "their order and the position in it do not depend on the number of processes",

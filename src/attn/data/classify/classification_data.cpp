@@ -11,11 +11,11 @@
 
 namespace attn {
 
-bool is_set_task(const std::string& kind) { return kind == "majority" || kind == "retrieval"; }
+bool is_set_task(DataKind kind) { return kind == DataKind::Majority || kind == DataKind::Retrieval; }
 
 Tokenizer make_tokenizer(const DataConfig& data) {
   if (is_set_task(data.kind)) return Tokenizer{TokenizerKind::Whitespace, false};
-  return Tokenizer{parse_tokenizer(data.tokenizer), data.lowercase, static_cast<int>(data.ngrams)};
+  return Tokenizer{word_tokenizer(data.tokenizer), data.lowercase, static_cast<int>(data.ngrams)};
 }
 
 LabelledColumns columns_of(const DataConfig& d) { return {d.header, d.text_column, d.label_column}; }
@@ -32,7 +32,7 @@ RawSplits read_splits(const DataConfig& d, uint64_t seed) {
     s.test = make_set_task(d.kind, d.test_size, d.set_size, d.symbols, seeds[2]);
     return s;
   }
-  if (d.kind == "imdb") {
+  if (d.kind == DataKind::Imdb) {
     s.train = read_imdb_split(d.path, "train");
     s.test = read_imdb_split(d.path, "test");
   } else {
@@ -42,7 +42,7 @@ RawSplits read_splits(const DataConfig& d, uint64_t seed) {
     if (!d.test_path.empty()) s.test = read_labelled_file(d.kind, d.test_path, columns_of(d)).examples;
   }
   if (!d.valid_path.empty()) {
-    s.valid = read_labelled_file(d.kind == "imdb" ? "tsv" : d.kind, d.valid_path, columns_of(d)).examples;
+    s.valid = read_labelled_file(d.kind == DataKind::Imdb ? DataKind::Tsv : d.kind, d.valid_path, columns_of(d)).examples;
     return s;
   }
   // The notebook: shuffle the training split, keep the first 90% for training.

@@ -61,6 +61,6 @@ ClassificationData prepare_classification(const RawSplits& raw, const DataConfig
 ClassificationData load_classification(const DataConfig& data, uint64_t seed);
 
 /// A built-in set task (as opposed to files)?
-bool is_set_task(const std::string& kind);
+bool is_set_task(DataKind kind);
 
 }  // namespace attn

@@ -19,8 +19,8 @@ namespace attn {
 std::vector<TextExample> make_majority(int64_t count, int64_t set_size, int64_t symbols, uint64_t seed);
 std::vector<TextExample> make_retrieval(int64_t count, int64_t set_size, int64_t symbols, uint64_t seed);
 
-/// Dispatch on the task name ("majority" | "retrieval").
-std::vector<TextExample> make_set_task(const std::string& kind, int64_t count, int64_t set_size,
-                                       int64_t symbols, uint64_t seed);
+/// Dispatch on the task (Majority | Retrieval; any other is a DataError).
+std::vector<TextExample> make_set_task(DataKind kind, int64_t count, int64_t set_size, int64_t symbols,
+                                       uint64_t seed);
 
 }  // namespace attn

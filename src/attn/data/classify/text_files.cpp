@@ -180,8 +180,8 @@ TableColumns resolve_columns(const std::vector<std::string>& first, const std::s
   const FirstRow row{first, where};
   TableColumns t;
   // "auto": a configured name there, or both kinds of the usual names
-  t.header = c.header == "true" ||
-             (c.header == "auto" && (row.names(c.text) || row.names(c.label) || (row.has(kTextNames) && row.has(kLabelNames))));
+  t.header = c.header == HeaderLine::Yes ||
+             (c.header == HeaderLine::Auto && (row.names(c.text) || row.names(c.label) || (row.has(kTextNames) && row.has(kLabelNames))));
   const std::string hint = "set data.header to true if it is one, or give the column's 0-based index";
   t.text = *row.resolve(t.header, c.text, "data.text_column", "text", kTextNames, 1, true, hint);
   t.label = *row.resolve(t.header, c.label, "data.label_column", "label", kLabelNames, 0, true, hint);
@@ -227,9 +227,9 @@ class TableReader {
 };
 
 // Calls f(cells, "FILE:N") for each row of a TSV ("tsv") or CSV ("csv") file.
-void for_each_row(const std::string& kind, const std::string& path,
+void for_each_row(DataKind kind, const std::string& path,
                   const std::function<void(const std::vector<std::string>&, const std::string&)>& f) {
-  if (kind == "csv") {
+  if (kind == DataKind::Csv) {
     for_each_csv_record(path, [&](std::vector<std::string>& cells, const std::string& where) {
       for (size_t i = 0; i < cells.size(); ++i) check_utf8(cells[i], where + ": column " + std::to_string(i));
       f(cells, where);
@@ -250,16 +250,16 @@ void for_each_row(const std::string& kind, const std::string& path,
   });
 }
 
-const char* separated(const std::string& kind) { return kind == "csv" ? "comma-separated" : "tab-separated"; }
+const char* separated(DataKind kind) { return kind == DataKind::Csv ? "comma-separated" : "tab-separated"; }
 
-LabelledFile read_table(const std::string& kind, const std::string& path, const LabelledColumns& columns) {
+LabelledFile read_table(DataKind kind, const std::string& path, const LabelledColumns& columns) {
   TableReader reader(columns, separated(kind));
   for_each_row(kind, path, [&](const std::vector<std::string>& cells, const std::string& where) { reader.row(cells, where); });
   return reader.done(path);
 }
 
 // An unlabelled table: the text column and the id column (optional), the first row deciding.
-UnlabelledFile read_unlabelled_table(const std::string& kind, const std::string& path, const UnlabelledColumns& c) {
+UnlabelledFile read_unlabelled_table(DataKind kind, const std::string& path, const UnlabelledColumns& c) {
   UnlabelledFile file;
   bool first = true, header = false, has_id = false;
   size_t text = 0, id = 0;
@@ -267,7 +267,7 @@ UnlabelledFile read_unlabelled_table(const std::string& kind, const std::string&
     if (first) {
       first = false;
       const FirstRow row{cells, where};
-      header = c.header == "true" || (c.header == "auto" && (row.names(c.text) || row.names(c.id) || row.has(kTextNames)));
+      header = c.header == HeaderLine::Yes || (c.header == HeaderLine::Auto && (row.names(c.text) || row.names(c.id) || row.has(kTextNames)));
       const std::string hint = "give the column's 0-based index, or --header true";
       text = *row.resolve(header, c.text, "--text-column", "text", kTextNames, 0, true, hint);
       const auto id_at = row.resolve(header, c.id, "--id-column", "id", kIdNames, std::nullopt, false, hint);
@@ -366,20 +366,20 @@ LabelledFile read_jsonl_file(const std::string& path, const LabelledColumns& col
 
 }  // namespace
 
-LabelledFile read_labelled_file(const std::string& kind, const std::string& path, const LabelledColumns& columns) {
-  if (kind == "tsv" || kind == "csv") return read_table(kind, path, columns);
-  if (kind == "jsonl") return read_jsonl_file(path, columns);
-  throw DataError("data.kind: \"" + kind + "\" is not a labelled-file format (tsv, csv, jsonl)");
+LabelledFile read_labelled_file(DataKind kind, const std::string& path, const LabelledColumns& columns) {
+  if (kind == DataKind::Tsv || kind == DataKind::Csv) return read_table(kind, path, columns);
+  if (kind == DataKind::Jsonl) return read_jsonl_file(path, columns);
+  throw DataError("data.kind: \"" + to_string(kind) + "\" is not a labelled-file format (tsv, csv, jsonl)");
 }
 
-UnlabelledFile read_unlabelled_file(const std::string& kind, const std::string& path, const UnlabelledColumns& columns) {
-  if (kind == "tsv" || kind == "csv") return read_unlabelled_table(kind, path, columns);
-  if (kind == "jsonl") return read_unlabelled_jsonl(path, columns);
-  throw DataError("\"" + kind + "\" is not a table format (tsv, csv, jsonl)");
+UnlabelledFile read_unlabelled_file(DataKind kind, const std::string& path, const UnlabelledColumns& columns) {
+  if (kind == DataKind::Tsv || kind == DataKind::Csv) return read_unlabelled_table(kind, path, columns);
+  if (kind == DataKind::Jsonl) return read_unlabelled_jsonl(path, columns);
+  throw DataError("\"" + to_string(kind) + "\" is not a table format (tsv, csv, jsonl)");
 }
 
-std::vector<TextExample> read_tsv(const std::string& path) { return read_labelled_file("tsv", path).examples; }
+std::vector<TextExample> read_tsv(const std::string& path) { return read_labelled_file(DataKind::Tsv, path).examples; }
 
-std::vector<TextExample> read_jsonl(const std::string& path) { return read_labelled_file("jsonl", path).examples; }
+std::vector<TextExample> read_jsonl(const std::string& path) { return read_labelled_file(DataKind::Jsonl, path).examples; }
 
 }  // namespace attn

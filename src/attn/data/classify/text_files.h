@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "attn/core/choices.h"
 #include "attn/core/errors.h"
 
 namespace attn {
@@ -22,7 +23,7 @@ std::vector<TextExample> read_imdb_split(const std::string& root, const std::str
 
 /// Where a labelled file's text and label are: data.header, data.text_column, data.label_column.
 struct LabelledColumns {
-  std::string header = "auto";  ///< "auto": a first line naming the columns is a header | "true" | "false"
+  HeaderLine header = HeaderLine::Auto;  ///< Auto: a first line naming the columns is a header
   std::string text;             ///< a column's name or 0-based index (JSON lines: a key); "" = by name
   std::string label;            ///<   (text, sentence, review, ...; label, class, ...), else label 0, text 1
 };
@@ -34,17 +35,17 @@ struct LabelledFile {
   std::string layout;
 };
 
-/// kind "tsv" (tab-separated cells, no quoting: GLUE's layout), "csv" (RFC 4180, through
-/// libcsv: pandas' and spreadsheets' layout) or "jsonl" (an object per line). Blank lines are
+/// kind Tsv (tab-separated cells, no quoting: GLUE's layout), Csv (RFC 4180, through libcsv:
+/// pandas' and spreadsheets' layout) or Jsonl (an object per line); any other kind is a DataError. Blank lines are
 /// skipped, a byte-order mark dropped, CRLF read as LF. Errors name the file, the line and the
 /// column, with at most ~120 characters of a value.
-LabelledFile read_labelled_file(const std::string& kind, const std::string& path, const LabelledColumns& columns = {});
+LabelledFile read_labelled_file(DataKind kind, const std::string& path, const LabelledColumns& columns = {});
 
 /// Where an unlabelled table's text and id are (attn predict): a column's name or 0-based index
 /// (JSON lines: a key); "" = by name (text, sentence, ...; id, idx, index, ...), else the text
 /// in column 0 and no id.
 struct UnlabelledColumns {
-  std::string header = "auto";
+  HeaderLine header = HeaderLine::Auto;
   std::string text;
   std::string id;
 };
@@ -61,8 +62,8 @@ struct UnlabelledFile {
   std::string layout;
 };
 
-/// kind "tsv", "csv" or "jsonl", read as read_labelled_file reads them, without labels.
-UnlabelledFile read_unlabelled_file(const std::string& kind, const std::string& path, const UnlabelledColumns& columns = {});
+/// kind Tsv, Csv or Jsonl, read as read_labelled_file reads them, without labels.
+UnlabelledFile read_unlabelled_file(DataKind kind, const std::string& path, const UnlabelledColumns& columns = {});
 
 /// The default layouts: label<TAB>text (or a header line naming the columns); {"text", "label"}.
 std::vector<TextExample> read_tsv(const std::string& path);

@@ -11,7 +11,7 @@ namespace attn {
 
 DataConfig codec_config(const DataConfig& data) {
   DataConfig c = data;
-  if (is_seq2seq_task(data.kind)) c.tokenizer = "whitespace", c.lowercase = false, c.min_freq = 1;
+  if (is_seq2seq_task(data.kind)) c.tokenizer = Tokenization::Whitespace, c.lowercase = false, c.min_freq = 1;
   return c;
 }
 

@@ -15,14 +15,14 @@ std::string join(const std::vector<int64_t>& xs) {
 
 }  // namespace
 
-bool is_seq2seq_task(const std::string& kind) {
-  return kind == "sort" || kind == "copy" || kind == "reverse";
+bool is_seq2seq_task(DataKind kind) {
+  return kind == DataKind::Sort || kind == DataKind::Copy || kind == DataKind::Reverse;
 }
 
-std::vector<TextPair> make_seq2seq_task(const std::string& kind, int64_t count, int64_t set_size,
+std::vector<TextPair> make_seq2seq_task(DataKind kind, int64_t count, int64_t set_size,
                                         int64_t symbols, uint64_t seed) {
   if (!is_seq2seq_task(kind))
-    throw DataError("data.kind: \"" + kind + "\" is not a built-in set-to-set task (sort, copy, reverse)");
+    throw DataError("data.kind: \"" + to_string(kind) + "\" is not a built-in set-to-set task (sort, copy, reverse)");
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int64_t> length((set_size + 1) / 2, set_size), symbol(0, symbols - 1);
   std::vector<TextPair> out;
@@ -31,9 +31,9 @@ std::vector<TextPair> make_seq2seq_task(const std::string& kind, int64_t count, 
     std::vector<int64_t> xs(static_cast<size_t>(length(rng)));
     for (auto& x : xs) x = symbol(rng);
     auto ys = xs;
-    if (kind == "sort") std::sort(ys.begin(), ys.end());
-    else if (kind == "reverse") std::reverse(ys.begin(), ys.end());
-    out.push_back({join(xs), join(ys), kind});
+    if (kind == DataKind::Sort) std::sort(ys.begin(), ys.end());
+    else if (kind == DataKind::Reverse) std::reverse(ys.begin(), ys.end());
+    out.push_back({join(xs), join(ys), to_string(kind)});
   }
   return out;
 }

@@ -13,15 +13,17 @@
 #include <string>
 #include <vector>
 
+#include "attn/core/choices.h"
+
 #include "attn/data/seq2seq/parallel_text.h"
 
 namespace attn {
 
-/// kind "sort" | "copy" | "reverse"; anything else is a DataError.
-std::vector<TextPair> make_seq2seq_task(const std::string& kind, int64_t count, int64_t set_size,
+/// kind Sort | Copy | Reverse; any other is a DataError.
+std::vector<TextPair> make_seq2seq_task(DataKind kind, int64_t count, int64_t set_size,
                                         int64_t symbols, uint64_t seed);
 
 /// A built-in set-to-set task (as opposed to parallel files)?
-bool is_seq2seq_task(const std::string& kind);
+bool is_seq2seq_task(DataKind kind);
 
 }  // namespace attn

@@ -97,7 +97,7 @@ std::shared_ptr<TextCodec> train_sentencepiece(const DataConfig& data, const std
     for (const auto& t : texts) lowered.push_back(utf8_lower(t));
   }
   const std::unordered_map<std::string, std::string> args = {
-      {"model_type", data.subword_model},
+      {"model_type", to_string(data.subword_model)},
       {"vocab_size", std::to_string(data.vocab_size)},
       // A smaller vocabulary than asked for when the text has too few distinct pieces.
       {"hard_vocab_limit", "false"},
@@ -107,15 +107,15 @@ std::shared_ptr<TextCodec> train_sentencepiece(const DataConfig& data, const std
       {"minloglevel", "1"},
   };
   auto proto = SentencePieceModel::train(data.lowercase ? lowered : texts, args);
-  return std::make_shared<SentencePieceCodec>(std::move(proto), data.subword_model, data.lowercase);
+  return std::make_shared<SentencePieceCodec>(std::move(proto), to_string(data.subword_model), data.lowercase);
 }
 
 }  // namespace
 
 std::shared_ptr<TextCodec> train_codec(const DataConfig& data, const std::vector<std::string>& texts,
                                        int threads) {
-  if (data.tokenizer == "sentencepiece") return train_sentencepiece(data, texts, threads);
-  Tokenizer tok{parse_tokenizer(data.tokenizer), data.lowercase};
+  if (data.tokenizer == Tokenization::SentencePiece) return train_sentencepiece(data, texts, threads);
+  Tokenizer tok{word_tokenizer(data.tokenizer), data.lowercase};
   std::unordered_map<std::string, int64_t> counts;
   for (const auto& t : texts)
     for (auto& token : tok(t)) ++counts[token];
