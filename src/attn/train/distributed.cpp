@@ -147,14 +147,20 @@ struct Communicator::Impl {
   }
 };
 
-Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout, const std::string& fingerprint)
-    : impl_(std::make_unique<Impl>()) {
-  impl_->env = env;
-  impl_->timeout = timeout;
-  const auto secs = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
-  const std::string at = env.master_addr + ":" + std::to_string(env.master_port);
+namespace {
 
-  // 1. The store: rank 0 serves it and waits for every rank to connect.
+// The rendezvous, in three steps; each failure is one DistributedError saying what to check.
+
+std::string whole_seconds(std::chrono::milliseconds t) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t).count());
+}
+
+std::string rendezvous_address(const DistEnv& env) { return env.master_addr + ":" + std::to_string(env.master_port); }
+
+// 1. The store: rank 0 serves it and waits for every rank to connect.
+c10::intrusive_ptr<c10d::Store> connect_store(const DistEnv& env, std::chrono::milliseconds timeout) {
+  const auto secs = whole_seconds(timeout);
+  const auto at = rendezvous_address(env);
   try {
     c10d::TCPStoreOptions o;
     o.port = static_cast<std::uint16_t>(env.master_port);
@@ -162,7 +168,7 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
     o.numWorkers = static_cast<size_t>(env.world_size);
     o.waitWorkers = true;
     o.timeout = timeout;
-    impl_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+    return c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
   } catch (const std::exception& e) {
     const auto l = lower(message_of(e));
     const auto msg = first_line(message_of(e));
@@ -180,16 +186,21 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
                            " within " + secs + " s (ATTN_DIST_TIMEOUT): rank 0 not started, another "
                            "MASTER_ADDR/MASTER_PORT, or a firewall between the hosts (" + msg + ")");
   }
+}
 
-  // 2. Every rank runs the same job: same WORLD_SIZE, same config.
+// 2. Every rank runs the same job: same WORLD_SIZE, same config.
+void check_same_job(c10d::Store& store, const DistEnv& env, std::chrono::milliseconds timeout,
+                    const std::string& fingerprint) {
+  const auto secs = whole_seconds(timeout);
+  const auto at = rendezvous_address(env);
   const std::string mine = "WORLD_SIZE=" + std::to_string(env.world_size) + ", config " + fingerprint;
   try {
-    impl_->store->setTimeout(timeout);
-    impl_->store->set("attn/rank/" + std::to_string(env.rank), bytes_of(mine));
+    store.setTimeout(timeout);
+    store.set("attn/rank/" + std::to_string(env.rank), bytes_of(mine));
     std::string mismatch;  // the first rank found to run another job
     for (int r = 0; r < env.world_size && mismatch.empty(); ++r) {
       if (r == env.rank) continue;
-      const auto got = impl_->store->get("attn/rank/" + std::to_string(r));
+      const auto got = store.get("attn/rank/" + std::to_string(r));
       const std::string theirs(got.begin(), got.end());
       if (theirs != mine)
         mismatch = "rendezvous: rank " + std::to_string(r) + " runs " + theirs + ", rank " +
@@ -199,11 +210,11 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
     // Rank 0 serves the store: it leaves only once every rank has read what it needs from it,
     // else a rank still reading would see the store vanish and report that instead of the
     // mismatch (seen in CI).
-    impl_->store->set("attn/compared/" + std::to_string(env.rank), bytes_of("1"));
+    store.set("attn/compared/" + std::to_string(env.rank), bytes_of("1"));
     if (env.rank == 0) {
       std::vector<std::string> keys;
       for (int r = 1; r < env.world_size; ++r) keys.push_back("attn/compared/" + std::to_string(r));
-      impl_->store->wait(keys, timeout);
+      store.wait(keys, timeout);
     }
     if (!mismatch.empty()) throw DistributedError(mismatch);
   } catch (const DistributedError&) {
@@ -220,9 +231,12 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
                            at + " within " + secs + " s (ATTN_DIST_TIMEOUT): is rank 0 running there, with the "
                            "same MASTER_ADDR, MASTER_PORT and WORLD_SIZE? (" + msg + ")");
   }
+}
 
-  // 3. The process group. Its sockets bind the interface GLOO_SOCKET_IFNAME names, as in PyTorch;
-  // else loopback for a local job, else the address this host's name resolves to.
+// 3. The process group. Its sockets bind the interface GLOO_SOCKET_IFNAME names, as in PyTorch;
+// else loopback for a local job, else the address this host's name resolves to.
+c10::intrusive_ptr<c10d::ProcessGroupGloo> connect_group(const c10::intrusive_ptr<c10d::Store>& store,
+                                                         const DistEnv& env, std::chrono::milliseconds timeout) {
   try {
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     const std::string ifname = env_or("GLOO_SOCKET_IFNAME", "");
@@ -231,8 +245,8 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
     else options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     options->threads = 2;
-    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("attn/gloo", impl_->store);
-    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, env.rank, env.world_size, options);
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("attn/gloo", store);
+    return c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, env.rank, env.world_size, options);
   } catch (const std::exception& e) {
     const auto msg = first_line(message_of(e));
     throw DistributedError("rendezvous: rank " + std::to_string(env.rank) +
@@ -240,6 +254,17 @@ Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout
                            msg +
                            "). On several hosts, set GLOO_SOCKET_IFNAME to the network interface they share");
   }
+}
+
+}  // namespace
+
+Communicator::Communicator(const DistEnv& env, std::chrono::milliseconds timeout, const std::string& fingerprint)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->env = env;
+  impl_->timeout = timeout;
+  impl_->store = connect_store(env, timeout);
+  check_same_job(*impl_->store, env, timeout, fingerprint);
+  impl_->group = connect_group(impl_->store, env, timeout);
 }
 
 Communicator::~Communicator() = default;
