@@ -23,6 +23,7 @@
 #include "attn/train/replicas.h"
 #include "attn/train/run_directory.h"
 #include "attn/train/run_setup.h"
+#include "attn/train/schedule.h"
 
 namespace attn {
 
@@ -83,28 +84,27 @@ class Loop {
        TrainResult& result, Clock::time_point run_start)
       : run_start_(run_start), req_(req), cfg_(plan.config), t_(cfg_.train), run_(run), task_(*run.task), model_(task_.model()),
         state_(run.state), replicas_(replicas), dir_(dir), result_(result),
-        batches_per_epoch_(static_cast<int64_t>(task_.epoch_batches(0).size())),
-        total_steps_(total_steps(t_, batches_per_epoch_)), start_step_(state_.step),
+        schedule_(t_, static_cast<int64_t>(task_.epoch_batches(0).size())), start_step_(state_.step),
         checkpoints_(dir.checkpoints(), t_.keep_last, replicas.lead(), plan.checkpoint_path,
                      plan.checkpoint ? state_.step : -1),
-        progress_(dir, replicas.lead(), t_.log_every, total_steps_, start_step_, batches_per_epoch_) {}
+        progress_(dir, replicas.lead(), t_.log_every, schedule_.total_steps(), start_step_,
+                  schedule_.batches_per_epoch()) {}
 
   /// Trains to the last step (or early stop); returns the signal that stopped it first, or 0.
   int run() {
     model_.train();
     follow_beta();
     if (start_step_ > 0) checkpoints_.reconcile_best(state_, dir_.log());
-    if (state_.batch >= batches_per_epoch_) {  // resumed with fewer batches per epoch (larger batches, less data)
+    const int64_t stopped_epoch = state_.epoch, stopped_batch = state_.batch;
+    if (schedule_.leave_finished_epoch(state_))  // resumed with fewer batches per epoch (larger batches, less data)
       dir_.log().info("[run] the checkpoint stopped at batch {} of epoch {}, past the {} batches of this config's "
                       "epoch: going on with epoch {}",
-                      state_.batch, state_.epoch + 1, batches_per_epoch_, state_.epoch + 2);
-      state_.batch = 0, ++state_.epoch;
-    }
-    bool stop = state_.step >= total_steps_;
-    while (!stop && state_.epoch < t_.epochs) {
+                      stopped_batch, stopped_epoch + 1, schedule_.batches_per_epoch(), state_.epoch + 1);
+    bool early_stop = false;
+    while (!early_stop && schedule_.more_epochs(state_)) {
       const auto batches = task_.epoch_batches(state_.epoch);
-      while (state_.batch < batches_per_epoch_ && !stop) {
-        const int64_t last = std::min(batches_per_epoch_, state_.batch + t_.grad_accum);
+      for (bool epoch_ended = false; !epoch_ended && !early_stop && !schedule_.finished(state_);) {
+        const int64_t last = schedule_.step_end(state_);
         StepTotals step;
         std::string nonfinite = forward_backward(batches, last, step);
         step.signal = InterruptGuard::pending();
@@ -112,22 +112,17 @@ class Loop {
         if (nonfinite.empty() && step.nonfinite_loss) nonfinite = "the loss (on another rank)";
         if (nonfinite.empty()) nonfinite = first_nonfinite_gradient(model_);
         if (!nonfinite.empty()) {
-          if (skip_step(nonfinite, last)) break;  // the epoch's last batch
+          epoch_ended = skip_step(nonfinite, last);
           continue;
         }
         progress_.add(step);
         const double lr = optimizer_step();
-        advance(last);
+        epoch_ended = schedule_.step_taken(state_, last);
         follow_beta();
-        stop = state_.step >= total_steps_;
-        progress_.report(state_, lr, stop);
-        const bool epoch_end = state_.batch == 0;
-        if ((t_.eval_every > 0 && state_.step % t_.eval_every == 0) || (t_.eval_every == 0 && epoch_end) || stop)
-          stop = validate_in_loop() || stop;
-        if (t_.save_every > 0 && state_.step % t_.save_every == 0 && checkpoints_.saved_step() != state_.step)
-          save(json(), false);
+        progress_.report(state_, lr, schedule_.finished(state_));
+        if (schedule_.validate_now(state_, epoch_ended)) early_stop = validate_in_loop();
+        if (schedule_.save_now(state_, checkpoints_.saved_step())) save(json(), false);
         if (const int sig = replicas_.stop_signal(step)) return stopped_by(sig);
-        if (epoch_end) break;
       }
     }
     return 0;
@@ -182,12 +177,6 @@ class Loop {
   }
 
  private:
-  static int64_t total_steps(const TrainConfig& t, int64_t batches_per_epoch) {
-    const int64_t steps_per_epoch = (batches_per_epoch + t.grad_accum - 1) / t.grad_accum;
-    const int64_t total = t.epochs * steps_per_epoch;
-    return t.max_steps > 0 ? std::min(total, t.max_steps) : total;
-  }
-
   // One optimizer step's forward and backward passes over batches state.batch..last-1 (grad_accum
   // of them, fewer at the end of an epoch), each weighed by its share of the step's units
   // (examples, or target tokens); with several ranks each computes its slice of every batch, and
@@ -231,17 +220,14 @@ class Loop {
                            checkpoints_.last_good() +
                            " Lower train.lr or set train.clip_grad_norm and continue with --resume, or set "
                            "train.nonfinite=skip to drop such steps");
-    ++state_.skipped;
+    const bool epoch_ended = schedule_.step_skipped(state_, last);
     dir_.log().warn("[train] {}: {} is not finite; step skipped ({} so far)", where, nonfinite, state_.skipped);
-    state_.batch = last;
-    if (state_.batch < batches_per_epoch_) return false;
-    state_.batch = 0, ++state_.epoch;
-    return true;
+    return epoch_ended;
   }
 
   double optimizer_step() {
     if (t_.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(run_.params, t_.clip_grad_norm);
-    const double lr = learning_rate(t_, state_.step, total_steps_);
+    const double lr = learning_rate(t_, state_.step, schedule_.total_steps());
     for (auto& group : run_.optimizer->param_groups()) group.options().set_lr(lr);
     run_.optimizer->step();
     clear_gradients(*run_.optimizer);
@@ -251,7 +237,7 @@ class Loop {
   // model.beta_schedule: the beta for the step to come of the attention model.hard_in names, and
   // for the validation and checkpoint after the last step (state.beta: eval and resume use it too).
   void follow_beta() {
-    if (const auto beta = scheduled_beta(cfg_.model, state_.step, total_steps_)) {
+    if (const auto beta = scheduled_beta(cfg_.model, state_.step, schedule_.total_steps())) {
       use_beta(model_, cfg_.model, *beta);
       state_.beta = *beta;
     }
@@ -313,12 +299,6 @@ class Loop {
     return 0;
   }
 
-  void advance(int64_t last) {
-    ++state_.step;
-    state_.batch = last;
-    if (state_.batch >= batches_per_epoch_) state_.batch = 0, ++state_.epoch;
-  }
-
   // A validation inside the loop, its time left out of samples/s; returns whether early stopping
   // ends the run.
   bool validate_in_loop() {
@@ -329,7 +309,7 @@ class Loop {
     eval_seconds_ += seconds_since(start);
     comm_in_eval_ += replicas_.seconds() - comm_start;
     model_.train();
-    if (t_.patience > 0 && state_.stale >= t_.patience) {
+    if (schedule_.out_of_patience(state_)) {
       dir_.log().info("[train] early stop: no better validation {} in {} evaluations", to_string(t_.metric),
                       state_.stale);
       return true;
@@ -358,7 +338,7 @@ class Loop {
       state_.stale = static_cast<int64_t>(verdict[3].item<double>());
     }
     if (!replicas_.lead()) return;
-    const double epoch_pos = double(state_.epoch) + double(state_.batch) / double(batches_per_epoch_);
+    const double epoch_pos = double(state_.epoch) + double(state_.batch) / double(schedule_.batches_per_epoch());
     json rec = recorded(task_, vj, {{"kind", "valid"}, {"step", state_.step}, {"epoch", epoch_pos}});
     rec["best"] = improved;
     dir_.record(rec);
@@ -441,7 +421,8 @@ class Loop {
   Replicas& replicas_;
   RunDirectory& dir_;
   TrainResult& result_;
-  const int64_t batches_per_epoch_, total_steps_, start_step_;
+  const Schedule schedule_;
+  const int64_t start_step_;
   Checkpointer checkpoints_;
   Progress progress_;
   const double comm_before_ = replicas_.seconds();  // rendezvous and set-up
