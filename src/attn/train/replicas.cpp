@@ -34,6 +34,14 @@ std::vector<size_t> Replicas::shard(const std::vector<size_t>& batch) const {
   return comm_ ? shard_of(batch, env_.rank, env_.world_size) : batch;
 }
 
+void Replicas::agree(ValidationVerdict& v, int64_t step) {
+  if (!comm_) return;
+  auto values = torch::tensor({double(v.improved), v.best, double(v.best_step), double(v.stale)}, torch::kDouble);  // (4)
+  comm_->broadcast({values}, "the validation verdict of step " + std::to_string(step));
+  v.improved = values[0].item<double>() != 0, v.best = values[1].item<double>();
+  v.best_step = static_cast<int64_t>(values[2].item<double>()), v.stale = static_cast<int64_t>(values[3].item<double>());
+}
+
 void Replicas::sum_step(const std::vector<torch::Tensor>& gradients, StepTotals& t, int64_t step) {
   if (!comm_) return;
   const auto name = "step " + std::to_string(step);

@@ -21,6 +21,15 @@ struct StepTotals {
   int signal = 0;               ///< SIGINT / SIGTERM seen by some rank (SIGINT first), else 0
 };
 
+/// A validation's verdict on the best checkpoint: rank 0's is every rank's, so that early
+/// stopping agrees everywhere.
+struct ValidationVerdict {
+  bool improved = false;
+  double best = 0;          ///< TrainState::best
+  int64_t best_step = -1;   ///< TrainState::best_step
+  int64_t stale = 0;        ///< TrainState::stale
+};
+
 class Replicas {
  public:
   /// From torchrun's variables (read_dist_env): alone without them, else joins the others
@@ -46,6 +55,8 @@ class Replicas {
   void broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what);
   /// The part of a global batch this rank computes (all of it alone).
   std::vector<size_t> shard(const std::vector<size_t>& batch) const;
+  /// Rank 0's verdict on every rank (alone: as it is).
+  void agree(ValidationVerdict& verdict, int64_t step);
   /// Sums a step's gradients (in place) and its totals over the ranks.
   void sum_step(const std::vector<torch::Tensor>& gradients, StepTotals& totals, int64_t step);
   /// The signal that stops the run after this step, or 0. Alone: one received so far (also

@@ -326,17 +326,12 @@ class Loop {
     if (measures_hard(cfg_)) add_hard_metrics(Split::Valid, vj, summary);
     const double value = vj.at(to_string(t_.metric)).get<double>();
     const bool first = state_.best_step < 0;
-    bool improved = first || (lower_is_better(t_.metric) ? value < state_.best : value > state_.best);
-    if (improved) state_.best = value, state_.best_step = state_.step, state_.stale = 0;
-    else ++state_.stale;
-    if (all_ranks) {  // alone, the broadcast leaves the values as they are
-      auto verdict = torch::tensor({double(improved), state_.best, double(state_.best_step), double(state_.stale)},
-                                   torch::kDouble);  // (4)
-      replicas_.broadcast({verdict}, "the validation verdict of step " + std::to_string(state_.step));
-      improved = verdict[0].item<double>() != 0, state_.best = verdict[1].item<double>();
-      state_.best_step = static_cast<int64_t>(verdict[2].item<double>());
-      state_.stale = static_cast<int64_t>(verdict[3].item<double>());
-    }
+    ValidationVerdict verdict{first || (lower_is_better(t_.metric) ? value < state_.best : value > state_.best),
+                              state_.best, state_.best_step, state_.stale + 1};
+    if (verdict.improved) verdict.best = value, verdict.best_step = state_.step, verdict.stale = 0;
+    if (all_ranks) replicas_.agree(verdict, state_.step);
+    const bool improved = verdict.improved;
+    state_.best = verdict.best, state_.best_step = verdict.best_step, state_.stale = verdict.stale;
     if (!replicas_.lead()) return;
     const double epoch_pos = double(state_.epoch) + double(state_.batch) / double(schedule_.batches_per_epoch());
     json rec = recorded(task_, vj, {{"kind", "valid"}, {"step", state_.step}, {"epoch", epoch_pos}});
