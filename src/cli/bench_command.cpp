@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "attn/core/stopwatch.h"
 #include "attn/infer/search.h"
 #include "attn/model/build.h"
 #include "attn/runtime/runtime.h"
@@ -48,7 +49,7 @@ int run_bench_decode(const BenchDecodeRequest& req) {
       for (int rep = 0; rep < req.repeats; ++rep) {
         const auto t0 = std::chrono::steady_clock::now();
         auto out = translate(model, src, torch::Tensor(), o);
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        best = std::min(best, seconds_since(t0));
         TORCH_CHECK(static_cast<int64_t>(out[0].tokens.size()) == length, "bench: output of the wrong length");
       }
       return best;

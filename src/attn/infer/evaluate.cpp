@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "attn/core/stopwatch.h"
 #include "attn/data/batcher.h"
 
 namespace attn {
@@ -46,7 +47,7 @@ EvalResult evaluate(SetClassifier& model, const std::vector<EncodedExample>& dat
   r.loss = r.count ? loss_sum / double(r.count) : 0;
   r.accuracy = r.count ? double(correct) / double(r.count) : 0;
   model->train(was_training);
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.seconds = seconds_since(start);
   return r;
 }
 

@@ -1,6 +1,7 @@
 // The set classifier as a training task: IMDB, labelled files or the built-in set tasks.
 #include <cstdio>
 
+#include "attn/core/stopwatch.h"
 #include "attn/data/batcher.h"
 #include "attn/data/classify/classification_data.h"
 #include "attn/infer/evaluate.h"
@@ -22,7 +23,7 @@ class ClassifyTask : public Task {
     layout_ = raw.layout;
     data_ = prepare_classification(std::move(raw), cfg.data, saved_vocab ? &*saved_vocab : nullptr,
                                    resume ? &resume->labels : nullptr);
-    data_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    data_seconds_ = seconds_since(t0);
     model_ = build_classifier(cfg.model, data_.vocab.size(), num_classes());
     model_->to(device);
   }

@@ -8,6 +8,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "attn/core/stopwatch.h"
+
 namespace attn {
 
 namespace {
@@ -115,7 +117,7 @@ struct Communicator::Impl {
                              "failed, was killed, or did not answer within (" +
                              std::to_string(secs) + " s, ATTN_DIST_TIMEOUT); this rank stops too");
     }
-    seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    seconds += seconds_since(t0);
   }
 
   // Flattens consecutive tensors of one dtype and device into buckets of at most bucket_bytes,

@@ -9,6 +9,7 @@
 #include <iterator>
 
 #include "attn/core/atomic_file.h"
+#include "attn/core/stopwatch.h"
 #include "attn/draw/training_curves.h"
 #include "attn/io/checkpoint_format.h"
 
@@ -100,7 +101,7 @@ std::string RunDirectory::checkpoints() const { return (fs::path(out_) / "checkp
 
 void RunDirectory::record(nlohmann::json j) {
   if (!lead_) return;
-  j["time"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start_).count();
+  j["time"] = seconds_since(run_start_);
   metrics_ << j.dump() << "\n";
   metrics_.flush();
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "attn/core/stopwatch.h"
 #include "attn/data/batcher.h"
 #include "attn/data/seq2seq/seq2seq_data.h"
 #include "attn/infer/evaluate_seq2seq.h"
@@ -27,7 +28,7 @@ class Seq2SeqTask : public Task {
       tgt = t.is_null() ? src : codec_from_json(t);  // null: the joint codec
     }
     data_ = prepare_seq2seq(read_pair_splits(cfg.data, cfg.seed), cfg.data, src, tgt, threads);
-    data_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    data_seconds_ = seconds_since(t0);
     model_ = build_seq2seq(cfg.model, data_.source_codec->size(), data_.target_codec->size());
     model_->to(device);
     lengths_.reserve(data_.train.size());
