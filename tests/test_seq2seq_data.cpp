@@ -114,7 +114,7 @@ TEST_CASE("built-in tasks: sort sorts, reverse reverses, copy copies, all from t
     return xs;
   };
   for (const DataKind kind : {DataKind::Sort, DataKind::Copy, DataKind::Reverse}) {
-    auto a = make_seq2seq_task(kind, 200, 12, 40, 7), b = make_seq2seq_task(kind, 200, 12, 40, 7);
+    auto a = generate_pairs(kind, 200, 12, 40, 7), b = generate_pairs(kind, 200, 12, 40, 7);
     for (size_t i = 0; i < a.size(); ++i) {
       REQUIRE(a[i].source == b[i].source);
       auto src = numbers(a[i].source), tgt = numbers(a[i].target);
@@ -126,9 +126,9 @@ TEST_CASE("built-in tasks: sort sorts, reverse reverses, copy copies, all from t
       if (kind == DataKind::Reverse) std::reverse(expected.begin(), expected.end());
       CHECK(tgt == expected);
     }
-    CHECK(make_seq2seq_task(kind, 5, 12, 40, 8)[0].source != a[0].source);
+    CHECK(generate_pairs(kind, 5, 12, 40, 8)[0].source != a[0].source);
   }
-  CHECK_THROWS_WITH(make_seq2seq_task(DataKind::Retrieval, 1, 4, 4, 0), Catch::Contains("not a built-in set-to-set task"));
+  CHECK_THROWS_WITH(generate_pairs(DataKind::Retrieval, 1, 4, 4, 0), Catch::Contains("not a built-in set-to-set task"));
 }
 
 TEST_CASE("word codec: specials 0..3, unknown words to <unk>, decode joins tokens", "[seq2seq][codec]") {

@@ -10,6 +10,7 @@
 #include "attn/io/checkpoint.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/task_kinds.h"
 
 namespace attn {
 
@@ -42,7 +43,7 @@ int run_average(const AverageRequest& req) {
       throw UsageError(out + " is one of the inputs; attn average writes a new file (give another --out)");
   if (!req.force && fs::exists(out, ec))
     throw UsageError(out + " exists; attn average does not replace a file (remove it, give --out, or --force)");
-  const auto r = average_checkpoints(inputs, out);
+  const auto r = average_checkpoints(inputs, out, model_of_checkpoint());
   std::cout << r.path << "\n";
   std::cerr << "attn average: " << r.tensors << " tensors, the mean of " << r.inputs.size()
             << " checkpoints (the header of step " << r.step << "):";

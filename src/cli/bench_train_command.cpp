@@ -27,6 +27,7 @@
 #include "attn/train/trainer.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/task_commands.h"
 
 namespace attn {
 
@@ -46,54 +47,6 @@ double peak_rss_mb() {
   return u.ru_maxrss / 1024.0;  // Linux: kilobytes
 }
 
-// One random batch of the config's shape, and the step that consumes it.
-struct StepModel {
-  std::function<torch::Tensor()> loss;         // training loss of the batch
-  std::function<torch::Tensor()> predict;      // the forward pass of evaluation
-  std::shared_ptr<torch::nn::Module> module;
-  int64_t vocab = 0, batch = 0, length = 0, target_length = 0;
-};
-
-StepModel make_step_model(const Config& cfg, const torch::Device& device) {
-  StepModel s;
-  s.batch = cfg.train.batch_size;
-  s.length = cfg.data.max_len;
-  const auto ids = torch::TensorOptions().dtype(torch::kLong).device(device);
-  if (cfg.task == TaskKind::Seq2Seq) {
-    s.vocab = cfg.data.vocab_size;  // sentencepiece: the whole vocabulary; word codecs add 4
-    s.target_length = cfg.data.max_target_len;
-    auto model = build_seq2seq(cfg.model, s.vocab, s.vocab);
-    model->to(device);
-    auto src = torch::randint(4, s.vocab, {s.batch, s.length}, ids);        // (B, S)
-    auto tgt = torch::randint(4, s.vocab, {s.batch, s.target_length + 1}, ids);  // (B, T + 1)
-    auto tgt_in = tgt.narrow(1, 0, s.target_length), tgt_out = tgt.narrow(1, 1, s.target_length);
-    auto src_pad = torch::zeros({s.batch, s.length}, ids.dtype(torch::kBool));
-    auto tgt_pad = torch::zeros({s.batch, s.target_length}, ids.dtype(torch::kBool));
-    const double ls = cfg.train.label_smoothing;
-    s.loss = [=]() mutable { return model->loss(src, tgt_in, tgt_out, src_pad, tgt_pad, ls).loss; };
-    // What evaluation computes (infer/evaluate_seq2seq.cpp): each target token's loss and
-    // whether its argmax is right, through the fused projection and cross-entropy.
-    s.predict = [=]() mutable { return model->loss(src, tgt_in, tgt_out, src_pad, tgt_pad, 0.0).loss; };
-    s.module = model.ptr();
-  } else {
-    s.vocab = cfg.data.vocab_size + 2;  // <unk>, <pad> and the vocabulary
-    auto model = build_classifier(cfg.model, s.vocab, 2);
-    model->to(device);
-    auto x = torch::randint(2, s.vocab, {s.batch, s.length}, ids);          // (B, T)
-    auto y = torch::randint(0, 2, {s.batch}, ids);                          // (B)
-    torch::Tensor pad;  // a mask (nothing padded) when the config masks padding: its cost counts
-    if (cfg.data.mask_padding) pad = torch::zeros({s.batch, s.length}, ids.dtype(torch::kBool));
-    const double ls = cfg.train.label_smoothing;
-    s.loss = [=]() mutable {
-      return torch::nn::functional::cross_entropy(
-          model(x, pad), y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(ls));
-    };
-    s.predict = [=]() mutable { return model(x, pad).argmax(-1); };
-    s.module = model.ptr();
-  }
-  return s;
-}
-
 }  // namespace
 
 int run_bench_step(const BenchStepRequest& req) {
@@ -103,7 +56,7 @@ int run_bench_step(const BenchStepRequest& req) {
   const auto device = select_device(cfg.device);
   const int threads = set_threads(req.threads > 0 ? req.threads : cfg.threads);
   torch::manual_seed(cfg.seed);
-  auto s = make_step_model(cfg, device);
+  auto s = commands_for(cfg.task).bench_step(cfg, device);
   const auto params = trainable_parameters(*s.module);
   auto optimizer = make_optimizer(cfg.train, params);
   auto step = [&] {

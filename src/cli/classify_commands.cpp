@@ -229,6 +229,38 @@ class ClassifyCommands final : public TaskCommands {
     std::printf("labels       %s\nconfig\n%s\n", labels.c_str(), to_json(h.config).dump(2).c_str());
     return 0;
   }
+
+  std::vector<ShownInput> show(const ShowRequest& req, CheckpointReader& reader, const std::vector<std::string>& texts,
+                               AttentionMode attention) const override {
+    auto m = load_checkpoint_model(reader, req.device);
+    use_attention(*m.model, m.header.config.model, attention);
+    std::vector<ShownInput> shown;
+    for (const auto& text : texts) shown.push_back(show_classifier_input(m, text));
+    return shown;
+  }
+
+  BenchStep bench_step(const Config& cfg, const torch::Device& device) const override {
+    const int64_t vocab = cfg.data.vocab_size + 2, batch = cfg.train.batch_size, length = cfg.data.max_len;  // <unk>, <pad>
+    const auto ids = torch::TensorOptions().dtype(torch::kLong).device(device);
+    auto model = build_classifier(cfg.model, vocab, 2);
+    model->to(device);
+    auto x = torch::randint(2, vocab, {batch, length}, ids);               // (B, T)
+    auto y = torch::randint(0, 2, {batch}, ids);                           // (B)
+    torch::Tensor pad;  // a mask (nothing padded) when the config masks padding: its cost counts
+    if (cfg.data.mask_padding) pad = torch::zeros({batch, length}, ids.dtype(torch::kBool));
+    const double ls = cfg.train.label_smoothing;
+    BenchStep s;
+    s.vocab = vocab, s.batch = batch, s.length = length;
+    s.loss = [=]() mutable {  // as ClassifyTask::forward
+      return torch::nn::functional::cross_entropy(
+          model(x, pad), y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(ls));
+    };
+    s.predict = [=]() mutable { return model(x, pad).argmax(-1); };
+    s.module = model.ptr();
+    return s;
+  }
+
+  bool translates() const override { return false; }
 };
 
 }  // namespace

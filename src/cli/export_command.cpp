@@ -17,6 +17,7 @@
 #include "attn/io/safetensors.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/task_kinds.h"
 
 namespace attn {
 
@@ -59,7 +60,7 @@ std::string pytorch_bytes(const safetensors::Named& tensors) {
 int run_export(const ExportRequest& req) {
   CheckpointReader reader(resolve_checkpoint_path(req.target));
   const auto& header = reader.header();
-  const safetensors::Named tensors = state_of(*load_checkpoint_module(reader, "cpu"));
+  const safetensors::Named tensors = state_of(*model_of_checkpoint()(reader, "cpu"));
   const bool pytorch = req.format == "pytorch";
   std::string out = req.out;
   if (out.empty()) {

@@ -119,14 +119,15 @@ int run_report(const ReportRequest& req) {
   CheckpointReader reader(resolve_checkpoint_path(req.run));
   const auto& header = reader.header();
   const Config& cfg = header.config;
-  const bool seq2seq = cfg.task == TaskKind::Seq2Seq;
+  const TaskCommands& task = commands_for(cfg.task);
+  const bool seq2seq = task.translates();
   const KernelScope kernels(kernels_of(cfg.model));
   set_threads(cfg.threads);
   const std::vector<RunMetrics> runs = {read_run_metrics(req.run)};
   const json* test = nullptr;
   for (const auto& r : runs[0].records)
     if (r.value("kind", "") == "test") test = &r;
-  const json part = commands_for(cfg.task).report(req, reader);
+  const json part = task.report(req, reader);
 
   const std::string name = runs[0].name;
   std::string html = "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>attn report: " +

@@ -13,6 +13,7 @@
 #include "attn/infer/attention_maps.h"
 #include "attn/infer/checkpoint_model.h"
 #include "attn/infer/evaluate_seq2seq.h"
+#include "attn/infer/search.h"
 #include "attn/model/multi_head_attention.h"
 #include "attn/runtime/runtime.h"
 #include "attn/model/build.h"
@@ -212,6 +213,41 @@ class Seq2SeqCommands final : public TaskCommands {
                 to_json(h.config).dump(2).c_str());
     return 0;
   }
+
+  std::vector<ShownInput> show(const ShowRequest& req, CheckpointReader& reader, const std::vector<std::string>& texts,
+                               AttentionMode attention) const override {
+    auto m = load_seq2seq_checkpoint(reader, req.device);
+    const Config& cfg = m.header.config;
+    use_attention(*m.model, cfg.model, attention);
+    const auto search = search_options(cfg, req.beam > 0 ? req.beam : cfg.decode.beam_size);
+    std::vector<ShownInput> shown;
+    for (const auto& text : texts) shown.push_back(show_seq2seq_input(m, text, search));
+    return shown;
+  }
+
+  BenchStep bench_step(const Config& cfg, const torch::Device& device) const override {
+    const int64_t vocab = cfg.data.vocab_size;  // sentencepiece: the whole vocabulary; word codecs add 4
+    const int64_t batch = cfg.train.batch_size, length = cfg.data.max_len, target_length = cfg.data.max_target_len;
+    const auto ids = torch::TensorOptions().dtype(torch::kLong).device(device);
+    auto model = build_seq2seq(cfg.model, vocab, vocab);
+    model->to(device);
+    auto src = torch::randint(4, vocab, {batch, length}, ids);               // (B, S)
+    auto tgt = torch::randint(4, vocab, {batch, target_length + 1}, ids);    // (B, T + 1)
+    auto tgt_in = tgt.narrow(1, 0, target_length), tgt_out = tgt.narrow(1, 1, target_length);
+    auto src_pad = torch::zeros({batch, length}, ids.dtype(torch::kBool));
+    auto tgt_pad = torch::zeros({batch, target_length}, ids.dtype(torch::kBool));
+    const double ls = cfg.train.label_smoothing;
+    BenchStep s;
+    s.vocab = vocab, s.batch = batch, s.length = length, s.target_length = target_length;
+    s.loss = [=]() mutable { return model->loss(src, tgt_in, tgt_out, src_pad, tgt_pad, ls).loss; };  // as Seq2SeqTask
+    // What evaluation computes (infer/evaluate_seq2seq.cpp): each target token's loss and
+    // whether its argmax is right, through the fused projection and cross-entropy.
+    s.predict = [=]() mutable { return model->loss(src, tgt_in, tgt_out, src_pad, tgt_pad, 0.0).loss; };
+    s.module = model.ptr();
+    return s;
+  }
+
+  bool translates() const override { return true; }
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "cli/attention_page.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/task_commands.h"
 
 namespace attn {
 
@@ -56,21 +57,9 @@ int run_show(const ShowRequest& req) {
   set_threads(cfg.threads);
   const AttentionMode attention = req.attention.empty() ? cfg.model.attention : parse<AttentionMode>(req.attention);
   const size_t count = std::min(texts.size(), static_cast<size_t>(req.limit));
-  std::vector<ShownInput> shown;
-  std::string path;
-  if (cfg.task == TaskKind::Seq2Seq) {
-    auto m = load_seq2seq_checkpoint(reader, req.device);
-    use_attention(*m.model, cfg.model, attention);
-    const auto search = search_options(cfg, req.beam > 0 ? req.beam : cfg.decode.beam_size);
-    for (size_t i = 0; i < count; ++i) shown.push_back(show_seq2seq_input(m, texts[i], search));
-    path = m.path;
-  } else {
-    auto m = load_checkpoint_model(reader, req.device);
-    use_attention(*m.model, cfg.model, attention);
-    for (size_t i = 0; i < count; ++i) shown.push_back(show_classifier_input(m, texts[i]));
-    path = m.path;
-  }
-  const auto doc = attention_maps_json(path, reader.header(), attention, shown);
+  const std::vector<std::string> chosen(texts.begin(), texts.begin() + static_cast<std::ptrdiff_t>(count));
+  const auto shown = commands_for(cfg.task).show(req, reader, chosen, attention);
+  const auto doc = attention_maps_json(reader.path(), reader.header(), attention, shown);
 
   const std::string out = req.out.empty() ? default_out(req.target) : req.out;
   std::error_code ec;

@@ -5,13 +5,17 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/task_kinds.h"
 
 namespace attn {
 
 using nlohmann::json;
 
 int run_train(const TrainRequest& request) {
-  auto r = train(request);
+  TrainRequest req = request;
+  req.make_task = task_of_config();
+  req.load_model = model_of_checkpoint();
+  auto r = train(req);
   if (r.interrupted) return 128 + r.interrupted;  // 130 for SIGINT, 143 for SIGTERM, as shells report
   if (r.rank != 0) return 0;                      // rank 0 reports for the job
   json summary = {{"out", r.out_dir}, {"best_checkpoint", r.best_checkpoint}, {"steps", r.steps},

@@ -18,9 +18,9 @@ struct Loaded {
   std::shared_ptr<torch::nn::Module> model;  // on the CPU
 };
 
-Loaded load(const std::string& path) {
+Loaded load(const std::string& path, const ModelLoader& load_model) {
   CheckpointReader reader(path);
-  return {reader.header(), load_checkpoint_module(reader, "cpu")};
+  return {reader.header(), load_model(reader, "cpu")};
 }
 
 // The model's parameters and buffers by name.
@@ -48,11 +48,12 @@ std::string difference(const CheckpointHeader& a, const CheckpointHeader& b) {
 
 }  // namespace
 
-AverageResult average_checkpoints(const std::vector<std::string>& inputs, const std::string& out) {
+AverageResult average_checkpoints(const std::vector<std::string>& inputs, const std::string& out,
+                                  const ModelLoader& load_model) {
   if (inputs.size() < 2)
     throw CheckpointError("averaging needs two checkpoints or more, got " + std::to_string(inputs.size()));
   torch::NoGradGuard no_grad;
-  auto first = load(inputs[0]);
+  auto first = load(inputs[0], load_model);
   auto target = state(*first.model);
   std::map<std::string, torch::Tensor> sums;
   for (const auto& [name, t] : target)
@@ -60,7 +61,7 @@ AverageResult average_checkpoints(const std::vector<std::string>& inputs, const 
   CheckpointHeader newest = first.header;
   std::vector<int64_t> steps = {first.header.state.step};
   for (size_t i = 1; i < inputs.size(); ++i) {
-    auto other = load(inputs[i]);
+    auto other = load(inputs[i], load_model);
     const auto why = difference(first.header, other.header);
     if (!why.empty())
       throw CheckpointError(inputs[i] + ": not a checkpoint of the model in " + inputs[0] + ": " + why +

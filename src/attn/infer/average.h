@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "attn/infer/model_loader.h"
+
 namespace attn {
 
 struct AverageResult {
@@ -21,6 +23,8 @@ struct AverageResult {
 /// highest step and metrics {"averaged_from": inputs, "steps": their steps}. The inputs must
 /// be two or more checkpoints of one model: the same task, model config and vocabulary or text
 /// codecs; otherwise a CheckpointError names the two files and what differs.
-AverageResult average_checkpoints(const std::vector<std::string>& inputs, const std::string& out);
+/// `load` builds each input's model (cli/task_kinds.h's loader for its task).
+AverageResult average_checkpoints(const std::vector<std::string>& inputs, const std::string& out,
+                                  const ModelLoader& load);
 
 }  // namespace attn

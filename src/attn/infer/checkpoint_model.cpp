@@ -40,11 +40,6 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
   return m;
 }
 
-std::shared_ptr<torch::nn::Module> load_checkpoint_module(CheckpointReader& reader, const std::string& device_name) {
-  if (reader.header().config.task == TaskKind::Seq2Seq) return load_seq2seq_checkpoint(reader, device_name).model.ptr();
-  return load_checkpoint_model(reader, device_name).model.ptr();
-}
-
 CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::string& device_name) {
   const auto& path = reader.path();
   CheckpointModel m;

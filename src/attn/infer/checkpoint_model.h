@@ -4,12 +4,15 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "attn/data/seq2seq/text_codec.h"
 #include "attn/data/vocab.h"
 #include "attn/model/seq2seq.h"
 #include "attn/model/set_classifier.h"
+#include "attn/infer/model_loader.h"
 #include "attn/io/checkpoint_reader.h"
 
 namespace attn {
@@ -41,10 +44,5 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
 
 /// The classifier of an opened checkpoint, as load_seq2seq_checkpoint.
 CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::string& device_name = "");
-
-/// The model of an opened checkpoint of either task as a plain module, for what handles its
-/// weights alone (export, average).
-std::shared_ptr<torch::nn::Module> load_checkpoint_module(CheckpointReader& reader,
-                                                          const std::string& device_name = "");
 
 }  // namespace attn

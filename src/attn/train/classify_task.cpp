@@ -104,14 +104,8 @@ class ClassifyTask : public Task {
 }  // namespace
 
 std::unique_ptr<Task> make_classify_task(const Config& config, const torch::Device& device,
-                                         const CheckpointHeader* resume) {
+                                         const CheckpointHeader* resume, int /*threads: none used*/) {
   return std::make_unique<ClassifyTask>(config, device, resume);
-}
-
-std::unique_ptr<Task> make_task(const Config& config, const torch::Device& device, const CheckpointHeader* resume,
-                                int threads) {
-  if (config.task == TaskKind::Seq2Seq) return make_seq2seq_task(config, device, resume, threads);
-  return make_classify_task(config, device, resume);
 }
 
 }  // namespace attn

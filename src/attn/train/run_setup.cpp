@@ -104,7 +104,7 @@ RunPlan plan_run(const TrainRequest& req, const std::string& out, Replicas& repl
   return plan;
 }
 
-Run build_run(const RunPlan& plan, Replicas& replicas) {
+Run build_run(const RunPlan& plan, const TaskFactory& make_task, Replicas& replicas) {
   const Config& cfg = plan.config;
   Run run;
   replicas.on_every_rank("reading the data and building the model", [&] {

@@ -49,6 +49,6 @@ struct Run {
 
 /// Reads the data and builds the model and optimizer on every rank, restored from the plan's
 /// checkpoint when there is one; then rank 0's weights everywhere.
-Run build_run(const RunPlan& plan, Replicas& replicas);
+Run build_run(const RunPlan& plan, const TaskFactory& make_task, Replicas& replicas);
 
 }  // namespace attn

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "attn/config/config.h"
 #include "attn/infer/attention_maps.h"
 #include "attn/io/checkpoint.h"
+#include "attn/train/task_factory.h"
 
 namespace attn {
 
@@ -52,13 +54,10 @@ class Task {
   virtual std::vector<ShownInput> attention_examples(size_t n) = 0;
 };
 
-/// The task a config describes, with its data read and checked and its model built on `device`.
-/// `resume` (may be null) supplies the vocabulary, labels or codecs of a checkpoint.
-std::unique_ptr<Task> make_task(const Config& config, const torch::Device& device,
-                                const CheckpointHeader* resume, int threads);
-
+/// Each kind's TaskFactory (task_factory.h) (classify_task.cpp, seq2seq_task.cpp); the table of kinds that chooses
+/// between them is cli/task_kinds.h.
 std::unique_ptr<Task> make_classify_task(const Config& config, const torch::Device& device,
-                                         const CheckpointHeader* resume);
+                                         const CheckpointHeader* resume, int threads);
 std::unique_ptr<Task> make_seq2seq_task(const Config& config, const torch::Device& device,
                                         const CheckpointHeader* resume, int threads);
 

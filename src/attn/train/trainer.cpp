@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 
 #include "attn/core/stopwatch.h"
 #include "attn/draw/attention_figures.h"
@@ -277,7 +278,8 @@ class Loop {
     }
     if (const int sig = InterruptGuard::pending()) return stopped_by(sig);
     const std::vector<std::string> inputs(all.rend() - static_cast<long>(n), all.rend());  // oldest first
-    const auto averaged = average_checkpoints(inputs, (fs::path(dir_.checkpoints()) / "averaged.pt").string());
+    const auto averaged = average_checkpoints(inputs, (fs::path(dir_.checkpoints()) / "averaged.pt").string(),
+                                               req_.load_model);
     CheckpointReader reader(averaged.path);
     reader.load_model(model_);
     if (reader.header().state.beta > 0) use_beta(model_, cfg_.model, reader.header().state.beta);
@@ -475,6 +477,8 @@ std::string TrainRequest::command() const {
 }
 
 TrainResult train(const TrainRequest& req) {
+  if (!req.make_task || !req.load_model)
+    throw std::logic_error("train: the request names no task factory or model loader (cli/task_kinds.h)");
   const auto run_start = Clock::now();
   TrainResult result;
   result.out_dir = req.out_dir.empty() ? default_out_dir(req.config_path) : req.out_dir;
@@ -484,7 +488,7 @@ TrainResult train(const TrainRequest& req) {
   result.rank = replicas.rank();
   const RunPlan plan = plan_run(req, result.out_dir, replicas);  // the directory locked, nothing written yet
   const KernelScope kernels(kernels_of(plan.config.model));       // model.*_kernel, while the run lasts
-  Run run = build_run(plan, replicas);                            // data, model, optimizer
+  Run run = build_run(plan, req.make_task, replicas);                            // data, model, optimizer
   std::optional<RunDirectory> dir;  // created only now that the inputs are known to be good
   replicas.on_every_rank("creating the run directory", [&] {
     dir.emplace(result.out_dir, req.force, plan.config, plan.record, plan.lock.get(), replicas.lead(), replicas.rank(),

@@ -13,6 +13,8 @@
 
 #include "attn/config/config.h"
 #include "attn/core/errors.h"
+#include "attn/infer/model_loader.h"
+#include "attn/train/task_factory.h"
 
 namespace attn {
 
@@ -22,6 +24,10 @@ struct TrainRequest {
   std::string out_dir;                 ///< empty: runs/<config file stem>
   bool resume = false;                 ///< continue from the newest checkpoint in out_dir
   bool force = false;                  ///< move an existing out_dir aside (never deleted)
+  /// The task kinds' table (cli/task_kinds.h): the training task of the run's config, and the
+  /// model of a checkpoint (train.average_last).
+  TaskFactory make_task;
+  ModelLoader load_model;
 
   /// "attn train CONFIG --set k=v --out DIR --resume", as the user could type it again.
   std::string command() const;

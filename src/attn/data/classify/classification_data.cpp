@@ -27,9 +27,9 @@ RawSplits read_splits(const DataConfig& d, uint64_t seed) {
     std::seed_seq seq{seed, uint64_t{0x5e7a5c}};
     std::vector<uint64_t> seeds(3);
     seq.generate(seeds.begin(), seeds.end());
-    s.train = make_set_task(d.kind, d.train_size, d.set_size, d.symbols, seeds[0]);
-    s.valid = make_set_task(d.kind, d.valid_size, d.set_size, d.symbols, seeds[1]);
-    s.test = make_set_task(d.kind, d.test_size, d.set_size, d.symbols, seeds[2]);
+    s.train = generate_examples(d.kind, d.train_size, d.set_size, d.symbols, seeds[0]);
+    s.valid = generate_examples(d.kind, d.valid_size, d.set_size, d.symbols, seeds[1]);
+    s.test = generate_examples(d.kind, d.test_size, d.set_size, d.symbols, seeds[2]);
     return s;
   }
   if (d.kind == DataKind::Imdb) {

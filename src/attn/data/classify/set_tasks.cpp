@@ -62,8 +62,8 @@ std::vector<TextExample> make_retrieval(int64_t count, int64_t set_size, int64_t
   return out;
 }
 
-std::vector<TextExample> make_set_task(DataKind kind, int64_t count, int64_t set_size, int64_t symbols,
-                                       uint64_t seed) {
+std::vector<TextExample> generate_examples(DataKind kind, int64_t count, int64_t set_size, int64_t symbols,
+                                           uint64_t seed) {
   if (kind == DataKind::Majority) return make_majority(count, set_size, symbols, seed);
   if (kind == DataKind::Retrieval) return make_retrieval(count, set_size, symbols, seed);
   throw DataError("data.kind: \"" + to_string(kind) + "\" is not a built-in set task (majority, retrieval)");

@@ -20,7 +20,7 @@ std::vector<TextExample> make_majority(int64_t count, int64_t set_size, int64_t 
 std::vector<TextExample> make_retrieval(int64_t count, int64_t set_size, int64_t symbols, uint64_t seed);
 
 /// Dispatch on the task (Majority | Retrieval; any other is a DataError).
-std::vector<TextExample> make_set_task(DataKind kind, int64_t count, int64_t set_size, int64_t symbols,
-                                       uint64_t seed);
+std::vector<TextExample> generate_examples(DataKind kind, int64_t count, int64_t set_size, int64_t symbols,
+                                           uint64_t seed);
 
 }  // namespace attn

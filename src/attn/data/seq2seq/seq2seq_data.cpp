@@ -21,9 +21,9 @@ RawPairs read_pair_splits(const DataConfig& d, uint64_t seed) {
     std::seed_seq seq{seed, uint64_t{0x5e25e9}};
     std::vector<uint64_t> seeds(3);
     seq.generate(seeds.begin(), seeds.end());
-    s.train = make_seq2seq_task(d.kind, d.train_size, d.set_size, d.symbols, seeds[0]);
-    s.valid = make_seq2seq_task(d.kind, d.valid_size, d.set_size, d.symbols, seeds[1]);
-    s.test = make_seq2seq_task(d.kind, d.test_size, d.set_size, d.symbols, seeds[2]);
+    s.train = generate_pairs(d.kind, d.train_size, d.set_size, d.symbols, seeds[0]);
+    s.valid = generate_pairs(d.kind, d.valid_size, d.set_size, d.symbols, seeds[1]);
+    s.test = generate_pairs(d.kind, d.test_size, d.set_size, d.symbols, seeds[2]);
     return s;
   }
   auto read = [&](const std::string& src, const std::string& tgt, std::vector<TextPair>& out) {

@@ -19,8 +19,8 @@ bool is_seq2seq_task(DataKind kind) {
   return kind == DataKind::Sort || kind == DataKind::Copy || kind == DataKind::Reverse;
 }
 
-std::vector<TextPair> make_seq2seq_task(DataKind kind, int64_t count, int64_t set_size,
-                                        int64_t symbols, uint64_t seed) {
+std::vector<TextPair> generate_pairs(DataKind kind, int64_t count, int64_t set_size, int64_t symbols,
+                                     uint64_t seed) {
   if (!is_seq2seq_task(kind))
     throw DataError("data.kind: \"" + to_string(kind) + "\" is not a built-in set-to-set task (sort, copy, reverse)");
   std::mt19937_64 rng(seed);

@@ -20,8 +20,8 @@
 namespace attn {
 
 /// kind Sort | Copy | Reverse; any other is a DataError.
-std::vector<TextPair> make_seq2seq_task(DataKind kind, int64_t count, int64_t set_size,
-                                        int64_t symbols, uint64_t seed);
+std::vector<TextPair> generate_pairs(DataKind kind, int64_t count, int64_t set_size, int64_t symbols,
+                                     uint64_t seed);
 
 /// A built-in set-to-set task (as opposed to parallel files)?
 bool is_seq2seq_task(DataKind kind);
