@@ -29,8 +29,9 @@ kernel_files=(
   test_attention test_multi_head_attention test_fused_attention test_fused_ffn test_fused_add_norm
   test_blocked_linear test_gradient_rows test_row_loops test_dropout test_embedding_lookup
   test_set_max_pool test_fused_adamw test_parallel_guided test_layers test_models test_decoding
+  test_few_rows_linear
 )
-training_files=(test_cli test_checkpoint test_crash_safety)
+training_files=(test_cli test_checkpoint test_crash_safety test_compat)
 # Of those, the cases tagged [errors], [help] or [safety] check messages, exit codes and files on
 # disk, and those tagged [data] how files are read: not numbers, which no BLAS kernel or ISA
 # changes; the main test pass runs them.
