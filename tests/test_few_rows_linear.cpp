@@ -22,16 +22,15 @@ torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const to
   return add.defined() ? y + add : y;
 }
 
-}  // namespace
-
-TEST_CASE("few_rows_linear matches torch's linear, with bias, ReLU and a residual", "[few_rows]") {
-  attn::test::seed();
-  const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1}, {2, 7, 3}, {16, 33, 37}, {80, 64, 129}};
+// few_rows_linear against torch's linear for each (N, K, M), float64 and float32, with bias,
+// bias + ReLU, bias + residual and none; `view`: the weight is rows of a larger matrix.
+void check_shapes(const std::vector<std::array<int64_t, 3>>& shapes, bool view) {
   for (const auto& [N, K, M] : shapes)
     for (const auto dtype : {torch::kFloat64, torch::kFloat32})
-      for (int variant = 0; variant < 4; ++variant) {  // bias, bias + ReLU, bias + residual, none
+      for (int variant = 0; variant < 4; ++variant) {
         const auto o = torch::TensorOptions().dtype(dtype);
-        const auto x = torch::randn({N, K}, o), w = torch::randn({M, K}, o);
+        const auto x = torch::randn({N, K}, o);
+        const auto w = view ? torch::randn({M + 3, K}, o).narrow(0, 2, M) : torch::randn({M, K}, o);
         const auto b = variant < 3 ? torch::randn({M}, o) : torch::Tensor();
         const bool relu = variant == 1;
         const auto add = variant == 2 ? torch::randn({N, M}, o) : torch::Tensor();
@@ -40,6 +39,13 @@ TEST_CASE("few_rows_linear matches torch's linear, with bias, ReLU and a residua
         REQUIRE(got.sizes() == want.sizes());
         CHECK(relative_error(got, want) < (dtype == torch::kFloat64 ? 1e-12 : 1e-5));
       }
+}
+
+}  // namespace
+
+TEST_CASE("few_rows_linear matches torch's linear, with bias, ReLU and a residual", "[few_rows]") {
+  attn::test::seed();
+  check_shapes({{1, 1, 1}, {2, 7, 3}, {16, 33, 37}, {80, 64, 129}}, /*view=*/false);
 }
 
 TEST_CASE("the fused feed-forward and the blocked linear layer on few rows match their references",
@@ -68,21 +74,8 @@ TEST_CASE("a decoding step's rows multiply in blocks of output columns that Open
   CHECK(step_columns(1, 1 << 20) == 16);
   // Column counts that leave a last partial block, a single block, rows up to kStepRows, K past
   // one block's small-matrix bound, a weight that is a view (rows of a larger matrix).
-  const std::vector<std::array<int64_t, 3>> shapes = {{1, 1, 1}, {3, 7, 300}, {16, 256, 1000}, {kStepRows, 64, 129},
-                                                      {5, 1024, 40}, {16, 256, 64}};
-  for (const auto& [N, K, M] : shapes)
-    for (const auto dtype : {torch::kFloat64, torch::kFloat32})
-      for (int variant = 0; variant < 4; ++variant) {  // bias, bias + ReLU, bias + residual, none
-        const auto o = torch::TensorOptions().dtype(dtype);
-        const auto x = torch::randn({N, K}, o), w = torch::randn({M + 3, K}, o).narrow(0, 2, M);
-        const auto b = variant < 3 ? torch::randn({M}, o) : torch::Tensor();
-        const bool relu = variant == 1;
-        const auto add = variant == 2 ? torch::randn({N, M}, o) : torch::Tensor();
-        INFO("N " << N << " K " << K << " M " << M << " " << dtype << " variant " << variant);
-        const auto got = few_rows_linear(x, w, b, relu, add), want = reference(x, w, b, relu, add);
-        REQUIRE(got.sizes() == want.sizes());
-        CHECK(relative_error(got, want) < (dtype == torch::kFloat64 ? 1e-12 : 1e-5));
-      }
+  check_shapes({{1, 1, 1}, {3, 7, 300}, {16, 256, 1000}, {kStepRows, 64, 129}, {5, 1024, 40}, {16, 256, 64}},
+               /*view=*/true);
 }
 
 }  // namespace test_few_rows_linear
