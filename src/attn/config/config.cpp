@@ -80,14 +80,7 @@ struct Writer {
   json& j;
   template <class T>
   void operator()(const char* key, T& value) {
-    if constexpr (is_choice<T>::value) {
-      j[key] = to_string(value);  // by name
-    } else if constexpr (is_choice_list<T>::value) {
-      j[key] = json::array();
-      for (const auto& e : value) j[key].push_back(to_string(e));
-    } else {
-      j[key] = value;
-    }
+    j[key] = value;  // a choice, or a list of them, by name (config.h's to_json)
   }
   template <class S>
   void section(const char* key, S& s) {

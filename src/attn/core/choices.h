@@ -137,12 +137,6 @@ ATTN_CHOICE(LrSchedule)
 ATTN_CHOICE(NonFinite)
 #undef ATTN_CHOICE
 
-/// A list of choices (model.hard_in): read and written as an array of names.
-template <class T>
-struct is_choice_list : std::false_type {};
-template <class E>
-struct is_choice_list<std::vector<E>> : is_choice<E> {};
-
 /// The names of E's values, in declaration order: "soft", "hard".
 template <class E, class = std::enable_if_t<is_choice<E>::value>>
 std::vector<std::string> choice_names() {
