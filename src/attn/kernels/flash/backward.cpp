@@ -38,10 +38,11 @@ void backward_fused(const FlashProblem<T>& p, int64_t begin, int64_t end) {
     }
     if (p.soft_stats) output_dots(p, b, h, 0, p.Tq);  // this (b, h)'s drow, while its rows are needed next
     // Key tile 0 writes dq when every query tile sees it (not so when causal with Tq > Tk).
-    const bool dq_zeroed = p.soft_stats && g.first_q_tile_for(0) > 0;
-    if (dq_zeroed) zero_rows(p.dq, b, h, 0, p.Tq, p.D);
-    for (int64_t kt = 0; kt < p.k_tiles; ++kt)
-      backward_key_tile(p, g, w, b, h, kt, /*dq_too=*/p.soft_stats, dq_zeroed);
+    const DqPart dq = !p.soft_stats                 ? DqPart::None
+                      : g.first_q_tile_for(0) > 0 ? DqPart::AddToZeroed
+                                                  : DqPart::KeyTile0Writes;
+    if (dq == DqPart::AddToZeroed) zero_rows(p.dq, b, h, 0, p.Tq, p.D);
+    for (int64_t kt = 0; kt < p.k_tiles; ++kt) backward_key_tile(p, g, w, b, h, kt, dq);
   }
 }
 
@@ -51,7 +52,7 @@ void backward_dkdv(const FlashProblem<T>& p, int64_t begin, int64_t end) {
   Scratch<T> w(p);
   for (int64_t task = begin; task < end; ++task) {
     const int64_t kt = task % p.k_tiles, bh = task / p.k_tiles;
-    backward_key_tile(p, g, w, bh / p.H, bh % p.H, kt, /*dq_too=*/false, /*dq_zeroed=*/false);
+    backward_key_tile(p, g, w, bh / p.H, bh % p.H, kt, DqPart::None);  // backward_dq computes dq
   }
 }
 

@@ -44,7 +44,7 @@ void backward_gathered(const FlashProblem<T>& p, Scratch<T>& w, Gathered<T>& gr,
   s.q_tile = (n + s.q_tiles - 1) / s.q_tiles;
   w.kt_of = w.vt_of = -1;  // the sub-problem's tile tags would alias the full problem's
   const Geometry<T> g(s);
-  for (int64_t kt = 0; kt < s.k_tiles; ++kt) backward_key_tile(s, g, w, 0, 0, kt, /*dq_too=*/true, false);
+  for (int64_t kt = 0; kt < s.k_tiles; ++kt) backward_key_tile(s, g, w, 0, 0, kt, DqPart::KeyTile0Writes);
   w.kt_of = w.vt_of = -1;
   for (int64_t r = 0; r < n; ++r)
     std::copy(gr.dq.data() + r * p.D, gr.dq.data() + (r + 1) * p.D, p.dq.row(b, h, gr.rows[r]));

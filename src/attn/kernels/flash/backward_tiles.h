@@ -46,13 +46,16 @@ void zero_rows(const View4<T>& x, int64_t b, int64_t h, int64_t i0, int64_t n, i
   for (int64_t r = 0; r < n; ++r) std::fill(x.row(b, h, i0 + r), x.row(b, h, i0 + r) + width, T(0));
 }
 
+// What backward_key_tile does with dq: nothing (another pass computes it), or add this key
+// tile's part, key tile 0 overwriting what is there (every query tile sees it) or adding to rows
+// the caller zeroed (causal with more queries than keys: the first query tiles see no key tile 0).
+enum class DqPart { None, KeyTile0Writes, AddToZeroed };
+
 // dk and dv of key tile kt of (b, h), written straight into their rows: the first query tile's
-// products overwrite (beta 0), the others add. With dq_too, also this tile's part of dq, which
-// key tile 0 overwrites when every query tile sees it (dq_from_zero false) and adds to
-// otherwise (the caller zeroed dq).
+// products overwrite (beta 0), the others add; and this tile's part of dq as `dq` says.
 template <typename T>
 void backward_key_tile(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T>& w, int64_t b, int64_t h,
-                       int64_t kt, bool dq_too, bool dq_zeroed) {
+                       int64_t kt, DqPart dq) {
   const int64_t ld = p.k_tile, j0 = g.k_begin(kt), nj = g.k_count(kt);
   T* dk = p.dk.row(b, h, j0);
   T* dv = p.dv.row(b, h, j0);
@@ -67,9 +70,9 @@ void backward_key_tile(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T
       if (!p.hard)  // dv (nj x Dv) += P^T (nj x ni) dO (ni x Dv)
         gemm<T>(true, false, nj, p.Dv, ni, T(1), w.s.data(), ld, p.dout.row(b, h, i0), p.dout.st, keep, dv,
                 p.dv.st);
-      if (dq_too)  // dq (ni x D) += beta dS (ni x nj) K (nj x D)
+      if (dq != DqPart::None)  // dq (ni x D) += beta dS (ni x nj) K (nj x D)
         gemm<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st,
-                kt == 0 && !dq_zeroed ? T(0) : T(1), p.dq.row(b, h, i0), p.dq.st);
+                kt == 0 && dq == DqPart::KeyTile0Writes ? T(0) : T(1), p.dq.row(b, h, i0), p.dq.st);
       // dk (nj x D) += beta dS^T (nj x ni) Q (ni x D)
       gemm<T>(true, false, nj, p.D, ni, p.beta, w.dp.data(), ld, p.q.row(b, h, i0), p.q.st, keep, dk, p.dk.st);
       first = false;
