@@ -45,22 +45,6 @@ const char* env(const char* name) {
 
 }  // namespace
 
-CpuVectors cpu_vectors() {
-  CpuVectors c;
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  c.avx = __builtin_cpu_supports("avx");
-  c.avx2_fma = c.avx && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  c.avx512 = c.avx2_fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
-             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-             __builtin_cpu_supports("avx512vl");
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 10
-  c.avx512_bf16 = c.avx512 && __builtin_cpu_supports("avx512bf16");
-#endif
-#endif
-  return c;
-}
-
 int core_tier(const std::string& core) {
   const std::string c = lower(core);
   for (const char* name : {"skylakex", "cooperlake", "sapphirerapids"})

@@ -15,18 +15,9 @@
 
 #include <string>
 
-namespace attn::kernels {
+#include "attn/kernels/isa.h"
 
-/// The vector extensions of this CPU that OpenBLAS's x86 kernels need, each usable: the CPU has
-/// it and the operating system saves its registers (cpuid and xgetbv, through GCC's
-/// __builtin_cpu_supports).
-struct CpuVectors {
-  bool avx = false;
-  bool avx2_fma = false;     ///< AVX2 and FMA: OpenBLAS's Haswell / Zen kernels
-  bool avx512 = false;       ///< AVX-512 F, CD, BW, DQ and VL: its SkylakeX kernels
-  bool avx512_bf16 = false;  ///< and AVX512_BF16: its Cooperlake kernels (bf16 products)
-};
-CpuVectors cpu_vectors();
+namespace attn::kernels {
 
 /// An OpenBLAS core name (case-insensitive) ranked by the widest vectors its kernels use:
 /// 3 AVX-512 (SkylakeX, Cooperlake, SapphireRapids), 2 AVX2 (Haswell, Zen), 1 AVX (Sandybridge,
