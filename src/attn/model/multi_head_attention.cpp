@@ -91,7 +91,7 @@ void KeyValues::append(const KeyValues& more) {
 }
 
 KeyValues KeyValues::select(const torch::Tensor& index) const {
-  if (!k_room.defined()) return {k.index_select(0, index), v.index_select(0, index)};  // (B', H, Tk, Dk)
+  if (!k_room.defined()) return {k.index_select(0, index), v.index_select(0, index), {}, {}};  // (B', H, Tk, Dk)
   KeyValues out;
   out.k_room = k_room.index_select(0, index), out.v_room = v_room.index_select(0, index);  // (B', H, C, Dk)
   out.k = out.k_room.narrow(2, 0, k.size(2)), out.v = out.v_room.narrow(2, 0, v.size(2));
@@ -103,7 +103,7 @@ KeyValues MultiHeadAttentionImpl::project_kv(const torch::Tensor& xk, const torc
   auto split = [&](const torch::Tensor& x) {
     return x.view({B, Tk, H, d_k}).transpose(1, 2);                        // (B, H, Tk, Dk)
   };
-  return {split(linear_layer(xk, W_k->weight)), split(linear_layer(xv, W_v->weight))};
+  return {split(linear_layer(xk, W_k->weight)), split(linear_layer(xv, W_v->weight)), {}, {}};  // no room kept
 }
 
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyValues& kv,
