@@ -23,7 +23,8 @@ torch::Tensor reference(const torch::Tensor& x, const torch::Tensor& w, const to
 }
 
 // few_rows_linear against torch's linear for each (N, K, M), float64 and float32, with bias,
-// bias + ReLU, bias + residual and none; `view`: the weight is rows of a larger matrix.
+// bias + ReLU, bias + residual and none; `view`: the weight is rows of a larger matrix and the
+// bias every other element of a longer vector.
 void check_shapes(const std::vector<std::array<int64_t, 3>>& shapes, bool view) {
   for (const auto& [N, K, M] : shapes)
     for (const auto dtype : {torch::kFloat64, torch::kFloat32})
@@ -31,7 +32,9 @@ void check_shapes(const std::vector<std::array<int64_t, 3>>& shapes, bool view) 
         const auto o = torch::TensorOptions().dtype(dtype);
         const auto x = torch::randn({N, K}, o);
         const auto w = view ? torch::randn({M + 3, K}, o).narrow(0, 2, M) : torch::randn({M, K}, o);
-        const auto b = variant < 3 ? torch::randn({M}, o) : torch::Tensor();
+        const auto b = variant == 3 ? torch::Tensor()
+                       : view       ? torch::randn({2 * M}, o).slice(0, 0, 2 * M, 2)  // every other element
+                                    : torch::randn({M}, o);
         const bool relu = variant == 1;
         const auto add = variant == 2 ? torch::randn({N, M}, o) : torch::Tensor();
         INFO("N " << N << " K " << K << " M " << M << " " << dtype << " variant " << variant);

@@ -55,8 +55,9 @@ torch::Tensor few_rows_linear(const torch::Tensor& x, const torch::Tensor& w, co
                              const torch::Tensor& add) {
   if (x.size(0) <= kStepRows && x.dim() == 2 && x.device().is_cpu()) {  // a decoding step's rows
     auto y = torch::empty({x.size(0), w.size(0)}, x.options());            // (N, M)
-    const auto xc = x.contiguous(), wc = w.contiguous(), ac = add.defined() ? add.contiguous() : add;
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "step_linear", [&] { step_linear<scalar_t>(xc, wc, b, relu, ac, y); });
+    const auto xc = x.contiguous(), wc = w.contiguous();
+    const auto bc = b.defined() ? b.contiguous() : b, ac = add.defined() ? add.contiguous() : add;
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "step_linear", [&] { step_linear<scalar_t>(xc, wc, bc, relu, ac, y); });
     return y;
   }
   // One product with W as a transposed view: OpenBLAS reads it in place (no transposed copy).
