@@ -4,8 +4,6 @@
 #include <iostream>
 
 #include "attn/config/config.h"
-#include "attn/data/classify/classification_data.h"
-#include "attn/data/seq2seq/seq2seq_tasks.h"
 #include "cli/command_line.h"
 
 namespace attn {
@@ -15,7 +13,7 @@ namespace {
 // The files the data section names are there (training would fail on them later).
 void check_data_files(const Config& c) {
   const auto& d = c.data;
-  if (is_set_task(d.kind) || is_seq2seq_task(d.kind)) return;  // generated
+  if (is_generated(d.kind)) return;  // built-in tasks read no files
   const std::pair<const char*, const std::string*> files[] = {
       {"data.path", &d.path},           {"data.target_path", &d.target_path},
       {"data.valid_path", &d.valid_path}, {"data.valid_target_path", &d.valid_target_path},
