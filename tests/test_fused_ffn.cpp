@@ -122,6 +122,25 @@ TEST_CASE("the fused 1-convolution sums its weight gradients in a fixed order: t
   CHECK(torch::equal(a.dx, b.dx));
 }
 
+TEST_CASE("the fused 1-convolution gives the same bits whether it keeps its hidden layer for backward or not",
+          "[fused_ffn]") {
+  // Training at D >= 128 keeps h (N, F) for backward (kernels::ffn_keeps_hidden); evaluation,
+  // and training at a smaller D, do not: the output must not depend on it.
+  attn::test::seed();
+  for (const int64_t D : {32, 128}) {
+    auto ffn = random_ffn(D, 4 * D, torch::kFloat32);
+    const auto x = torch::randn({5, 70, D});
+    const auto trained = ffn(x.clone().requires_grad_()).detach();
+    torch::Tensor evaluated;
+    {
+      torch::NoGradGuard no_grad;
+      evaluated = ffn(x);
+    }
+    INFO("D " << D);
+    CHECK(torch::equal(trained, evaluated));
+  }
+}
+
 TEST_CASE("rows whose gradient is zero add nothing to the 1-convolution's weight gradients: the other rows "
           "alone give the same bits",
           "[fused_ffn]") {
