@@ -44,7 +44,7 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
   TORCH_CHECK(xq.dim() == 3 && xk.dim() == 3 && xv.dim() == 3,
               "MultiHeadAttention expects (B, T, D) inputs, got ", xq.sizes(), ", ", xk.sizes(),
               ", ", xv.sizes());
-  const int64_t B = xq.size(0), Tq = xq.size(1), Tk = xk.size(1), H = options.num_heads();
+  const int64_t B = xq.size(0), Tq = xq.size(1), H = options.num_heads();
   AttentionRecord* record = AttentionRecord::active();  // attn show: keep the weights too
   if (record) need_weights = true;
 
@@ -62,11 +62,8 @@ MultiHeadAttentionOutput MultiHeadAttentionImpl::forward(const torch::Tensor& xq
     auto w = torch::cat({W_q->weight, W_k->weight, W_v->weight});         // (3D, D_in)
     att = packed_self_attention(linear_layer(xq, w), H, key_padding_mask, how);  // qkv (B, T, 3D)
   } else {
-    auto split = [&](const torch::Tensor& x, int64_t T) {
-      return x.view({B, T, H, d_k}).transpose(1, 2);                       // (B, H, T, Dk)
-    };
-    att = scaled_dot_product_attention(split(W_q(xq), Tq), split(W_k(xk), Tk), split(W_v(xv), Tk),
-                                       key_padding_mask, how);
+    const auto kv = project_kv(xk, xv);                                   // (B, H, Tk, Dk) each
+    att = scaled_dot_product_attention(project_q(xq), kv.k, kv.v, key_padding_mask, how);
   }
   if (record) record->add(this, att.a);                                    // (B, H, Tq, Tk)
   auto h = att.h.transpose(1, 2).contiguous().view({B, Tq, H * d_k});     // (B, Tq, D)
@@ -103,15 +100,24 @@ KeyValues MultiHeadAttentionImpl::project_kv(const torch::Tensor& xk, const torc
   auto split = [&](const torch::Tensor& x) {
     return x.view({B, Tk, H, d_k}).transpose(1, 2);                        // (B, H, Tk, Dk)
   };
-  return {split(linear_layer(xk, W_k->weight)), split(linear_layer(xv, W_v->weight)), {}, {}};  // no room kept
+  if (xk.is_same(xv)) {  // keys and values of one memory: one product with [W_k; W_v] stacked
+    const int64_t D = W_k->weight.size(0);
+    auto kv = linear_layer(xk, torch::cat({W_k->weight, W_v->weight}));   // (B, Tk, 2D)
+    return {split(kv.narrow(2, 0, D)), split(kv.narrow(2, D, D)), {}, {}};  // no room kept
+  }
+  return {split(linear_layer(xk, W_k->weight)), split(linear_layer(xv, W_v->weight)), {}, {}};
+}
+
+torch::Tensor MultiHeadAttentionImpl::project_q(const torch::Tensor& xq) {
+  const int64_t B = xq.size(0), Tq = xq.size(1), H = options.num_heads();
+  return linear_layer(xq, W_q->weight).view({B, Tq, H, d_k}).transpose(1, 2);  // (B, H, Tq, Dk)
 }
 
 torch::Tensor MultiHeadAttentionImpl::attend(const torch::Tensor& xq, const KeyValues& kv,
                                              const torch::Tensor& key_padding_mask) {
   const int64_t B = xq.size(0), Tq = xq.size(1), H = options.num_heads();
-  auto q = linear_layer(xq, W_q->weight).view({B, Tq, H, d_k}).transpose(1, 2);  // (B, H, Tq, Dk)
   auto att = scaled_dot_product_attention(
-      q, kv.k, kv.v, key_padding_mask,
+      project_q(xq), kv.k, kv.v, key_padding_mask,
       AttentionOptions()
           .mode(options.mode())
           .beta(options.beta())

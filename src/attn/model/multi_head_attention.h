@@ -70,6 +70,8 @@ class MultiHeadAttentionImpl : public torch::nn::Cloneable<MultiHeadAttentionImp
 
   /// xk (B, Tk, d_key_in), xv (B, Tk, d_value_in) -> keys and values (B, H, Tk, Dk).
   KeyValues project_kv(const torch::Tensor& xk, const torch::Tensor& xv);
+  /// xq (B, Tq, d_query_in) -> queries (B, H, Tq, Dk).
+  torch::Tensor project_q(const torch::Tensor& xq);
   /// The queries xq (B, Tq, d_query_in) over keys and values from project_kv; no causal mask
   /// (a decoder's last token sees every key so far). -> (B, Tq, D), as forward() would give.
   torch::Tensor attend(const torch::Tensor& xq, const KeyValues& kv,
