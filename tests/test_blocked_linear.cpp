@@ -36,9 +36,10 @@ TEST_CASE("the blocked linear layer matches torch's linear, output and gradients
   attn::test::seed();
   // Rows (B * T): one, fewer than a block (128), a block and a bit, many blocks split unevenly.
   // K 64 x M 192 (the q/k/v projection of d_model 64) makes the blocks 80 rows (kernels::block_rows).
-  // K 256 x M 768 (d_model 256) takes 128-row blocks through OpenBLAS's general path.
+  // K 256 x M 768 (d_model 256) takes 512-row blocks through OpenBLAS's general path (1,200
+  // rows: two blocks and a part).
   const std::vector<std::array<int64_t, 4>> shapes = {{1, 1, 4, 12}, {2, 37, 6, 18}, {3, 43, 8, 8}, {9, 200, 32, 96},
-                                                      {2, 101, 64, 192}, {3, 100, 256, 768}};
+                                                      {2, 101, 64, 192}, {3, 400, 256, 768}};
   // Gradients with every row, ~15% of the rows (the rest skipped) and none.
   for (const auto& [B, T, K, M] : shapes)
     for (const auto dtype : {torch::kFloat64, torch::kFloat32})
@@ -105,14 +106,14 @@ TEST_CASE("the blocked linear layer refuses weights that do not fit x", "[blocke
 }
 
 TEST_CASE("block rows keep each block product within OpenBLAS's small-matrix path where 32 rows or more fit, else "
-          "128",
+          "512",
           "[blocked_linear]") {
   CHECK(kernels::block_rows(96, 32) == 128);    // the notebook's q/k/v projection: 325 would fit, 128 at most
   CHECK(kernels::block_rows(192, 64) == 80);    // d_model 64: 81 fit, a multiple of 16 below
   CHECK(kernels::block_rows(128, 64) == 112);   // 122 fit
   CHECK(kernels::block_rows(488, 64) == 32);    // 32 fit: still the small path
-  CHECK(kernels::block_rows(768, 256) == 128);  // d_model 256: 5 would fit; the general path, 128 rows
-  CHECK(kernels::block_rows(4096, 4096) == 128);
+  CHECK(kernels::block_rows(768, 256) == 512);  // d_model 256: 5 would fit; the general path, 512 rows
+  CHECK(kernels::block_rows(4096, 4096) == 512);
   for (const auto& [m, k] : std::vector<std::pair<int64_t, int64_t>>{{96, 32}, {192, 64}, {128, 64}, {256, 64}})
     CHECK(kernels::block_rows(m, k) * m * k <= 1000000);
 }

@@ -68,11 +68,11 @@ TEST_CASE("the fused 1-convolution matches its two linear layers, output and gra
           "[fused_ffn]") {
   attn::test::seed();
   // Rows (B * T): one, fewer than a block (128), a block and a bit, many blocks split unevenly;
-  // D 64 x F 256 makes the blocks 48 rows (kernels::block_rows); D 256 x F 1024 128 rows through
-  // OpenBLAS's general path.
+  // D 64 x F 256 makes the blocks 48 rows (kernels::block_rows); D 256 x F 1024 512 rows through
+  // OpenBLAS's general path (1,200 rows: two blocks and a part).
   const std::vector<std::array<int64_t, 4>> shapes = {{1, 1, 4, 8},    {2, 37, 6, 24},   {3, 43, 8, 32},
                                                       {7, 200, 32, 128}, {5, 61, 16, 8}, {2, 75, 64, 256},
-                                                      {3, 100, 256, 1024}};
+                                                      {3, 400, 256, 1024}};
   // Gradients with every row, ~15% of the rows (the rest skipped) and none.
   for (const auto& [B, T, D, F] : shapes)
     for (double keep : {1.0, 0.15, 0.0}) {

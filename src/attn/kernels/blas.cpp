@@ -42,7 +42,7 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 
 int64_t block_rows(int64_t m, int64_t k) {
   const int64_t fit = 1000000 / std::max<int64_t>(1, m * k) / 16 * 16;  // rows within the small path
-  return fit >= 32 ? std::min<int64_t>(fit, 128) : 128;
+  return fit >= 32 ? std::min<int64_t>(fit, 128) : 512;
 }
 
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,

@@ -18,9 +18,12 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 /// and small enough that rows * m * k stays within 1e6, the largest product OpenBLAS (0.3.21,
 /// its AVX-512 kernels) takes through its small-matrix path rather than its general one, which
 /// packs both operands first (d_model 64: the q/k/v projection and the feed-forward). Where
-/// fewer than 32 rows would fit (m k > 31,250: d_model 128 and up), 128 rows through the
-/// general path: there the packing is cheap next to the product, and 16-row blocks ran at
-/// 62-80% of its rate (one core, d_model 256: 74 against 98 GFLOP/s).
+/// fewer than 32 rows would fit (m k > 31,250: d_model 128 and up), 512 rows through the
+/// general path, which packs the whole weight again for every block: at 128 rows that packing
+/// was ~10% of the translation model's training step (perf, Intel Xeon, SkylakeX kernel), and
+/// 512-row blocks made the step 2-10% faster (64 x 100 and 64 x 18 batches, evaluation too);
+/// 16-row blocks ran at 62-80% of the general path's rate (one core, d_model 256: 74 against
+/// 98 GFLOP/s).
 int64_t block_rows(int64_t m, int64_t k);
 
 }  // namespace attn::kernels

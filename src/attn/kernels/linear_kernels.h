@@ -3,8 +3,8 @@
 //
 // One matrix product over all N rows goes through OpenBLAS's general path: it packs both
 // operands and zeroes the output first, which for K = 32 costs as much as the arithmetic. In
-// blocks of 128 rows, one per thread at a time, the products fit its small-matrix kernels and
-// the cache; backward adds each block's dy^T x to a per-chunk weight gradient. The forward
+// blocks of rows (block_rows, blas.h: up to 128 where they fit its small-matrix kernels, 512
+// from d_model 128 on), one per thread at a time, the products stay in the cache; backward adds each block's dy^T x to a per-chunk weight gradient. The forward
 // product takes W transposed (wt, K x M, made once per call by the caller): x wt is a plain
 // product, which OpenBLAS's small kernels run ~20% faster than x W^T (whose small kernel it
 // refuses for outputs wider than 1,200 elements).
