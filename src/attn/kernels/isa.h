@@ -1,8 +1,16 @@
-// The instruction set of attn's own CPU kernels: one choice for all of them (the tiled attention
-// kernels, add & LayerNorm's AVX-512 rows, and the element loops of AdamW, dropout and the
-// blocked kernels, isa_copies.h), made once from what the CPU (cpu_vectors below) and the build
-// have. ATTN_KERNEL_ISA=generic|avx2|avx512 or force_kernel_isa pick a narrower one, for
-// comparisons. LibTorch-free.
+// The instruction set of attn's own CPU kernels: one choice for all of them, made once from what
+// the CPU (cpu_vectors below) and the build have. ATTN_KERNEL_ISA=generic|avx2|avx512 or
+// force_kernel_isa pick a narrower one, for comparisons. LibTorch-free.
+//
+// Two ways of building for several instruction sets, one per need:
+// - kernels written for an instruction set (intrinsics, or loops the compiler vectorises with
+//   FMA for it: the tiled attention kernels, flash/, and add & LayerNorm's rows, norm_rows.h):
+//   each source is compiled once per set with that set's flags, in the namespace
+//   ATTN_KERNEL_ISA names (src/CMakeLists.txt, attn_kernel_variant), and the caller picks the
+//   copy by kernel_isa();
+// - element loops that must give the same bits on every set (AdamW's update, dropout's hash,
+//   the blocked kernels' row loops, the loss's rows): one source, inlined into a baseline and an
+//   AVX2 copy (isa_copies.h, run_widest).
 #pragma once
 
 #include <string>
