@@ -52,6 +52,19 @@ TEST_CASE("the default config is valid and survives a JSON round trip", "[config
   CHECK(leaves == flat);
 }
 
+TEST_CASE("the device is parsed once, when the config is read, and written back as it was spelt", "[config]") {
+  using Kind = DeviceChoice::Kind;
+  for (const auto& [name, want] : std::vector<std::pair<std::string, DeviceChoice>>{
+           {"auto", {Kind::Auto, -1}}, {"cpu", {Kind::Cpu, -1}}, {"cuda", {Kind::Cuda, -1}},
+           {"cuda:0", {Kind::Cuda, 0}}, {"cuda:12", {Kind::Cuda, 12}}}) {
+    INFO(name);
+    const auto c = config_from_json(json::parse("{\"device\": \"" + name + "\"}"));
+    CHECK(c.device == want);
+    CHECK(to_json(c)["device"] == name);
+  }
+  CHECK(Config().device == DeviceChoice{Kind::Auto, -1});
+}
+
 TEST_CASE("keys not given keep their defaults", "[config]") {
   auto c = config_from_json(json::parse(R"({"train": {"lr": 0.01}, "seed": 7})"));
   CHECK(c.train.lr == 0.01);
@@ -94,6 +107,9 @@ TEST_CASE("every range and choice is checked, naming the path, the value and wha
         "data.path: data.kind \"imdb\" reads files, so data.path must name them (e.g. --set data.path=DIR)");
   CHECK(error_with("device=gpu") == "device: must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"gpu\"");
   CHECK(error_with("device=cuda:1").empty());
+  CHECK(error_with("device=cuda:").substr(0, 15) == "device: must be");
+  CHECK(error_with("device=cuda:-1").substr(0, 15) == "device: must be");
+  CHECK(error_with("device=CPU").substr(0, 15) == "device: must be");
   CHECK(error_with("train.schedule=inverse_sqrt") ==
         "train.warmup_steps: the inverse_sqrt schedule needs warmup_steps > 0; got 0");
   CHECK(error_with("train.betas=[0.9]") == "train.betas: must be two numbers in [0, 1); got [0.9]");

@@ -190,6 +190,15 @@ struct Reader {
     }
   }
 
+  void read(const json& v, const std::string& path, DeviceChoice& out) {
+    std::string name;
+    read(v, path, name);
+    try {
+      out = parse_device(name);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(path + ": " + e.what());
+    }
+  }
   template <class E, class = std::enable_if_t<is_choice<E>::value>>
   void read(const json& v, const std::string& path, E& out) {
     std::string name;
@@ -376,12 +385,6 @@ void validate(const Config& c) {
   check(dc.max_len_b >= 1, "decode.max_len_b", dc.max_len_b, "at least 1");
   check(dc.batch_size >= 1, "decode.batch_size", dc.batch_size, "at least 1");
 
-  const bool device_ok = c.device == "auto" || c.device == "cpu" || c.device == "cuda" ||
-                         (c.device.rfind("cuda:", 0) == 0 && c.device.size() > 5 &&
-                          c.device.find_first_not_of("0123456789", 5) == std::string::npos);
-  if (!device_ok)
-    throw ConfigError("device: must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"" +
-                      c.device + "\"");
   check(c.threads >= 0, "threads", c.threads, "0 (every core) or positive");
   // More threads than cores only queue; thousands make LibTorch's pool wait for minutes.
   const int64_t cores = std::max(1u, std::thread::hardware_concurrency());

@@ -35,6 +35,14 @@ using ConfigJson = nlohmann::ordered_json;
   void from_json(const J& j, E& e) {                                             \
     e = parse<E>(j.template get<std::string>());                                 \
   }
+template <class J>
+void to_json(J& j, const DeviceChoice& d) {
+  j = to_string(d);
+}
+template <class J>
+void from_json(const J& j, DeviceChoice& d) {
+  d = parse_device(j.template get<std::string>());
+}
 ATTN_CHOICE_JSON(AttentionMode)
 ATTN_CHOICE_JSON(HardGradient)
 ATTN_CHOICE_JSON(Kernel)
@@ -174,7 +182,7 @@ struct Config {
   ModelConfig model;
   TrainConfig train;
   DecodeConfig decode;
-  std::string device = "auto";      ///< "auto" | "cpu" | "cuda" | "cuda:N"
+  DeviceChoice device;              ///< "auto" | "cpu" | "cuda" | "cuda:N"
   int64_t threads = 0;              ///< 0 = every core
   uint64_t seed = 0;
 };

@@ -57,4 +57,24 @@ ATTN_CHOICES(LrSchedule, "schedule",
 ATTN_CHOICES(NonFinite, "nonfinite", {{NonFinite::Stop, "stop"}, {NonFinite::Skip, "skip"}})
 #undef ATTN_CHOICES
 
+DeviceChoice parse_device(const std::string& name) {
+  using Kind = DeviceChoice::Kind;
+  if (name == "auto") return {Kind::Auto, -1};
+  if (name == "cpu") return {Kind::Cpu, -1};
+  if (name == "cuda") return {Kind::Cuda, -1};
+  const std::string digits = name.rfind("cuda:", 0) == 0 ? name.substr(5) : "";
+  if (!digits.empty() && digits.size() <= 9 && digits.find_first_not_of("0123456789") == std::string::npos)
+    return {Kind::Cuda, std::stoll(digits)};
+  throw std::invalid_argument("must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"" + name + "\"");
+}
+
+std::string to_string(const DeviceChoice& device) {
+  switch (device.kind) {
+    case DeviceChoice::Kind::Auto: return "auto";
+    case DeviceChoice::Kind::Cpu: return "cpu";
+    case DeviceChoice::Kind::Cuda: break;
+  }
+  return device.index < 0 ? "cuda" : "cuda:" + std::to_string(device.index);
+}
+
 }  // namespace attn

@@ -3,6 +3,7 @@
 // choice_names<E>(). Torch-free.
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <type_traits>
 #include <string>
@@ -173,5 +174,23 @@ std::string to_string(E value) {
     if (v == value) return name;
   return "?";
 }
+
+/// config.device: where a run computes. `Auto`: the first CUDA device where there is one, else
+/// the CPU; `Cuda`: CUDA device `index` ("cuda:N"; "cuda" alone is index -1: the current one).
+/// Spelled "auto", "cpu", "cuda" or "cuda:N" in configs and on the command line.
+struct DeviceChoice {
+  enum class Kind { Auto, Cpu, Cuda };
+  Kind kind = Kind::Auto;
+  int64_t index = -1;
+  bool operator==(const DeviceChoice& o) const { return kind == o.kind && index == o.index; }
+  bool operator!=(const DeviceChoice& o) const { return !(*this == o); }
+};
+
+/// The device a name spells; anything else throws std::invalid_argument ("device must be
+/// \"auto\", \"cpu\", \"cuda\" or \"cuda:N\", got \"gpu\"").
+DeviceChoice parse_device(const std::string& name);
+
+/// "auto", "cpu", "cuda" or "cuda:N".
+std::string to_string(const DeviceChoice& device);
 
 }  // namespace attn

@@ -9,19 +9,30 @@
 
 namespace attn {
 
-torch::Device select_device(const std::string& name) {
+torch::Device select_device(const DeviceChoice& device) {
   const bool cuda = torch::cuda::is_available();
-  if (name == "auto") return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-  if (name == "cpu") return torch::Device(torch::kCPU);
+  switch (device.kind) {
+    case DeviceChoice::Kind::Auto: return cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    case DeviceChoice::Kind::Cpu: return torch::Device(torch::kCPU);
+    case DeviceChoice::Kind::Cuda: break;
+  }
+  const std::string name = to_string(device);
   if (!cuda)
     throw std::runtime_error("device \"" + name + "\": CUDA is not available in this LibTorch (" +
                              std::string(TORCH_VERSION) +
                              ") or on this machine; use --set device=cpu or device=auto");
-  torch::Device device(name);
-  if (device.index() >= static_cast<int64_t>(torch::cuda::device_count()))
+  if (device.index >= static_cast<int64_t>(torch::cuda::device_count()))
     throw std::runtime_error("device \"" + name + "\": only " +
                              std::to_string(torch::cuda::device_count()) + " CUDA device(s) here");
-  return device;
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device.index));
+}
+
+torch::Device select_device(const std::string& name) {
+  try {
+    return select_device(parse_device(name));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("--device: ") + e.what());
+  }
 }
 
 int set_threads(int64_t threads) {

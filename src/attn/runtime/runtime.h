@@ -5,9 +5,14 @@
 
 #include <string>
 
+#include "attn/core/choices.h"
+
 namespace attn {
 
-/// "auto" | "cpu" | "cuda" | "cuda:N". CUDA asked for but absent is a std::runtime_error.
+/// The device a config or checkpoint names. CUDA asked for but absent is a std::runtime_error.
+torch::Device select_device(const DeviceChoice& device);
+/// The same for a name given on the command line ("auto" | "cpu" | "cuda" | "cuda:N"); any
+/// other name is a std::runtime_error too.
 torch::Device select_device(const std::string& name);
 
 /// 0 = every core. Returns the count set (LibTorch defaults to 1 here).

@@ -110,7 +110,7 @@ Run build_run(const RunPlan& plan, const TaskFactory& make_task, Replicas& repli
   replicas.on_every_rank("reading the data and building the model", [&] {
     run.device = select_device(cfg.device);
     if (replicas.several() && run.device.is_cuda())
-      throw DistributedError("device \"" + cfg.device + "\" with WORLD_SIZE=" +
+      throw DistributedError("device \"" + to_string(cfg.device) + "\" with WORLD_SIZE=" +
                              std::to_string(replicas.world_size()) +
                              ": this build runs its collectives on Gloo (CPU tensors) and has no NCCL backend "
                              "(Debian's LibTorch is CPU only); use device cpu for a multi-process run");
