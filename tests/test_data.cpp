@@ -49,7 +49,10 @@ TEST_CASE("the words tokenizer strips <br /> tags and splits punctuation off wor
   CHECK(tok("This movie WAS great!<br /><br />10/10, don't miss it...") ==
         Tokens{"this", "movie", "was", "great", "!", "10", "/", "10", ",", "don't", "miss", "it", ".", ".", "."});
   CHECK(tok("'quoted' words<br/>café") == Tokens{"quoted", "words", "café"});
-  CHECK_THROWS_WITH(parse_tokenizer("bpe"), "tokenizer must be \"whitespace\" or \"words\", got \"bpe\"");
+  CHECK_THROWS_WITH(parse_tokenizer("bpe"),
+                    "tokenizer must be \"whitespace\", \"words\" or \"sentencepiece\", got \"bpe\"");
+  CHECK_THROWS_WITH(parse_tokenizer("sentencepiece"),
+                    "tokenizer \"sentencepiece\" is a subword model, not a word tokenizer");
 }
 
 TEST_CASE("valid_utf8 accepts UTF-8 and finds the first bad byte", "[data][utf8]") {

@@ -6,17 +6,13 @@
 
 namespace attn {
 
-TokenizerKind parse_tokenizer(const std::string& name) {
-  if (name == "whitespace") return TokenizerKind::Whitespace;
-  if (name == "words") return TokenizerKind::Words;
-  throw std::invalid_argument("tokenizer must be \"whitespace\" or \"words\", got \"" + name + "\"");
-}
-
 TokenizerKind word_tokenizer(Tokenization t) {
   if (t == Tokenization::Whitespace) return TokenizerKind::Whitespace;
   if (t == Tokenization::Words) return TokenizerKind::Words;
   throw std::invalid_argument("tokenizer \"" + to_string(t) + "\" is a subword model, not a word tokenizer");
 }
+
+TokenizerKind parse_tokenizer(const std::string& name) { return word_tokenizer(parse<Tokenization>(name)); }
 
 namespace {
 

@@ -13,7 +13,8 @@ namespace attn {
 
 enum class TokenizerKind { Whitespace, Words };
 
-/// "whitespace" | "words"; anything else throws std::invalid_argument naming the value.
+/// "whitespace" | "words" (the names of core/choices.h); anything else, "sentencepiece" included,
+/// throws std::invalid_argument naming the value.
 TokenizerKind parse_tokenizer(const std::string& name);
 
 /// The word tokenizer of data.tokenizer; SentencePiece (a subword model, not a word tokenizer)
