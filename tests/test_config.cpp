@@ -110,6 +110,11 @@ TEST_CASE("every range and choice is checked, naming the path, the value and wha
   CHECK(error_with("device=cuda:").substr(0, 15) == "device: must be");
   CHECK(error_with("device=cuda:-1").substr(0, 15) == "device: must be");
   CHECK(error_with("device=CPU").substr(0, 15) == "device: must be");
+  CHECK(error_with("train.batch_tokens=-1") ==
+        "train.batch_tokens: must be 0 (batches of batch_size sets) or positive; got -1");
+  CHECK(error_with("train.batch_tokens=4000").empty());
+  CHECK(error_with("train.batch_tokens=4000", "data.fixed_length=true").substr(0, 55) ==
+        "train.batch_tokens: counts each batch's longest set, bu");
   CHECK(error_with("train.schedule=inverse_sqrt") ==
         "train.warmup_steps: the inverse_sqrt schedule needs warmup_steps > 0; got 0");
   CHECK(error_with("train.betas=[0.9]") == "train.betas: must be two numbers in [0, 1); got [0.9]");

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
+#include <random>
 #include <set>
 
 #include <unistd.h>  // getpid
@@ -343,6 +345,53 @@ TEST_CASE("batches: the order depends only on seed and epoch, padding is masked"
 
   for (const auto& b : epoch_batches(data, 3, 5, 0, true, /*bucket=*/true))
     for (size_t i = 1; i < b.size(); ++i) CHECK(data[b[i - 1]].ids.size() <= data[b[i]].ids.size());
+}
+
+TEST_CASE("token batches: each within the token budget and the set cap, every example once, the same batches "
+          "every epoch in an order drawn from seed and epoch",
+          "[data][batch]") {
+  // Lengths 1..60, several of each, in no order: short ones should share batches, long ones not.
+  std::mt19937_64 rng(3);
+  std::vector<size_t> lengths(500);
+  for (auto& l : lengths) l = 1 + rng() % 60;
+  lengths[17] = 400;  // longer than the budget: a batch of its own
+  const int64_t budget = 240, cap = 32;
+  const auto a = token_batches(lengths, cap, budget, 7, 0, true);
+  std::vector<int> seen(lengths.size(), 0);
+  size_t tokens = 0;
+  for (const auto& b : a) {
+    REQUIRE_FALSE(b.empty());
+    size_t longest = 0;
+    for (size_t i : b) longest = std::max(longest, lengths[i]), ++seen[i];
+    INFO("a batch of " << b.size() << " examples, the longest " << longest);
+    CHECK((b.size() * longest <= static_cast<size_t>(budget) || b.size() == 1));
+    CHECK(static_cast<int64_t>(b.size()) <= cap);
+    tokens += b.size() * longest;
+  }
+  CHECK(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
+  // Sorted by length, the padding is small: the padded tokens exceed the real ones by < 10%.
+  const size_t real = std::accumulate(lengths.begin(), lengths.end(), size_t{0});
+  CHECK(tokens < real * 11 / 10);
+  // The cap binds for the shortest: 32 examples of length <= 7 fit 240 tokens.
+  CHECK(std::any_of(a.begin(), a.end(), [&](const auto& b) { return static_cast<int64_t>(b.size()) == cap; }));
+
+  // Another epoch: the same batches (as many steps), in another order; the same epoch again: the same.
+  const auto next = token_batches(lengths, cap, budget, 7, 1, true);
+  CHECK(next != a);
+  auto sorted = [](std::vector<std::vector<size_t>> bs) {
+    std::sort(bs.begin(), bs.end());
+    return bs;
+  };
+  CHECK(sorted(next) == sorted(a));
+  CHECK(token_batches(lengths, cap, budget, 7, 0, true) == a);
+  CHECK(token_batches(lengths, cap, budget, 8, 0, true) != a);
+
+  // training_batches takes them where train.batch_tokens is set, and batch_size sets otherwise.
+  Config cfg;
+  cfg.seed = 7, cfg.train.batch_size = cap, cfg.train.batch_tokens = budget;
+  CHECK(training_batches(lengths, cfg, 0) == a);
+  cfg.train.batch_tokens = 0;
+  CHECK(training_batches(lengths, cfg, 0) == epoch_batches(lengths, cap, 7, 0, true, cfg.data.bucket));
 }
 
 TEST_CASE("learning-rate schedules: warmup, cosine, linear, inverse square root", "[train][schedule]") {

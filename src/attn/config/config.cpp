@@ -50,7 +50,7 @@ void visit(ModelConfig& c, V&& v) {
 template <class V>
 void visit(TrainConfig& c, V&& v) {
   v("epochs", c.epochs), v("max_steps", c.max_steps), v("batch_size", c.batch_size);
-  v("optimizer", c.optimizer), v("lr", c.lr), v("betas", c.betas), v("weight_decay", c.weight_decay);
+  v("batch_tokens", c.batch_tokens), v("optimizer", c.optimizer), v("lr", c.lr), v("betas", c.betas), v("weight_decay", c.weight_decay);
   v("momentum", c.momentum), v("schedule", c.schedule), v("warmup_steps", c.warmup_steps);
   v("min_lr_ratio", c.min_lr_ratio), v("clip_grad_norm", c.clip_grad_norm);
   v("grad_accum", c.grad_accum), v("label_smoothing", c.label_smoothing);
@@ -350,6 +350,10 @@ void validate(const Config& c) {
   check(t.epochs > 0, "train.epochs", t.epochs, "positive");
   check(t.max_steps >= 0, "train.max_steps", t.max_steps, "0 (no limit) or positive");
   check(t.batch_size > 0, "train.batch_size", t.batch_size, "positive");
+  check(t.batch_tokens >= 0, "train.batch_tokens", t.batch_tokens, "0 (batches of batch_size sets) or positive");
+  if (t.batch_tokens > 0 && c.data.fixed_length)
+    throw ConfigError("train.batch_tokens: counts each batch's longest set, but data.fixed_length pads every set "
+                      "to data.max_len; set one of them only");
   check(t.lr > 0, "train.lr", t.lr, "positive");
   if (t.betas.size() != 2 || !(t.betas[0] >= 0 && t.betas[0] < 1) || !(t.betas[1] >= 0 && t.betas[1] < 1))
     throw ConfigError("train.betas: must be two numbers in [0, 1); got " + json(t.betas).dump());

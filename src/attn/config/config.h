@@ -141,6 +141,10 @@ struct TrainConfig {
   int64_t epochs = 20;
   int64_t max_steps = 0;            ///< stop after this many optimizer steps; 0 = no limit
   int64_t batch_size = 64;
+  /// 0: batches of batch_size sets. Else batches of at most this many tokens, padding included
+  /// (sets x the longest; a pair counts its longer side), and at most batch_size sets: short
+  /// sentences go many to a batch, long ones few (fairseq's --max-tokens).
+  int64_t batch_tokens = 0;
   OptimizerKind optimizer = OptimizerKind::AdamW;  ///< "adamw" | "sgd"
   double lr = 1e-3;
   std::vector<double> betas = {0.9, 0.999};

@@ -40,6 +40,44 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<size_t>& length
   return batches;
 }
 
+std::vector<std::vector<size_t>> token_batches(const std::vector<size_t>& lengths, int64_t batch_size,
+                                               int64_t batch_tokens, uint64_t seed, int64_t epoch, bool shuffle) {
+  std::vector<size_t> order(lengths.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::seed_seq fixed{seed, uint64_t{0x70cc}};  // the batches' make-up: one draw per run, not per epoch
+  std::mt19937_64 ties(fixed);
+  std::shuffle(order.begin(), order.end(), ties);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return lengths[a] < lengths[b]; });
+  std::vector<std::vector<size_t>> batches;
+  std::vector<size_t> batch;
+  size_t longest = 0;
+  for (size_t i : order) {
+    const size_t wider = std::max(longest, lengths[i]);
+    if (!batch.empty() && (static_cast<int64_t>(wider * (batch.size() + 1)) > batch_tokens ||
+                           static_cast<int64_t>(batch.size()) == batch_size)) {
+      batches.push_back(std::move(batch));
+      batch.clear();
+      longest = 0;
+    }
+    batch.push_back(i);
+    longest = std::max(longest, lengths[i]);
+  }
+  if (!batch.empty()) batches.push_back(std::move(batch));
+  if (shuffle) {
+    std::seed_seq seq{seed, static_cast<uint64_t>(epoch), uint64_t{0xba7c4}};
+    std::mt19937_64 rng(seq);
+    std::shuffle(batches.begin(), batches.end(), rng);
+  }
+  return batches;
+}
+
+std::vector<std::vector<size_t>> training_batches(const std::vector<size_t>& lengths, const Config& config,
+                                                  int64_t epoch) {
+  const auto& t = config.train;
+  if (t.batch_tokens > 0) return token_batches(lengths, t.batch_size, t.batch_tokens, config.seed, epoch, true);
+  return epoch_batches(lengths, t.batch_size, config.seed, epoch, true, config.data.bucket);
+}
+
 Batch make_batch(const std::vector<EncodedExample>& data, const std::vector<size_t>& index,
                  const DataConfig& config, const torch::Device& device) {
   const auto B = static_cast<int64_t>(index.size());

@@ -30,6 +30,19 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<EncodedExample>
 std::vector<std::vector<size_t>> epoch_batches(const std::vector<size_t>& lengths, int64_t batch_size,
                                                uint64_t seed, int64_t epoch, bool shuffle, bool bucket);
 
+/// Batches by a token budget (train.batch_tokens): the examples sorted by length (ties in an
+/// order drawn from the seed) and cut into runs of at most `batch_tokens` tokens counted as
+/// (examples x the longest), and at most `batch_size` examples; an example longer than the
+/// budget alone. The batches are the same every epoch (so every epoch has as many steps, as
+/// the schedule counts them), their order is drawn from (seed, epoch) when shuffling.
+std::vector<std::vector<size_t>> token_batches(const std::vector<size_t>& lengths, int64_t batch_size,
+                                               int64_t batch_tokens, uint64_t seed, int64_t epoch, bool shuffle);
+
+/// An epoch's training batches as the config asks: by train.batch_tokens where it is set, else
+/// train.batch_size examples at a time (bucketed by length with data.bucket); shuffled.
+std::vector<std::vector<size_t>> training_batches(const std::vector<size_t>& lengths, const Config& config,
+                                                  int64_t epoch);
+
 /// Stacks the examples `index` of `data` into a batch on `device`.
 Batch make_batch(const std::vector<EncodedExample>& data, const std::vector<size_t>& index,
                  const DataConfig& config, const torch::Device& device);

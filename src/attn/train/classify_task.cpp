@@ -47,7 +47,9 @@ class ClassifyTask : public Task {
   }
 
   std::vector<std::vector<size_t>> epoch_batches(int64_t epoch) const override {
-    return attn::epoch_batches(data_.train, cfg_.train.batch_size, cfg_.seed, epoch, true, cfg_.data.bucket);
+    std::vector<size_t> lengths(data_.train.size());
+    for (size_t i = 0; i < lengths.size(); ++i) lengths[i] = data_.train[i].ids.size();
+    return training_batches(lengths, cfg_, epoch);
   }
 
   double units(const std::vector<size_t>& batch) const override { return double(batch.size()); }

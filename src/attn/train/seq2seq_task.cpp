@@ -66,7 +66,7 @@ class Seq2SeqTask : public Task {
   }
 
   std::vector<std::vector<size_t>> epoch_batches(int64_t epoch) const override {
-    return attn::epoch_batches(lengths_, cfg_.train.batch_size, cfg_.seed, epoch, true, cfg_.data.bucket);
+    return training_batches(lengths_, cfg_, epoch);
   }
 
   double units(const std::vector<size_t>& batch) const override {
