@@ -395,6 +395,14 @@ TEST_CASE("resume refuses a directory that is not a run, and a hand-edited confi
   CHECK(slurp(s.dir / "mine" / "config.json") == "{\"my\": \"own file\"}\n");
   CHECK_FALSE(fs::exists(s.dir / "mine" / "train.log"));
 
+  // A run killed in its first moment leaves only the lock file it took first: --resume starts it.
+  fs::create_directories(s.dir / "early");
+  std::ofstream(s.dir / "early" / "run.lock") << "pid 1 host h started 0 command attn train\n";
+  auto early = s.attn("train " + s.config + " --out early --resume --set train.max_steps=5");
+  INFO(early.err);
+  CHECK(early.rc == 0);
+  CHECK(fs::exists(s.dir / "early" / "train.log"));
+
   REQUIRE(s.attn("train " + s.config + " --out run --set train.max_steps=40").rc == 0);
   const auto config = s.dir / "run" / "config.json";
   auto text = slurp(config);

@@ -37,11 +37,13 @@ std::unique_ptr<CheckpointReader> newest_readable(const std::string& out, const 
   throw CheckpointError(out + ": no checkpoint can be resumed: " + problems);
 }
 
-// What attn leaves in every run directory from its first moment on.
+// What attn leaves in every run directory from its first moment on: run.lock (RunLock, taken
+// before anything else is written, and left behind by a process killed before its end), then
+// checkpoints/, train.log and run.json.
 bool is_run_directory(const std::string& dir) {
   std::error_code ec;
-  return fs::is_directory(fs::path(dir) / "checkpoints", ec) || fs::exists(fs::path(dir) / "train.log", ec) ||
-         fs::exists(fs::path(dir) / "run.json", ec);
+  return fs::exists(fs::path(dir) / "run.lock", ec) || fs::is_directory(fs::path(dir) / "checkpoints", ec) ||
+         fs::exists(fs::path(dir) / "train.log", ec) || fs::exists(fs::path(dir) / "run.json", ec);
 }
 
 }  // namespace
