@@ -52,7 +52,7 @@ double peak_rss_mb() {
 int run_bench_step(const BenchStepRequest& req) {
   Config cfg = resolve_config(req.config_path, req.overrides);
   const KernelScope kernels(kernels_of(cfg.model));
-  const auto device = req.device.empty() ? select_device(cfg.device) : select_device(req.device);
+  const auto device = select_device(req.device, cfg.device);
   const int threads = set_threads(req.threads > 0 ? req.threads : cfg.threads);
   torch::manual_seed(cfg.seed);
   auto s = commands_for(cfg.task).bench_step(cfg, device);

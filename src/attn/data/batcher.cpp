@@ -9,9 +9,13 @@ namespace attn {
 std::vector<std::vector<size_t>> epoch_batches(const std::vector<EncodedExample>& data,
                                                int64_t batch_size, uint64_t seed, int64_t epoch,
                                                bool shuffle, bool bucket) {
+  return epoch_batches(lengths_of(data), batch_size, seed, epoch, shuffle, bucket);
+}
+
+std::vector<size_t> lengths_of(const std::vector<EncodedExample>& data) {
   std::vector<size_t> lengths(data.size());
   for (size_t i = 0; i < data.size(); ++i) lengths[i] = data[i].ids.size();
-  return epoch_batches(lengths, batch_size, seed, epoch, shuffle, bucket);
+  return lengths;
 }
 
 std::vector<std::vector<size_t>> epoch_batches(const std::vector<size_t>& lengths, int64_t batch_size,

@@ -26,6 +26,9 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<EncodedExample>
                                                int64_t batch_size, uint64_t seed, int64_t epoch,
                                                bool shuffle, bool bucket);
 
+/// Each example's length (its ids).
+std::vector<size_t> lengths_of(const std::vector<EncodedExample>& data);
+
 /// The same from the lengths alone (any kind of example): bucketing sorts by `lengths`.
 std::vector<std::vector<size_t>> epoch_batches(const std::vector<size_t>& lengths, int64_t batch_size,
                                                uint64_t seed, int64_t epoch, bool shuffle, bool bucket);

@@ -31,7 +31,7 @@ CheckpointSeq2Seq load_seq2seq_checkpoint(CheckpointReader& reader, const std::s
   } catch (const std::exception& e) {
     throw CheckpointError(path + ": damaged text codecs (" + e.what() + ")");
   }
-  m.device = device_name.empty() ? select_device(m.header.config.device) : select_device(device_name);
+  m.device = select_device(device_name, m.header.config.device);
   m.model = build_seq2seq(m.header.config.model, m.source_codec->size(), m.target_codec->size());
   if (m.header.state.beta > 0) use_beta(*m.model, m.header.config.model, m.header.state.beta);  // as trained
   reader.load_model(*m.model);
@@ -48,7 +48,7 @@ CheckpointModel load_checkpoint_model(CheckpointReader& reader, const std::strin
   if (m.header.config.task != TaskKind::Classify)
     throw CheckpointError(path + ": a " + to_string(m.header.config.task) + " checkpoint, not a classifier");
   m.vocab = Vocab::from_tokens(m.header.vocab);
-  m.device = device_name.empty() ? select_device(m.header.config.device) : select_device(device_name);
+  m.device = select_device(device_name, m.header.config.device);
   m.model = build_classifier(m.header.config.model, m.vocab.size(),
                              static_cast<int64_t>(m.header.labels.size()));
   if (m.header.state.beta > 0) use_beta(*m.model, m.header.config.model, m.header.state.beta);  // as trained

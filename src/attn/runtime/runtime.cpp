@@ -27,7 +27,8 @@ torch::Device select_device(const DeviceChoice& device) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device.index));
 }
 
-torch::Device select_device(const std::string& name) {
+torch::Device select_device(const std::string& name, const DeviceChoice& otherwise) {
+  if (name.empty()) return select_device(otherwise);
   try {
     return select_device(parse_device(name));
   } catch (const std::invalid_argument& e) {

@@ -11,9 +11,9 @@ namespace attn {
 
 /// The device a config or checkpoint names. CUDA asked for but absent is a std::runtime_error.
 torch::Device select_device(const DeviceChoice& device);
-/// The same for a name given on the command line ("auto" | "cpu" | "cuda" | "cuda:N"); any
-/// other name is a std::runtime_error too.
-torch::Device select_device(const std::string& name);
+/// The device a command line names ("auto" | "cpu" | "cuda" | "cuda:N"), or `otherwise` (the
+/// config's) where it names none; any other name is a std::runtime_error too.
+torch::Device select_device(const std::string& name, const DeviceChoice& otherwise);
 
 /// 0 = every core. Returns the count set (LibTorch defaults to 1 here).
 int set_threads(int64_t threads);

@@ -47,9 +47,7 @@ class ClassifyTask : public Task {
   }
 
   std::vector<std::vector<size_t>> epoch_batches(int64_t epoch) const override {
-    std::vector<size_t> lengths(data_.train.size());
-    for (size_t i = 0; i < lengths.size(); ++i) lengths[i] = data_.train[i].ids.size();
-    return training_batches(lengths, cfg_, epoch);
+    return training_batches(lengths_of(data_.train), cfg_, epoch);
   }
 
   double units(const std::vector<size_t>& batch) const override { return double(batch.size()); }
