@@ -8,6 +8,7 @@ packages=(
   libtorch-dev          # LibTorch 1.13.1 (CPU)
   libopenblas0-openmp   # fast BLAS at run time: the reference BLAS is ~35x slower here
   libblas-dev           # links the attention kernels to the BLAS LibTorch uses (libblas.so.3)
+  libdnnl-dev           # oneDNN (LibTorch's own): bfloat16 products on AMX / AVX512-BF16
   libcli11-dev libspdlog-dev nlohmann-json3-dev catch2
   zlib1g-dev
   libsentencepiece-dev  # subword vocabularies for translation (issue 4)

@@ -23,6 +23,7 @@ int run_bench_decode(const BenchDecodeRequest& req) {
   if (cfg.task != TaskKind::Seq2Seq) throw UsageError(req.config_path + ": bench decode needs a seq2seq config");
   const KernelScope kernels(kernels_of(cfg.model));
   const int threads = set_threads(req.threads);
+  set_precision(cfg.precision);
   torch::manual_seed(0);
   const int64_t vocab = cfg.data.vocab_size;
   auto model = build_seq2seq(cfg.model, vocab, vocab);

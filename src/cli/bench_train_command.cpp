@@ -54,6 +54,7 @@ int run_bench_step(const BenchStepRequest& req) {
   const KernelScope kernels(kernels_of(cfg.model));
   const auto device = select_device(req.device, cfg.device);
   const int threads = set_threads(req.threads > 0 ? req.threads : cfg.threads);
+  const std::string precision = set_precision(cfg.precision);
   torch::manual_seed(cfg.seed);
   auto s = commands_for(cfg.task).bench_step(cfg, device);
   const auto params = trainable_parameters(*s.module);
@@ -95,6 +96,7 @@ int run_bench_step(const BenchStepRequest& req) {
                         {"vocab", s.vocab},
                         {"threads", threads},
                         {"device", device.str()},
+                        {"precision", precision},
                         {"attention_kernel", to_string(cfg.model.attention_kernel)},
                         {"isa", fused_attention_isa()},
                         {"blas", kernels::blas_info().describe()},
@@ -109,9 +111,9 @@ int run_bench_step(const BenchStepRequest& req) {
   if (req.json) {
     std::cout << out.dump() << "\n";
   } else {
-    std::printf("%s %s | batch %lld x %lld | vocab %lld | %d threads | %s attention (%s) | BLAS %s\n",
+    std::printf("%s %s | batch %lld x %lld | vocab %lld | %d threads | %s | %s attention (%s) | BLAS %s\n",
                 req.train ? "train" : "eval", req.config_path.c_str(), static_cast<long long>(s.batch),
-                static_cast<long long>(s.length), static_cast<long long>(s.vocab), threads,
+                static_cast<long long>(s.length), static_cast<long long>(s.vocab), threads, precision.c_str(),
                 to_string(cfg.model.attention_kernel).c_str(), fused_attention_isa().c_str(),
                 kernels::blas_info().describe().c_str());
     std::printf("%lld steps after %lld warm-up: median %.4f s/step (mean %.4f, min %.4f) | %.1f samples/s | "

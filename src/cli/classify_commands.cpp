@@ -39,6 +39,7 @@ CheckpointModel load_classifier(CheckpointReader& reader, const std::string& dev
                              const std::string& attention) {
   auto m = load_checkpoint_model(reader, device);
   set_threads(m.header.config.threads);
+  set_precision(m.header.config.precision);
   if (!attention.empty()) use_attention(*m.model, m.header.config.model, parse<AttentionMode>(attention));
   return m;
 }

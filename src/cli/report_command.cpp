@@ -123,6 +123,7 @@ int run_report(const ReportRequest& req) {
   const bool seq2seq = task.translates();
   const KernelScope kernels(kernels_of(cfg.model));
   set_threads(cfg.threads);
+  set_precision(cfg.precision);
   const std::vector<RunMetrics> runs = {read_run_metrics(req.run)};
   const json* test = nullptr;
   for (const auto& r : runs[0].records)

@@ -28,6 +28,7 @@ namespace {
 CheckpointSeq2Seq load_seq2seq(CheckpointReader& reader, const std::string& device, const std::string& attention) {
   auto m = load_seq2seq_checkpoint(reader, device);
   set_threads(m.header.config.threads);
+  set_precision(m.header.config.precision);
   if (!attention.empty()) use_attention(*m.model, m.header.config.model, parse<AttentionMode>(attention));
   return m;
 }

@@ -55,6 +55,7 @@ int run_show(const ShowRequest& req) {
   const Config& cfg = reader.header().config;
   const KernelScope kernels(kernels_of(cfg.model));
   set_threads(cfg.threads);
+  set_precision(cfg.precision);
   const AttentionMode attention = req.attention.empty() ? cfg.model.attention : parse<AttentionMode>(req.attention);
   const size_t count = std::min(texts.size(), static_cast<size_t>(req.limit));
   const std::vector<std::string> chosen(texts.begin(), texts.begin() + static_cast<std::ptrdiff_t>(count));

@@ -73,7 +73,7 @@ void visit(Config& c, V&& v) {
   v.section("model", c.model);
   v.section("train", c.train);
   v.section("decode", c.decode);
-  v("device", c.device), v("threads", c.threads), v("seed", c.seed);
+  v("device", c.device), v("precision", c.precision), v("threads", c.threads), v("seed", c.seed);
 }
 
 struct Writer {
@@ -489,7 +489,7 @@ namespace {
 // Keys that a resumed run may change: how to train, not what is trained or on which data.
 bool may_change_on_resume(const std::string& pointer) {
   return pointer.rfind("/train/", 0) == 0 || pointer.rfind("/decode/", 0) == 0 || pointer == "/device" ||
-         pointer == "/threads";
+         pointer == "/precision" || pointer == "/threads";
 }
 
 }  // namespace
@@ -515,7 +515,7 @@ Config resume_config(const Config& saved, const std::string& checkpoint, const s
     const std::string text = key + " (" + (old == a.end() ? "unset" : old->dump()) + " -> " + it.value().dump() + ")";
     if (!may_change_on_resume(it.key()))
       throw ConfigError("--resume: the config changes " + text + "; the architecture, data and seed come from the " +
-                        "checkpoint " + checkpoint + " (only train.*, decode.*, device and threads may change)");
+                        "checkpoint " + checkpoint + " (only train.*, decode.*, device, precision and threads may change)");
     changed.push_back(text);
   }
   return c;

@@ -61,6 +61,7 @@ ATTN_CHOICE_JSON(Metric)
 ATTN_CHOICE_JSON(OptimizerKind)
 ATTN_CHOICE_JSON(LrSchedule)
 ATTN_CHOICE_JSON(NonFinite)
+ATTN_CHOICE_JSON(Precision)
 #undef ATTN_CHOICE_JSON
 
 struct DataConfig {
@@ -187,6 +188,7 @@ struct Config {
   TrainConfig train;
   DecodeConfig decode;
   DeviceChoice device;              ///< "auto" | "cpu" | "cuda" | "cuda:N"
+  Precision precision = Precision::Fp32;  ///< "fp32" | "bf16": the large products' arithmetic (choices.h)
   int64_t threads = 0;              ///< 0 = every core
   uint64_t seed = 0;
 };
@@ -215,7 +217,7 @@ Config resolve_config(const std::string& config_path, const std::vector<std::str
 
 /// The config a resumed run continues with: the checkpoint's `saved` config, or the file at
 /// `config_path` when one is given, with overrides. A resumed run may change how it trains
-/// (train.*, decode.*, device, threads), not what it trains or on which data: any other change
+/// (train.*, decode.*, device, precision, threads), not what it trains or on which data: any other change
 /// is a ConfigError naming the key and `checkpoint`. `changed` receives one line per changed
 /// setting, "train.lr (0.001 -> 0.0003)", for the log.
 Config resume_config(const Config& saved, const std::string& checkpoint, const std::string& config_path,

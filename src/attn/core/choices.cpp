@@ -55,6 +55,7 @@ ATTN_CHOICES(LrSchedule, "schedule",
              {{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}, {LrSchedule::Linear, "linear"},
               {LrSchedule::InverseSqrt, "inverse_sqrt"}})
 ATTN_CHOICES(NonFinite, "nonfinite", {{NonFinite::Stop, "stop"}, {NonFinite::Skip, "skip"}})
+ATTN_CHOICES(Precision, "precision", {{Precision::Fp32, "fp32"}, {Precision::Bf16, "bf16"}})
 #undef ATTN_CHOICES
 
 DeviceChoice parse_device(const std::string& name) {

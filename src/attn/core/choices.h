@@ -99,6 +99,14 @@ enum class LrSchedule { Constant, Cosine, Linear, InverseSqrt };
 /// or `Skip` the step.
 enum class NonFinite { Stop, Skip };
 
+/// config.precision: the arithmetic of the large matrix products (projections, feed-forward, the
+/// output projection and its gradients). `Fp32`: float32 throughout. `Bf16`: their operands
+/// rounded to bfloat16 (8 bits of mantissa), products summed in float32 into float32 results,
+/// as PyTorch's autocast to bfloat16 does; weights, optimizer state, attention's softmax, norms
+/// and the loss stay float32. Runs on AMX or AVX512-BF16 where the CPU has them (oneDNN's
+/// kernels), emulated (no faster) where it has not.
+enum class Precision { Fp32, Bf16 };
+
 /// The table of an enum: what it is called in messages, and each value with its name.
 template <class E>
 struct Choices {
@@ -136,6 +144,7 @@ ATTN_CHOICE(Metric)
 ATTN_CHOICE(OptimizerKind)
 ATTN_CHOICE(LrSchedule)
 ATTN_CHOICE(NonFinite)
+ATTN_CHOICE(Precision)
 #undef ATTN_CHOICE
 
 /// The names of E's values, in declaration order: "soft", "hard".

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include "attn/kernels/bf16_gemm.h"
 #include "attn/kernels/blas_core.h"
 
 #include <stdexcept>
@@ -41,6 +42,12 @@ int set_threads(int64_t threads) {
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(n);
   return n;
+}
+
+std::string set_precision(Precision precision) {
+  kernels::set_matmul_precision(precision);
+  if (precision == Precision::Fp32) return "fp32";
+  return "bf16 on " + kernels::bf16_engine();
 }
 
 void keep_freed_memory() {

@@ -18,6 +18,10 @@ torch::Device select_device(const std::string& name, const DeviceChoice& otherwi
 /// 0 = every core. Returns the count set (LibTorch defaults to 1 here).
 int set_threads(int64_t threads);
 
+/// The arithmetic of attn's large CPU products from now on (config.precision; kernels/bf16_gemm.h).
+/// Returns what runs them, for the log: "fp32", "bf16 on oneDNN AMX", "bf16 emulated (...)".
+std::string set_precision(Precision precision);
+
 /// Keeps freed tensor memory in the process for the next step instead of handing it back to the
 /// kernel: glibc returns blocks over 128 KiB with munmap, and faulting those pages in again cost
 /// ~10% of a training step of the notebook's model. Blocks up to 32 MiB then come from the heap,

@@ -120,6 +120,7 @@ Run build_run(const RunPlan& plan, const TaskFactory& make_task, Replicas& repli
     const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
     run.threads = set_threads(cfg.threads > 0 ? cfg.threads
                                               : std::max<int64_t>(1, cores / replicas.env().local_world_size));
+    run.precision = set_precision(cfg.precision);
     torch::manual_seed(cfg.seed);
     const auto* resume = plan.checkpoint.get();
     run.task = make_task(cfg, run.device, resume ? &resume->header() : nullptr, run.threads);

@@ -40,6 +40,7 @@ RunPlan plan_run(const TrainRequest& request, const std::string& out, Replicas& 
 struct Run {
   torch::Device device{torch::kCPU};
   int threads = 1;
+  std::string precision = "fp32";  ///< what runs the large products (runtime's set_precision)
   std::unique_ptr<Task> task;
   std::vector<torch::Tensor> params;  ///< the parameters that train
   std::unique_ptr<torch::optim::Optimizer> optimizer;

@@ -432,8 +432,8 @@ class Loop {
 void log_start(RunDirectory& dir, const RunPlan& plan, const Run& run, const Replicas& replicas) {
   const Config& cfg = plan.config;
   auto& log = dir.log();
-  log.info("[run] {} | device {} | {} threads | seed {} | config hash {:016x} | out {}", versions(), run.device.str(),
-           run.threads, cfg.seed, std::hash<std::string>{}(to_json(cfg).dump()), dir.path());
+  log.info("[run] {} | device {} | {} | {} threads | seed {} | config hash {:016x} | out {}", versions(), run.device.str(),
+           run.precision, run.threads, cfg.seed, std::hash<std::string>{}(to_json(cfg).dump()), dir.path());
   if (plan.checkpoint) {
     log.info("[run] resuming from {} at step {} (epoch {}, batch {})", plan.checkpoint_path, run.state.step,
              run.state.epoch + 1, run.state.batch);

@@ -72,7 +72,7 @@ void backward_dq(const FlashProblem<T>& p, int64_t begin, int64_t end) {
       if (g.first_q_tile_for(j0) > qt) continue;
       g.key_mask(b, j0, nj, w.key_mask.data());
       score_gradient(p, g, w, b, h, i0, ni, kt, j0, nj);
-      gemm<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st, T(1),
+      gemm_strict<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st, T(1),
               p.dq.row(b, h, i0), p.dq.st);
     }
   }

@@ -35,7 +35,7 @@ void score_gradient(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T>& 
     return;
   }
   // dp (ni x nj) = dO (ni x Dv) V^T (Dv x nj)
-  gemm<T>(false, false, ni, nj, p.Dv, T(1), p.dout.row(b, h, i0), p.dout.st, w.values_t(p, b, h, kt, j0, nj), ld,
+  gemm_strict<T>(false, false, ni, nj, p.Dv, T(1), p.dout.row(b, h, i0), p.dout.st, w.values_t(p, b, h, kt, j0, nj), ld,
           T(0), w.dp.data(), ld);
   const T* drow = p.drow + bh * p.Tq + i0;
   for (int64_t r = 0; r < ni; ++r) exp_times_shifted(w.s.data() + r * ld, w.dp.data() + r * ld, nj, lse[r], drow[r]);
@@ -68,13 +68,13 @@ void backward_key_tile(const FlashProblem<T>& p, const Geometry<T>& g, Scratch<T
       const T keep = first ? T(0) : T(1);
       score_gradient(p, g, w, b, h, i0, ni, kt, j0, nj);
       if (!p.hard)  // dv (nj x Dv) += P^T (nj x ni) dO (ni x Dv)
-        gemm<T>(true, false, nj, p.Dv, ni, T(1), w.s.data(), ld, p.dout.row(b, h, i0), p.dout.st, keep, dv,
+        gemm_strict<T>(true, false, nj, p.Dv, ni, T(1), w.s.data(), ld, p.dout.row(b, h, i0), p.dout.st, keep, dv,
                 p.dv.st);
       if (dq != DqPart::None)  // dq (ni x D) += beta dS (ni x nj) K (nj x D)
-        gemm<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st,
+        gemm_strict<T>(false, false, ni, p.D, nj, p.beta, w.dp.data(), ld, p.k.row(b, h, j0), p.k.st,
                 kt == 0 && dq == DqPart::KeyTile0Writes ? T(0) : T(1), p.dq.row(b, h, i0), p.dq.st);
       // dk (nj x D) += beta dS^T (nj x ni) Q (ni x D)
-      gemm<T>(true, false, nj, p.D, ni, p.beta, w.dp.data(), ld, p.q.row(b, h, i0), p.q.st, keep, dk, p.dk.st);
+      gemm_strict<T>(true, false, nj, p.D, ni, p.beta, w.dp.data(), ld, p.q.row(b, h, i0), p.q.st, keep, dk, p.dk.st);
       first = false;
     }
   }

@@ -44,7 +44,7 @@ void forward(const FlashProblem<T>& p, int64_t begin, int64_t end) {
         w.m[r] = m_new;
       }
       if (p.soft_stats)  // acc (ni x Dv) (+)= P (ni x nj) V (nj x Dv)
-        gemm<T>(false, false, ni, p.Dv, nj, T(1), w.s.data(), ld, p.v.row(b, h, j0), p.v.st, first ? T(0) : T(1),
+        gemm_strict<T>(false, false, ni, p.Dv, nj, T(1), w.s.data(), ld, p.v.row(b, h, j0), p.v.st, first ? T(0) : T(1),
                 w.acc.data(), p.Dv);
     }
     T* lse = p.lse ? p.lse + bh * p.Tq + i0 : nullptr;

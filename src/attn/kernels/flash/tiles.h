@@ -71,7 +71,7 @@ struct Geometry {
   /// tile transposed (D x nj, leading dimension ld), from Scratch::keys_t.
   void scores(int64_t b, int64_t h, int64_t i0, int64_t ni, int64_t j0, int64_t nj, const T* key_mask, const T* kt,
               T* s, int64_t ld) const {
-    gemm<T>(false, false, ni, nj, p.D, p.beta, p.q.row(b, h, i0), p.q.st, kt, ld, T(0), s, ld);  // (ni, nj)
+    gemm_strict<T>(false, false, ni, nj, p.D, p.beta, p.q.row(b, h, i0), p.q.st, kt, ld, T(0), s, ld);  // (ni, nj)
     for (int64_t r = 0; r < ni; ++r) {
       T* row = s + r * ld;
       if (p.key_padding)

@@ -1,0 +1,47 @@
+// Products with bfloat16 operands summed in float32 (config.precision "bf16"), as PyTorch's
+// autocast to bfloat16 computes a linear layer: what kernels::gemm<float> (blas.h) runs while
+// the precision is Bf16, for products of at least kBf16MinProduct multiply-adds: the linear
+// layers', the feed-forward's and the output projection's blocks, forward and backward. The
+// attention kernels' tiles (scores, softmax, their products) stay float32.
+//
+// Both operands are rounded to bfloat16 (to nearest, ties to even) into per-thread buffers in
+// their stored layout; the product runs in oneDNN's bfloat16 kernels where the CPU has AMX or
+// AVX512-BF16 (bf16_engine() names them), else as a float32 product of the rounded operands:
+// the same numbers up to the order of the sums, no faster. alpha and beta are applied in float32
+// to the float32 result (C = alpha op(A) op(B) + beta C). LibTorch-free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "attn/core/choices.h"
+
+namespace attn::kernels {
+
+/// The precision of every thread's large products from now on (default Fp32).
+void set_matmul_precision(Precision precision);
+Precision matmul_precision();
+
+/// Products of fewer multiply-adds (M N K) stay float32 under Bf16: the blocks of models as small
+/// as the notebook's (128 x 32 x 32), where oneDNN's per-call cost (2-20 us, measured) outweighs
+/// the arithmetic. (The attention kernels' tiles are float32 whatever their size: gemm_strict.)
+constexpr int64_t kBf16MinProduct = int64_t(1) << 20;
+
+/// What runs bfloat16 products here: "oneDNN AMX", "oneDNN AVX512-BF16" or "emulated (float32
+/// products of bfloat16-rounded operands)".
+std::string bf16_engine();
+/// True where bf16_engine() is one of oneDNN's (the products are faster than float32 ones).
+bool bf16_native();
+
+/// x rounded to the nearest bfloat16 (ties to even), as its 16 bits; NaN stays NaN (quiet).
+uint16_t to_bf16(float x);
+float from_bf16(uint16_t b);
+/// out[i] = to_bf16(x[i]), i < n.
+void round_to_bf16(const float* x, int64_t n, uint16_t* out);
+
+/// Row-major C (M x N) = alpha op(A) op(B) + beta C with op(A), op(B) rounded to bfloat16 and
+/// summed in float32; the arguments as gemm's (blas.h).
+void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+               int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+}  // namespace attn::kernels

@@ -1,0 +1,131 @@
+// config.precision "bf16": bfloat16 rounding against LibTorch's, and the products kernels::gemm
+// runs under it against float64 sums of the rounded operands (attn/kernels/bf16_gemm.h), on
+// every CPU: oneDNN's AMX / AVX512-BF16 kernels where it has them, the emulation elsewhere.
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "attn/kernels/bf16_gemm.h"
+#include "attn/kernels/blas.h"
+
+// The whole file in a namespace of its own: the unity build compiles several test files as one.
+namespace test_bf16 {
+
+using namespace attn::kernels;
+using attn::Precision;
+
+namespace {
+
+struct PrecisionScope {
+  explicit PrecisionScope(Precision p) { set_matmul_precision(p); }
+  ~PrecisionScope() { set_matmul_precision(Precision::Fp32); }
+};
+
+uint16_t libtorch_bf16(float x) { return c10::BFloat16(x).x; }
+
+std::vector<float> normal(size_t n, uint32_t seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<float> d;
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(g);
+  return v;
+}
+
+float rounded(float x) { return from_bf16(to_bf16(x)); }
+
+}  // namespace
+
+TEST_CASE("bfloat16 rounding is to nearest, ties to even, as LibTorch rounds", "[bf16]") {
+  CHECK(to_bf16(1.0f) == 0x3f80);
+  CHECK(to_bf16(1.0f + std::ldexp(1.0f, -8)) == 0x3f80);                         // tie: to the even 1.0
+  CHECK(to_bf16(1.0f + 3 * std::ldexp(1.0f, -8)) == 0x3f82);                     // tie: to the even 1 + 2^-6
+  CHECK(to_bf16(1.0f + std::ldexp(1.0f, -8) + std::ldexp(1.0f, -20)) == 0x3f81);  // just above the tie
+  CHECK(to_bf16(-0.0f) == 0x8000);
+  CHECK(to_bf16(std::numeric_limits<float>::infinity()) == 0x7f80);
+  CHECK(to_bf16(std::numeric_limits<float>::max()) == 0x7f80);  // rounds up past the largest bfloat16
+  CHECK(std::isnan(from_bf16(to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+  CHECK(std::isnan(from_bf16(to_bf16(-std::numeric_limits<float>::quiet_NaN()))));
+  // Random magnitudes over the whole exponent range, and denormals: the same bits as c10::BFloat16.
+  std::mt19937 g(7);
+  std::vector<float> xs;
+  for (int i = 0; i < 100000; ++i) {
+    uint32_t u = g();
+    if ((u & 0x7f800000u) == 0x7f800000u) continue;  // NaN / infinity: checked above
+    float x;
+    std::memcpy(&x, &u, 4);
+    xs.push_back(x);
+  }
+  std::vector<uint16_t> out(xs.size());
+  round_to_bf16(xs.data(), int64_t(xs.size()), out.data());
+  size_t differ = 0;
+  for (size_t i = 0; i < xs.size(); ++i) differ += out[i] != libtorch_bf16(xs[i]) || to_bf16(xs[i]) != out[i];
+  CHECK(differ == 0);
+}
+
+TEST_CASE("under bf16 a product sums the bfloat16-rounded operands in float32, each transposition, alpha and beta",
+          "[bf16]") {
+  const PrecisionScope bf16(Precision::Bf16);
+  INFO("bf16 products run on: " << bf16_engine());
+  const int64_t M = 300, N = 200, K = 96;  // 5.8M multiply-adds: above kBf16MinProduct
+  REQUIRE(M * N * K >= kBf16MinProduct);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (float beta : {0.0f, 1.0f, 0.25f}) {
+        const float alpha = beta == 0.25f ? 0.5f : 1.0f;
+        // Stored with row strides wider than the rows, as the kernels' blocks are.
+        const int64_t a_rows = ta ? K : M, a_cols = ta ? M : K, lda = a_cols + 5;
+        const int64_t b_rows = tb ? N : K, b_cols = tb ? K : N, ldb = b_cols + 3, ldc = N + 7;
+        const auto A = normal(size_t(a_rows * lda), 1), B = normal(size_t(b_rows * ldb), 2);
+        const auto C0 = normal(size_t(M * ldc), 3);
+        auto C = C0, C32 = C0;
+        gemm<float>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+        gemm_strict<float>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C32.data(), ldc);
+        auto a = [&](int64_t i, int64_t t) { return ta ? A[size_t(t * lda + i)] : A[size_t(i * lda + t)]; };
+        auto b = [&](int64_t t, int64_t j) { return tb ? B[size_t(j * ldb + t)] : B[size_t(t * ldb + j)]; };
+        double worst = 0, from_fp32 = 0;
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j) {
+            double ref = 0, mag = 0;
+            for (int64_t t = 0; t < K; ++t) {
+              const double p = double(rounded(a(i, t))) * double(rounded(b(t, j)));
+              ref += p, mag += std::abs(p);
+            }
+            const size_t c = size_t(i * ldc + j);
+            ref = alpha * ref + beta * double(C0[c]);
+            // float32 sums: within K float32 roundings of the magnitudes
+            worst = std::max(worst, std::abs(double(C[c]) - ref) / (mag * std::abs(alpha) + std::abs(beta * C0[c]) + 1e-30));
+            from_fp32 = std::max(from_fp32, std::abs(double(C[c]) - double(C32[c])));
+          }
+        INFO("ta " << ta << " tb " << tb << " alpha " << alpha << " beta " << beta);
+        CHECK(worst < 1e-5);
+        CHECK(from_fp32 > 1e-3);  // the operands were rounded: not the float32 product
+        // The columns past N in each row of C are not touched.
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = N; j < ldc; ++j) REQUIRE(C[size_t(i * ldc + j)] == C0[size_t(i * ldc + j)]);
+      }
+}
+
+TEST_CASE("small products, and every product under fp32, stay float32 to the bit", "[bf16]") {
+  const auto A = normal(64 * 64, 4), B = normal(64 * 64, 5);
+  for (Precision p : {Precision::Fp32, Precision::Bf16}) {
+    const PrecisionScope scope(p);
+    for (int64_t n : {int64_t(64), int64_t(300)}) {
+      const auto A2 = normal(size_t(n * 256), 6), B2 = normal(size_t(256 * 64), 7);
+      std::vector<float> C(size_t(n * 64)), C32(size_t(n * 64));
+      gemm<float>(false, false, n, 64, 256, 1.0f, A2.data(), 256, B2.data(), 64, 0.0f, C.data(), 64);
+      gemm_strict<float>(false, false, n, 64, 256, 1.0f, A2.data(), 256, B2.data(), 64, 0.0f, C32.data(), 64);
+      const bool small = n * 64 * 256 < kBf16MinProduct;
+      INFO("precision " << attn::to_string(p) << ", " << n << " x 64 x 256");
+      if (p == Precision::Fp32 || small)
+        CHECK(C == C32);
+      else
+        CHECK(C != C32);
+    }
+  }
+}
+
+}  // namespace test_bf16
