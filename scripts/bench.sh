@@ -21,18 +21,22 @@
 #      training step, evaluation, and cached greedy decoding of 16 sentences to 32 and 64 tokens,
 #      both on the same BLAS kernel, attn and Python alternated; attn's beam 5 decoding too
 #      (the baseline has none). --no-seq2seq leaves them out, --seq2seq-only runs only them.
+#      --precision bf16: attn with config.precision "bf16"; the baseline's training step under
+#      torch.autocast("cpu", dtype=torch.bfloat16) (its products through the same oneDNN), its
+#      evaluation and decoding in float32 (PyTorch 1.13's inference fast path for
+#      nn.TransformerEncoder refuses autocast: "expected scalar type BFloat16 but found Float").
 # Prints a table and writes everything as JSON (--out).
 #
 #   bash scripts/bench.sh [--threads 2] [--steps 20] [--repeats 3] [--max-t 32768]
 #                         [--imdb DIR] [--out runs/bench.json] [--no-python] [--blas-core NAME]
-#                         [--no-seq2seq | --seq2seq-only] [--seq2seq-steps 8]
+#                         [--no-seq2seq | --seq2seq-only] [--seq2seq-steps 8] [--precision fp32|bf16]
 # Needs a build (scripts/build.sh) and, for the baseline, Debian's python3-torch
 # (ATTN_SETUP_EXTRA=python3-torch bash scripts/setup.sh) and the IMDB data (unpacked from
 # ../shared/data when --imdb is not given). Takes about 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-threads=2 steps=20 repeats=3 max_t=32768 imdb="" out=runs/bench.json python=1 blas_core="" seq2seq=1 s2s_steps=8 notebook=1
+threads=2 steps=20 repeats=3 max_t=32768 imdb="" out=runs/bench.json python=1 blas_core="" seq2seq=1 s2s_steps=8 notebook=1 precision=fp32
 while [ $# -gt 0 ]; do
   case "$1" in
     --threads) threads=$2; shift 2 ;;
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
     --no-seq2seq) seq2seq=0; shift ;;
     --seq2seq-only) notebook=0; shift ;;
     --seq2seq-steps) s2s_steps=$2; shift 2 ;;
+    --precision) precision=$2; shift 2 ;;
     *) echo "bench.sh: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
 done
@@ -116,28 +121,36 @@ unset OPENBLAS_CORETYPE
 if [ "$seq2seq" = 1 ]; then  # the translation model, both programs on the same BLAS kernel
   [ -n "$blas_core" ] && export OPENBLAS_CORETYPE=$blas_core
   s2s_config=configs/multi30k_de_en.json s2s_baseline=../shared/bench/seq2seq_baseline.py
+  s2s_set=(--set "precision=$precision") s2s_python=(/usr/bin/python3 "$s2s_baseline") s2s_train=("${s2s_python[@]}")
+  if [ "$precision" = bf16 ]; then  # the baseline's training step as it is, under autocast to bfloat16
+    s2s_train=(/usr/bin/python3 -c 'import runpy, sys, torch
+sys.argv = sys.argv[1:]
+with torch.autocast("cpu", dtype=torch.bfloat16):
+    runpy.run_path(sys.argv[0], run_name="__main__")' "$s2s_baseline")
+  fi
   for r in $(seq "$repeats"); do
     for mode in train eval; do
       echo "[bench] seq2seq $mode, run $r of $repeats: attn"
-      "$attn" bench "$mode" --config "$s2s_config" --steps "$s2s_steps" --warmup 2 --threads "$threads" --json |
+      "$attn" bench "$mode" --config "$s2s_config" "${s2s_set[@]}" --steps "$s2s_steps" --warmup 2 --threads "$threads" --json |
         tail -n 1 >>"$raw/s2s_attn_$mode.jsonl"
       if [ "$python" = 1 ]; then
         echo "[bench] seq2seq $mode, run $r of $repeats: seq2seq_baseline.py"
-        /usr/bin/python3 "$s2s_baseline" --config "$s2s_config" --mode "$mode" --steps "$s2s_steps" --warmup 2 \
+        py=("${s2s_python[@]}"); [ "$mode" = train ] && py=("${s2s_train[@]}")
+        "${py[@]}" --config "$s2s_config" --mode "$mode" --steps "$s2s_steps" --warmup 2 \
           --threads "$threads" --json | tail -n 1 >>"$raw/s2s_python_$mode.jsonl"
       fi
     done
     echo "[bench] seq2seq cached greedy decoding, run $r of $repeats: attn"
-    "$attn" bench decode --config "$s2s_config" --lengths 32,64 --batch 16 --repeats 3 --threads "$threads" \
+    "$attn" bench decode --config "$s2s_config" "${s2s_set[@]}" --lengths 32,64 --batch 16 --repeats 3 --threads "$threads" \
       --cached-only --json | tail -n 1 >>"$raw/s2s_attn_decode.jsonl"
     if [ "$python" = 1 ]; then
       echo "[bench] seq2seq cached greedy decoding, run $r of $repeats: seq2seq_baseline.py"
-      /usr/bin/python3 "$s2s_baseline" --config "$s2s_config" --mode decode --decode-variant cached --lengths 32,64 \
+      "${s2s_python[@]}" --config "$s2s_config" --mode decode --decode-variant cached --lengths 32,64 \
         --batch 16 --repeats 3 --threads "$threads" --json >>"$raw/s2s_python_decode.jsonl"
     fi
   done
   echo "[bench] seq2seq beam 5 decoding: attn"
-  "$attn" bench decode --config "$s2s_config" --lengths 32,64 --batch 16 --beam 5 --repeats 3 --threads "$threads" \
+  "$attn" bench decode --config "$s2s_config" "${s2s_set[@]}" --lengths 32,64 --batch 16 --beam 5 --repeats 3 --threads "$threads" \
     --cached-only --json | tail -n 1 >>"$raw/s2s_attn_beam.jsonl"
   unset OPENBLAS_CORETYPE
 fi
@@ -168,9 +181,10 @@ for shape in "32 2" "256 8"; do
 done
 fi
 
-/usr/bin/python3 - "$raw" "$out" "$threads" "$steps" "$repeats" <<'EOF'
+/usr/bin/python3 - "$raw" "$out" "$threads" "$steps" "$repeats" "$precision" <<'EOF'
 import json, os, statistics, sys, time, platform
 raw, out, threads, steps, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+precision = sys.argv[6]
 def lines(name):
     p = os.path.join(raw, name)
     return [json.loads(l) for l in open(p) if l.strip()] if os.path.exists(p) else []
@@ -178,6 +192,7 @@ mm = lines("matmul.json")[0]
 report = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": platform.processor() or platform.machine(),
           "threads": threads, "steps": steps, "repeats": repeats, "matmul_gflops": mm["gflops"], "steps_table": []}
 report["blas"] = mm.get("blas", "")
+report["precision"] = precision
 print(f"\nattn vs notebook_baseline.py, {threads} threads, {steps} steps per run after 3 warm-up, median of {repeats} runs")
 print(f"BLAS: attn's default {mm.get('blas', '?')}")
 print(f"{'mode':15} {'BLAS attn / python':24} {'attn s/step':>12} {'attn samples/s':>15} {'python s/step':>14} {'python samples/s':>17} {'ratio':>7}")
@@ -214,7 +229,7 @@ for d, h, t in keys:
 s2s = {m: (lines(f"s2s_attn_{m}.jsonl"), lines(f"s2s_python_{m}.jsonl")) for m in ("train", "eval", "decode", "beam")}
 if s2s["train"][0]:
     # The training step's arithmetic, counted for this model and batch (docs/speed.md): ~331 GFLOP.
-    print(f"\ntranslation model (configs/multi30k_de_en.json), both on one BLAS kernel, {threads} threads, median of {repeats}")
+    print(f"\ntranslation model (configs/multi30k_de_en.json), both on one BLAS kernel, {threads} threads, median of {repeats}, precision {precision}")
     print(f"{'':28} {'attn s':>9} {'python s':>9} {'ratio':>7}")
     report["seq2seq"] = []
     for m in ("train", "eval"):

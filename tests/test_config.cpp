@@ -110,6 +110,8 @@ TEST_CASE("every range and choice is checked, naming the path, the value and wha
   CHECK(error_with("device=cuda:").substr(0, 15) == "device: must be");
   CHECK(error_with("device=cuda:-1").substr(0, 15) == "device: must be");
   CHECK(error_with("device=CPU").substr(0, 15) == "device: must be");
+  CHECK(error_with("precision=fp16") == "precision: must be one of \"fp32\", \"bf16\"; got \"fp16\"");
+  CHECK(error_with("precision=bf16").empty());
   CHECK(error_with("train.batch_tokens=-1") ==
         "train.batch_tokens: must be 0 (batches of batch_size sets) or positive; got -1");
   CHECK(error_with("train.batch_tokens=4000").empty());

@@ -19,11 +19,11 @@
 namespace attn {
 
 int run_bench_decode(const BenchDecodeRequest& req) {
-  const Config cfg = resolve_config(req.config_path, {});
+  const Config cfg = resolve_config(req.config_path, req.overrides);
   if (cfg.task != TaskKind::Seq2Seq) throw UsageError(req.config_path + ": bench decode needs a seq2seq config");
   const KernelScope kernels(kernels_of(cfg.model));
   const int threads = set_threads(req.threads);
-  set_precision(cfg.precision);
+  const std::string precision = set_precision(cfg.precision);
   torch::manual_seed(0);
   const int64_t vocab = cfg.data.vocab_size;
   auto model = build_seq2seq(cfg.model, vocab, vocab);
@@ -35,9 +35,9 @@ int run_bench_decode(const BenchDecodeRequest& req) {
   }
   nlohmann::json rows = nlohmann::json::array();
   if (!req.json)
-    std::printf("model %s | %lld parameters | batch %lld | beam %lld | %d threads\n%8s %12s %12s %9s\n",
+    std::printf("model %s | %lld parameters | batch %lld | beam %lld | %d threads | %s\n%8s %12s %12s %9s\n",
                 req.config_path.c_str(), static_cast<long long>(count_trainable(*model)),
-                static_cast<long long>(req.batch), static_cast<long long>(req.beam), threads, "length",
+                static_cast<long long>(req.batch), static_cast<long long>(req.beam), threads, precision.c_str(), "length",
                 "cached s", "uncached s", "speed-up");
   for (int64_t length : req.lengths) {
     auto src = torch::randint(4, vocab, {req.batch, length});              // (B, S = length)
@@ -69,7 +69,7 @@ int run_bench_decode(const BenchDecodeRequest& req) {
   }
   if (req.json)
     std::cout << nlohmann::json{{"config", req.config_path}, {"batch", req.batch}, {"beam", req.beam},
-                                {"threads", threads}, {"rows", rows}}.dump()
+                                {"threads", threads}, {"precision", precision}, {"rows", rows}}.dump()
               << "\n";
   return 0;
 }
@@ -89,6 +89,7 @@ void add_bench_commands(CommandLine& cli) {
   cmd->add_option("--repeats", decode->repeats, "Timings per point (the fastest is kept)")->check(kPositive);
   cmd->add_option("--threads", decode->threads, "Threads (0 = every core)");
   cmd->add_flag("--cached-only", decode->cached_only, "Time the cached decoding alone");
+  cmd->add_option("--set", decode->overrides, "Override a config key: key.path=value (repeatable)");
   cmd->add_flag("--json", decode->json, "Print one JSON object");
   cli.add(cmd, [decode] { return run_bench_decode(*decode); }, /*computes=*/true);
 

@@ -81,6 +81,7 @@ struct BenchDecodeRequest {
   int64_t threads = 0;
   bool cached_only = false;  ///< skip recomputing the prefix (against a baseline's cached decoding)
   bool json = false;
+  std::vector<std::string> overrides;  ///< --set key.path=value
 };
 /// `attn bench decode`: cached against uncached decoding at several output lengths.
 int run_bench_decode(const BenchDecodeRequest& request);
