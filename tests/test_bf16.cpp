@@ -129,3 +129,35 @@ TEST_CASE("small products, and every product under fp32, stay float32 to the bit
 }
 
 }  // namespace test_bf16
+
+namespace test_bf16 {
+
+TEST_CASE("a weight rounded once for a scope gives the products it gives rounded per block, and only in the scope",
+          "[bf16]") {
+  const PrecisionScope bf16(Precision::Bf16);
+  const int64_t N = 512, K = 256, M = 384;
+  const auto x = normal(size_t(N * K), 8);
+  auto w = normal(size_t(M * K), 9);  // (M, K), as a linear layer's weight
+  auto product = [&](int64_t c0, int64_t n) {  // y (N, n) = x w[c0 : c0 + n]^T
+    std::vector<float> y(size_t(N * n));
+    gemm<float>(false, true, N, n, K, 1.0f, x.data(), K, w.data() + c0 * K, K, 0.0f, y.data(), n);
+    return y;
+  };
+  const auto whole = product(0, M), part = product(128, 192);
+  {
+    const Bf16Constants scope({{w.data(), M, K}});
+    CHECK((Bf16Constants::find(w.data(), M, K, K).first != nullptr) == bf16_native());
+    CHECK(Bf16Constants::find(w.data() + 1, M, K, K).first == nullptr);  // would run past the last row
+    CHECK(product(0, M) == whole);  // the same rounding, the same product
+    const auto p = product(128, 192);  // rows 128..319 of the rounded copy, read in place
+    double worst = 0;
+    for (size_t i = 0; i < p.size(); ++i) worst = std::max(worst, double(std::abs(p[i] - part[i])));
+    CHECK(worst < 1e-4);
+  }
+  CHECK(Bf16Constants::find(w.data(), M, K, K).first == nullptr);  // closed with its scope
+  for (auto& v : w) v = -v;  // a weight changed after the scope: products see the change
+  const auto after = product(0, M);
+  for (size_t i = 0; i < after.size(); i += 97) REQUIRE(after[i] == -whole[i]);
+}
+
+}  // namespace test_bf16

@@ -17,6 +17,7 @@ namespace attn::kernels {
 namespace {
 
 std::atomic<Precision> g_precision{Precision::Fp32};
+std::atomic<const Bf16Constants*> g_constants{nullptr};  // the innermost open scope
 
 /// Copies the stored rows (rows x width, row stride ld) of X densely into `out`, each element
 /// rounded to bfloat16 and kept as the float32 it stands for.
@@ -47,17 +48,17 @@ const dnnl::engine& cpu_engine() {
 
 struct ProductKey {
   bool ta, tb;
-  int64_t M, N, K, ldc;
+  int64_t M, N, K, lda, ldb, ldc;  // the row strides of the rounded operands as stored, and of C
   float alpha, beta;
   bool operator==(const ProductKey& o) const {
-    return ta == o.ta && tb == o.tb && M == o.M && N == o.N && K == o.K && ldc == o.ldc && alpha == o.alpha &&
-           beta == o.beta;
+    return ta == o.ta && tb == o.tb && M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb &&
+           ldc == o.ldc && alpha == o.alpha && beta == o.beta;
   }
 };
 struct ProductKeyHash {
   size_t operator()(const ProductKey& k) const {
     size_t h = size_t(k.ta) | size_t(k.tb) << 1;
-    for (int64_t v : {k.M, k.N, k.K, k.ldc}) h = h * 1000003u ^ size_t(v);
+    for (int64_t v : {k.M, k.N, k.K, k.lda, k.ldb, k.ldc}) h = h * 1000003u ^ size_t(v);
     uint32_t a, b;
     std::memcpy(&a, &k.alpha, 4);
     std::memcpy(&b, &k.beta, 4);
@@ -70,11 +71,11 @@ struct Product {
   dnnl::matmul matmul;
 };
 
-/// The dense bfloat16 operands in their stored layout, C float32 with row stride ldc.
+/// The bfloat16 operands in their stored layout (row strides lda, ldb), C float32 with row stride ldc.
 Product make_product(const ProductKey& k) {
   using dnnl::memory;
-  const memory::desc a({k.M, k.K}, memory::data_type::bf16, k.ta ? memory::dims{1, k.M} : memory::dims{k.K, 1});
-  const memory::desc b({k.K, k.N}, memory::data_type::bf16, k.tb ? memory::dims{1, k.K} : memory::dims{k.N, 1});
+  const memory::desc a({k.M, k.K}, memory::data_type::bf16, k.ta ? memory::dims{1, k.lda} : memory::dims{k.lda, 1});
+  const memory::desc b({k.K, k.N}, memory::data_type::bf16, k.tb ? memory::dims{1, k.ldb} : memory::dims{k.ldb, 1});
   const memory::desc c({k.M, k.N}, memory::data_type::f32, memory::dims{k.ldc, 1});
   dnnl::primitive_attr attr;
   if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
@@ -125,9 +126,15 @@ void gemm_dnnl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
   thread_local std::vector<uint16_t> a, b;
   thread_local std::unordered_map<ProductKey, Product, ProductKeyHash> products;
   thread_local dnnl::stream stream(cpu_engine());
-  uint16_t* ab = dense_bf16(A, ta ? K : M, ta ? M : K, lda, a);
-  uint16_t* bb = dense_bf16(B, tb ? N : K, tb ? K : N, ldb, b);
-  const ProductKey key{ta, tb, M, N, K, ldc, alpha, beta};
+  // Each operand: a scope's rounded copy (row stride its own), else rounded here (dense).
+  auto operand = [](const float* x, int64_t rows, int64_t width, int64_t ld, std::vector<uint16_t>& buffer) {
+    auto [bits, stride] = Bf16Constants::find(x, rows, width, ld);
+    if (bits) return std::pair<const uint16_t*, int64_t>(bits, stride);
+    return std::pair<const uint16_t*, int64_t>(dense_bf16(x, rows, width, ld, buffer), width);
+  };
+  const auto [ab, a_ld] = operand(A, ta ? K : M, ta ? M : K, lda, a);
+  const auto [bb, b_ld] = operand(B, tb ? N : K, tb ? K : N, ldb, b);
+  const ProductKey key{ta, tb, M, N, K, a_ld, b_ld, ldc, alpha, beta};
   auto it = products.find(key);
   if (it == products.end()) {
     if (products.size() >= 512) products.clear();  // shapes of a few models' blocks, not a leak
@@ -135,8 +142,8 @@ void gemm_dnnl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
   }
   const Product& p = it->second;
   const auto& engine = cpu_engine();
-  p.matmul.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(p.a, engine, ab)},
-                            {DNNL_ARG_WEIGHTS, dnnl::memory(p.b, engine, bb)},
+  p.matmul.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(p.a, engine, const_cast<uint16_t*>(ab))},
+                            {DNNL_ARG_WEIGHTS, dnnl::memory(p.b, engine, const_cast<uint16_t*>(bb))},
                             {DNNL_ARG_DST, dnnl::memory(p.c, engine, C)}});
   stream.wait();
 }
@@ -194,6 +201,38 @@ float from_bf16(uint16_t b) {
 
 void round_to_bf16(const float* x, int64_t n, uint16_t* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = to_bf16(x[i]);
+}
+
+Bf16Constants::Bf16Constants(std::initializer_list<Operand> operands) {
+#ifdef ATTN_HAVE_DNNL
+  if (matmul_precision() != Precision::Bf16 || !bf16_native()) return;
+  for (const Operand& o : operands) {
+    if (!o.data || o.rows * o.cols == 0) continue;
+    Rounded r{o, {}};
+    dense_bf16(o.data, o.rows, o.cols, o.cols, r.bits);  // one reorder over the whole weight
+    rounded_.push_back(std::move(r));
+  }
+  outer_ = g_constants.load();
+  g_constants.store(this);
+  open_ = true;
+#else
+  (void)operands;
+#endif
+}
+
+Bf16Constants::~Bf16Constants() {
+  if (open_) g_constants.store(outer_);
+}
+
+std::pair<const uint16_t*, int64_t> Bf16Constants::find(const float* x, int64_t rows, int64_t width, int64_t ld) {
+  for (const Bf16Constants* s = g_constants.load(); s; s = s->outer_)
+    for (const Rounded& r : s->rounded_) {
+      const Operand& o = r.operand;
+      if (ld != o.cols || x < o.data || x >= o.data + o.rows * o.cols) continue;
+      const int64_t offset = x - o.data, row = offset / o.cols, col = offset % o.cols;
+      if (row + rows <= o.rows && col + width <= o.cols) return {r.bits.data() + offset, o.cols};
+    }
+  return {nullptr, 0};
 }
 
 void gemm_bf16(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

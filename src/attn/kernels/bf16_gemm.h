@@ -12,7 +12,10 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "attn/core/choices.h"
 
@@ -43,5 +46,40 @@ void round_to_bf16(const float* x, int64_t n, uint16_t* out);
 /// summed in float32; the arguments as gemm's (blas.h).
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+/// Weights that stay as they are over a scope (one op's forward or backward): under Bf16 with
+/// oneDNN each is rounded once when the scope opens, and products within the scope that read
+/// it, or a part of it, take that copy instead of rounding it again for every block of rows
+/// (the output projection's 8,000 x 256 weight once, not once per 128 target tokens). Elsewhere
+/// a no-op. Scopes nest; they are opened and closed by the thread that calls the ops, while the
+/// kernels' worker threads only read them.
+class Bf16Constants {
+ public:
+  /// A dense row-major matrix (rows x cols). Double ones are taken and ignored (double products
+  /// are never rounded), so that templated ops can pass theirs.
+  struct Operand {
+    const float* data = nullptr;
+    int64_t rows = 0, cols = 0;
+    Operand(const float* d, int64_t r, int64_t c) : data(d), rows(r), cols(c) {}
+    Operand(const double*, int64_t, int64_t) {}
+  };
+  explicit Bf16Constants(std::initializer_list<Operand> operands);
+  ~Bf16Constants();
+  Bf16Constants(const Bf16Constants&) = delete;
+  Bf16Constants& operator=(const Bf16Constants&) = delete;
+
+  /// The rounded copy of the `rows` x `width` operand at x (row stride ld) and its row stride,
+  /// when an open scope holds it; {nullptr, 0} otherwise.
+  static std::pair<const uint16_t*, int64_t> find(const float* x, int64_t rows, int64_t width, int64_t ld);
+
+ private:
+  struct Rounded {
+    Operand operand;
+    std::vector<uint16_t> bits;
+  };
+  std::vector<Rounded> rounded_;
+  const Bf16Constants* outer_ = nullptr;
+  bool open_ = false;
+};
 
 }  // namespace attn::kernels

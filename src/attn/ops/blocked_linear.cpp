@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "attn/kernels/bf16_gemm.h"
 #include "attn/kernels/blas.h"
 #include "attn/kernels/linear_kernels.h"
 #include "attn/ops/block_sums.h"
@@ -85,6 +86,7 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
       p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>(), p.wt = wt.data_ptr<scalar_t>();
       p.b = b.numel() ? b.data_ptr<scalar_t>() : nullptr;
       p.y = y.data_ptr<scalar_t>();
+      const kernels::Bf16Constants rounded_once({{p.wt, p.K, p.M}});  // under bf16: not per block
       parallel_guided(p.blocks(), [&](int64_t s, int64_t e) { kernels::linear_forward(p, s, e); });
     });
     return y;
@@ -106,6 +108,7 @@ struct BlockedLinearFunction : public torch::autograd::Function<BlockedLinearFun
       p.N = x.size(0), p.K = K, p.M = M, p.block = kernels::block_rows(M, K);
       p.x = x.data_ptr<scalar_t>(), p.w = w.data_ptr<scalar_t>();
       p.dy = dy.data_ptr<scalar_t>(), p.dx = dx.data_ptr<scalar_t>();
+      const kernels::Bf16Constants rounded_once({{p.w, M, K}});  // under bf16: not per block
       total = sum_over_block_chunks<scalar_t>(p.blocks(), M * K + M, x.options(),
                                               [&](int64_t begin, int64_t end, scalar_t* s) {
                                                 kernels::linear_backward(p, begin, end, s, bias ? s + M * K : nullptr);

@@ -1,5 +1,6 @@
 #include "attn/ops/fused_ffn.h"
 
+#include "attn/kernels/bf16_gemm.h"
 #include "attn/kernels/blas.h"
 #include "attn/ops/blocked_linear.h"
 #include "attn/kernels/ffn_kernels.h"
@@ -52,6 +53,7 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
       p.w1t = t.w1t.data_ptr<scalar_t>(), p.w2t = t.w2t.data_ptr<scalar_t>();
       p.y = y.data_ptr<scalar_t>(), p.residual = residual;
       if (keep) p.h = h.data_ptr<scalar_t>();
+      const kernels::Bf16Constants rounded_once({{p.w1t, p.D, p.F}, {p.w2t, p.F, p.D}});  // under bf16
       parallel_guided(p.blocks(), [&](int64_t b, int64_t e) { kernels::ffn_forward(p, b, e); });
     });
     return y;
@@ -78,6 +80,8 @@ struct FusedFeedForwardFunction : public torch::autograd::Function<FusedFeedForw
       else
         p.w1t = t.w1t.data_ptr<scalar_t>(), p.w2t = t.w2t.data_ptr<scalar_t>();
       p.residual = ctx->saved_data["residual"].toBool();
+      const kernels::Bf16Constants rounded_once(
+          {{p.w1, F, D}, {p.w2, D, F}, {p.w1t, D, F}, {p.w2t, F, D}});  // under bf16 (w1t, w2t: when set)
       total = sum_over_block_chunks<scalar_t>(p.blocks(), 2 * F * D + F + D, x.options(),
                                               [&](int64_t begin, int64_t end, scalar_t* s) {
                                                 kernels::ffn_backward(p, begin, end,

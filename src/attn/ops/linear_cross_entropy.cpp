@@ -1,5 +1,6 @@
 #include "attn/ops/linear_cross_entropy.h"
 
+#include "attn/kernels/bf16_gemm.h"
 #include "attn/kernels/cross_entropy_kernels.h"
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"
@@ -34,6 +35,7 @@ struct LinearCrossEntropyFunction : public torch::autograd::Function<LinearCross
       p.scale = static_cast<scalar_t>(1.0 / static_cast<double>(std::max<int64_t>(n, 1)));
       p.loss = rows.data_ptr<scalar_t>(), p.argmax = argmax.data_ptr<int64_t>();
       p.block = kernels::cross_entropy_block_rows(V);
+      const kernels::Bf16Constants rounded_once({{p.w, V, D}});  // under bf16: not per block
       if (!gradient) {
         scalar_t* none = nullptr;
         parallel_guided(p.blocks(), [&](int64_t b, int64_t e) { kernels::linear_cross_entropy(p, b, e, none, none); });
