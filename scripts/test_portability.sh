@@ -2,7 +2,8 @@
 # One machine checking what many would: the kernel, model and training tests once for each
 # OpenBLAS kernel (OPENBLAS_CORETYPE: Prescott, Haswell, SkylakeX, those this CPU can run) and
 # each instruction set of attn's own kernels (ATTN_KERNEL_ISA: avx512, avx2, generic, those this
-# CPU has; below avx512 oneDNN too is held to AVX2, so that bfloat16 products are emulated). A test that holds for one BLAS kernel's summation order only, or for one ISA, fails
+# CPU has; below avx512 oneDNN too is held to AVX2, so that bfloat16 products are emulated), the
+# large float32 products through oneDNN in the widest ISA's runs and through the BLAS in the others. A test that holds for one BLAS kernel's summation order only, or for one ISA, fails
 # here on any machine, not just on the machine that has that kernel.
 #
 #   bash scripts/test_portability.sh          # every pair of BLAS kernel and ISA
@@ -74,8 +75,11 @@ run_one() {  # the run at index $1: its log, status and seconds into $logs
   read -r core isa which <<<"${runs[$i]}"
   start=$(date +%s)
   local envs=(OMP_WAIT_POLICY=passive ATTN_KERNEL_ISA="$isa")
-  # Below AVX-512, oneDNN has no bfloat16 kernels: precision "bf16" is emulated (bf16_gemm.h).
+  # Below AVX-512, oneDNN has no bfloat16 kernels: precision "bf16" is emulated (onednn_gemm.h).
   [ "$isa" != avx512 ] && envs+=(ONEDNN_MAX_CPU_ISA=AVX2)
+  # The large float32 products: through oneDNN in the widest ISA's runs, the BLAS in the others,
+  # whichever this CPU would pick itself (kernels::onednn_fp32_products).
+  if [ "$isa" = "${isas[0]}" ]; then envs+=(ATTN_FP32_PRODUCTS=onednn); else envs+=(ATTN_FP32_PRODUCTS=openblas); fi
   [ "$core" != default ] && envs+=(OPENBLAS_CORETYPE="$core")
   if [ "$which" = training ]; then spec=$(selection "${training_files[@]}")
   else spec=$(selection "${kernel_files[@]}"); fi
@@ -96,7 +100,7 @@ wait
 failed=()
 for i in "${!runs[@]}"; do
   read -r core isa which <<<"${runs[$i]}"
-  what="OPENBLAS_CORETYPE=$core ATTN_KERNEL_ISA=$isa, $which tests"
+  what="OPENBLAS_CORETYPE=$core ATTN_KERNEL_ISA=$isa (float32 products: $([ "$isa" = "${isas[0]}" ] && echo onednn || echo openblas)), $which tests"
   log=$logs/$i.log
   if [ "$(cat "$logs/$i.status" 2>/dev/null)" = ok ]; then
     echo "[portability] $what: ok ($(grep -E '^All tests passed' "$log" | tail -n 1); $(cat "$logs/$i.seconds") s)"

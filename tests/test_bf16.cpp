@@ -1,5 +1,5 @@
 // config.precision "bf16": bfloat16 rounding against LibTorch's, and the products kernels::gemm
-// runs under it against float64 sums of the rounded operands (attn/kernels/bf16_gemm.h), on
+// runs under it against float64 sums of the rounded operands (attn/kernels/onednn_gemm.h), on
 // every CPU: oneDNN's AMX / AVX512-BF16 kernels where it has them, the emulation elsewhere.
 #include <torch/torch.h>
 
@@ -9,7 +9,7 @@
 #include <random>
 #include <vector>
 
-#include "attn/kernels/bf16_gemm.h"
+#include "attn/kernels/onednn_gemm.h"
 #include "attn/kernels/blas.h"
 
 // The whole file in a namespace of its own: the unity build compiles several test files as one.
@@ -158,6 +158,42 @@ TEST_CASE("a weight rounded once for a scope gives the products it gives rounded
   for (auto& v : w) v = -v;  // a weight changed after the scope: products see the change
   const auto after = product(0, M);
   for (size_t i = 0; i < after.size(); i += 97) REQUIRE(after[i] == -whole[i]);
+}
+
+}  // namespace test_bf16
+
+namespace test_bf16 {
+
+TEST_CASE("oneDNN's float32 products are float32 sums, each transposition, alpha and beta", "[bf16]") {
+  const int64_t M = 200, N = 150, K = 80;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 1, ldc = N + 2;
+      const auto A = normal(size_t((ta ? K : M) * lda), 11), B = normal(size_t((tb ? N : K) * ldb), 12);
+      const auto C0 = normal(size_t(M * ldc), 13);
+      auto C = C0;
+      try {
+        gemm_onednn_f32(ta, tb, M, N, K, 0.5f, A.data(), lda, B.data(), ldb, 0.25f, C.data(), ldc);
+      } catch (const std::logic_error&) {
+        WARN("this build has no oneDNN");
+        return;
+      }
+      double worst = 0;
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          double ref = 0, mag = 0;
+          for (int64_t t = 0; t < K; ++t) {
+            const double p = double(ta ? A[size_t(t * lda + i)] : A[size_t(i * lda + t)]) *
+                             double(tb ? B[size_t(j * ldb + t)] : B[size_t(t * ldb + j)]);
+            ref += p, mag += std::abs(p);
+          }
+          const size_t c = size_t(i * ldc + j);
+          ref = 0.5 * ref + 0.25 * double(C0[c]);
+          worst = std::max(worst, std::abs(double(C[c]) - ref) / (0.5 * mag + std::abs(0.25 * C0[c]) + 1e-30));
+        }
+      INFO("ta " << ta << " tb " << tb);
+      CHECK(worst < 1e-5);
+    }
 }
 
 }  // namespace test_bf16

@@ -71,7 +71,7 @@ TEST_CASE("the run log starts with versions, device, precision, threads, seed, a
   REQUIRE(s.attn("train " + s.config + " --out b --set train.max_steps=2").rc == 0);
   REQUIRE(s.attn("train " + s.config + " --out c --set train.max_steps=2 --set seed=4").rc == 0);
   const std::regex first(
-      R"(\[run\] attn [0-9.]+, LibTorch [0-9.]+, (?:CPU only|CUDA available), BLAS .+ \| device cpu \| fp32 \| 1 threads \| )"
+      R"(\[run\] attn [0-9.]+, LibTorch [0-9.]+, (?:CPU only|CUDA available), BLAS .+ \| device cpu \| fp32(?: on oneDNN)? \| 1 threads \| )"
       R"(seed ([0-9]+) \| config hash ([0-9a-f]{16}) \| out (\S+)$)");
   std::map<std::string, std::string> hash;
   for (const std::string run : {"a", "b", "c"}) {

@@ -1,6 +1,6 @@
 #include "attn/kernels/blas.h"
 
-#include "attn/kernels/bf16_gemm.h"
+#include "attn/kernels/onednn_gemm.h"
 
 #include <algorithm>
 #include <type_traits>
@@ -32,6 +32,10 @@ template <typename T>
 void gemm_strict(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
                  const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (M * N * K >= kBf16MinProduct && K > 0 && onednn_fp32_products())
+      return gemm_onednn_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  }
 #ifdef ATTN_HAVE_BLAS
   // Column-major BLAS sees the row-major C as C^T = op(B)^T op(A)^T.
   const char ta = trans_b ? 'T' : 'N', tb = trans_a ? 'T' : 'N';

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "attn/kernels/bf16_gemm.h"
+#include "attn/kernels/onednn_gemm.h"
 #include "attn/kernels/blas.h"
 #include "attn/kernels/linear_kernels.h"
 #include "attn/ops/block_sums.h"

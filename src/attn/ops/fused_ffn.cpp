@@ -1,6 +1,6 @@
 #include "attn/ops/fused_ffn.h"
 
-#include "attn/kernels/bf16_gemm.h"
+#include "attn/kernels/onednn_gemm.h"
 #include "attn/kernels/blas.h"
 #include "attn/ops/blocked_linear.h"
 #include "attn/kernels/ffn_kernels.h"

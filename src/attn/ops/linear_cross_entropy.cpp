@@ -1,6 +1,6 @@
 #include "attn/ops/linear_cross_entropy.h"
 
-#include "attn/kernels/bf16_gemm.h"
+#include "attn/kernels/onednn_gemm.h"
 #include "attn/kernels/cross_entropy_kernels.h"
 #include "attn/ops/block_sums.h"
 #include "attn/ops/cpu_kernels.h"

@@ -2,7 +2,7 @@
 
 #include <malloc.h>
 
-#include "attn/kernels/bf16_gemm.h"
+#include "attn/kernels/onednn_gemm.h"
 #include "attn/kernels/blas_core.h"
 
 #include <stdexcept>
@@ -46,7 +46,7 @@ int set_threads(int64_t threads) {
 
 std::string set_precision(Precision precision) {
   kernels::set_matmul_precision(precision);
-  if (precision == Precision::Fp32) return "fp32";
+  if (precision == Precision::Fp32) return kernels::onednn_fp32_products() ? "fp32 on oneDNN" : "fp32";
   return "bf16 on " + kernels::bf16_engine();
 }
 

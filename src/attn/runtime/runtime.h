@@ -18,8 +18,9 @@ torch::Device select_device(const std::string& name, const DeviceChoice& otherwi
 /// 0 = every core. Returns the count set (LibTorch defaults to 1 here).
 int set_threads(int64_t threads);
 
-/// The arithmetic of attn's large CPU products from now on (config.precision; kernels/bf16_gemm.h).
-/// Returns what runs them, for the log: "fp32", "bf16 on oneDNN AMX", "bf16 emulated (...)".
+/// The arithmetic of attn's large CPU products from now on (config.precision; kernels/onednn_gemm.h).
+/// Returns what runs them, for the log: "fp32" (the BLAS), "fp32 on oneDNN" (CPUs with AMX),
+/// "bf16 on oneDNN AMX", "bf16 on emulated (...)".
 std::string set_precision(Precision precision);
 
 /// Keeps freed tensor memory in the process for the next step instead of handing it back to the

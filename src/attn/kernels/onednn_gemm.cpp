@@ -1,7 +1,9 @@
-#include "attn/kernels/bf16_gemm.h"
+#include "attn/kernels/onednn_gemm.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -50,9 +52,10 @@ struct ProductKey {
   bool ta, tb;
   int64_t M, N, K, lda, ldb, ldc;  // the row strides of the rounded operands as stored, and of C
   float alpha, beta;
+  bool f32 = false;
   bool operator==(const ProductKey& o) const {
     return ta == o.ta && tb == o.tb && M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb &&
-           ldc == o.ldc && alpha == o.alpha && beta == o.beta;
+           ldc == o.ldc && alpha == o.alpha && beta == o.beta && f32 == o.f32;
   }
 };
 struct ProductKeyHash {
@@ -74,8 +77,9 @@ struct Product {
 /// The bfloat16 operands in their stored layout (row strides lda, ldb), C float32 with row stride ldc.
 Product make_product(const ProductKey& k) {
   using dnnl::memory;
-  const memory::desc a({k.M, k.K}, memory::data_type::bf16, k.ta ? memory::dims{1, k.lda} : memory::dims{k.lda, 1});
-  const memory::desc b({k.K, k.N}, memory::data_type::bf16, k.tb ? memory::dims{1, k.ldb} : memory::dims{k.ldb, 1});
+  const auto type = k.f32 ? memory::data_type::f32 : memory::data_type::bf16;
+  const memory::desc a({k.M, k.K}, type, k.ta ? memory::dims{1, k.lda} : memory::dims{k.lda, 1});
+  const memory::desc b({k.K, k.N}, type, k.tb ? memory::dims{1, k.ldb} : memory::dims{k.ldb, 1});
   const memory::desc c({k.M, k.N}, memory::data_type::f32, memory::dims{k.ldc, 1});
   dnnl::primitive_attr attr;
   if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
@@ -148,6 +152,29 @@ void gemm_dnnl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
   stream.wait();
 }
 
+}  // namespace
+
+void gemm_onednn_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                     const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  thread_local std::unordered_map<ProductKey, Product, ProductKeyHash> products;
+  thread_local dnnl::stream stream(cpu_engine());
+  ProductKey key{ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
+  key.f32 = true;
+  auto it = products.find(key);
+  if (it == products.end()) {
+    if (products.size() >= 512) products.clear();
+    it = products.emplace(key, make_product(key)).first;
+  }
+  const Product& p = it->second;
+  const auto& engine = cpu_engine();
+  p.matmul.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(p.a, engine, const_cast<float*>(A))},
+                            {DNNL_ARG_WEIGHTS, dnnl::memory(p.b, engine, const_cast<float*>(B))},
+                            {DNNL_ARG_DST, dnnl::memory(p.c, engine, C)}});
+  stream.wait();
+}
+
+namespace {
+
 /// oneDNN's name for what it would run a bfloat16 product on here, or "" where that is not a
 /// bfloat16 instruction set (oneDNN then has only reference loops: slower than emulating).
 std::string dnnl_bf16_isa() {
@@ -165,6 +192,13 @@ std::string dnnl_bf16_isa() {
 
 }  // namespace
 
+#ifndef ATTN_HAVE_DNNL
+void gemm_onednn_f32(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
+                     float*, int64_t) {
+  throw std::logic_error("gemm_onednn_f32: this build has no oneDNN");  // onednn_fp32_products() is false
+}
+#endif
+
 void set_matmul_precision(Precision precision) { g_precision.store(precision, std::memory_order_relaxed); }
 Precision matmul_precision() { return g_precision.load(std::memory_order_relaxed); }
 
@@ -172,6 +206,20 @@ bool bf16_native() {
 #ifdef ATTN_HAVE_DNNL
   static const bool native = !dnnl_bf16_isa().empty();
   return native;
+#else
+  return false;
+#endif
+}
+
+bool onednn_fp32_products() {
+#ifdef ATTN_HAVE_DNNL
+  static const bool onednn = [] {
+    const char* e = std::getenv("ATTN_FP32_PRODUCTS");
+    if (e && std::string(e) == "onednn") return true;
+    if (e && std::string(e) == "openblas") return false;
+    return dnnl_bf16_isa() == "AMX";
+  }();
+  return onednn;
 #else
   return false;
 #endif

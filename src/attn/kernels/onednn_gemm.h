@@ -1,5 +1,6 @@
-// Products with bfloat16 operands summed in float32 (config.precision "bf16"), as PyTorch's
-// autocast to bfloat16 computes a linear layer: what kernels::gemm<float> (blas.h) runs while
+// Large products through oneDNN (the libdnnl LibTorch itself links): float32 ones on CPUs with
+// AMX (below), and products with bfloat16 operands summed in float32 (config.precision "bf16"),
+// as PyTorch's autocast to bfloat16 computes a linear layer: what kernels::gemm<float> (blas.h) runs while
 // the precision is Bf16, for products of at least kBf16MinProduct multiply-adds: the linear
 // layers', the feed-forward's and the output projection's blocks, forward and backward. The
 // attention kernels' tiles (scores, softmax, their products) stay float32.
@@ -46,6 +47,18 @@ void round_to_bf16(const float* x, int64_t n, uint16_t* out);
 /// summed in float32; the arguments as gemm's (blas.h).
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+/// Whether gemm_strict<float> runs products of at least kBf16MinProduct multiply-adds through
+/// oneDNN's float32 matmul rather than the BLAS: where the CPU has AMX (Intel Xeons from Sapphire
+/// Rapids on), on which it made the translation model's float32 training step 8% faster than
+/// OpenBLAS's SkylakeX kernel (1.36-1.39 against 1.47-1.51 s, alternated) and evaluation 4%;
+/// elsewhere the BLAS (AMD Zen 4: OpenBLAS's Cooperlake kernel runs at 78% of the matmul rate).
+/// ATTN_FP32_PRODUCTS=onednn | openblas overrides (the portability tests run both), read once.
+bool onednn_fp32_products();
+
+/// gemm_strict's float32 product through oneDNN; the arguments as gemm's (blas.h).
+void gemm_onednn_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
 /// Weights that stay as they are over a scope (one op's forward or backward): under Bf16 with
 /// oneDNN each is rounded once when the scope opens, and products within the scope that read
