@@ -120,6 +120,9 @@ Run build_run(const RunPlan& plan, const TaskFactory& make_task, Replicas& repli
     const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
     run.threads = set_threads(cfg.threads > 0 ? cfg.threads
                                               : std::max<int64_t>(1, cores / replicas.env().local_world_size));
+    if (run.device.is_cuda() && cfg.precision == Precision::Bf16)  // not silently float32 there
+      throw ConfigError("precision: \"bf16\" runs attn's CPU kernels (oneDNN, AMX); on device " + run.device.str() +
+                        " use \"fp32\" (--set precision=fp32)");
     run.precision = set_precision(cfg.precision);
     torch::manual_seed(cfg.seed);
     const auto* resume = plan.checkpoint.get();
