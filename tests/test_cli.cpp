@@ -296,6 +296,37 @@ TEST_CASE("bleu and seq2seq commands refuse bad input with one message and exit 
   CHECK_THAT(r.err, Catch::Contains("data.kind: must be one of \"sort\", \"copy\", \"reverse\", \"parallel\""));
 }
 
+TEST_CASE("eval --precision runs a checkpoint's large products in bf16 or fp32, whatever it trained with",
+          "[cli][seq2seq][bf16]") {
+  Sandbox s;
+  // d_model 128: each block product is over 2^20 multiply-adds, so bf16 rounds it.
+  const auto config = s.path("reverse128.json");
+  std::ofstream(config) << R"({
+    "task": "seq2seq",
+    "data": {"kind": "reverse", "set_size": 5, "symbols": 6, "train_size": 600, "valid_size": 100,
+             "test_size": 100, "max_len": 10, "max_target_len": 11},
+    "model": {"d_model": 128, "heads": 4, "ffn_hidden": 512, "layers": 1, "positions": "sinusoidal"},
+    "train": {"max_steps": 3, "batch_size": 32},
+    "decode": {"beam_size": 1},
+    "threads": 1, "seed": 5})";
+  auto train = s.attn("train " + config + " --out run");
+  INFO(train.err);
+  REQUIRE(train.rc == 0);
+  auto loss = [&](const std::string& flags) {
+    auto r = s.attn("eval run --json" + flags);
+    INFO(r.err);
+    REQUIRE(r.rc == 0);
+    return json::parse(r.out)["loss"].get<double>();
+  };
+  const double fp32 = loss(""), bf16 = loss(" --precision bf16");
+  CHECK(loss(" --precision fp32") == fp32);  // trained in fp32: the same as without the flag
+  CHECK(bf16 != fp32);
+  CHECK(std::abs(bf16 - fp32) < 0.01 * fp32);
+  auto bad = s.attn("eval run --precision fp16");
+  CHECK(bad.rc == 2);
+  CHECK_THAT(bad.err, Catch::Contains("--precision"));
+}
+
 TEST_CASE("bench decode times cached and uncached decoding of a config's model", "[cli][seq2seq][bench]") {
   Sandbox s;
   const std::string config = (fs::path(ATTN_SOURCE_DIR) / "configs/sort.json").string();

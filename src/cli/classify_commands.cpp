@@ -35,11 +35,11 @@ std::optional<DataKind> table_kind(const std::string& input) {
   return std::nullopt;
 }
 
-CheckpointModel load_classifier(CheckpointReader& reader, const std::string& device,
-                             const std::string& attention) {
+CheckpointModel load_classifier(CheckpointReader& reader, const std::string& device, const std::string& attention,
+                                const std::string& precision) {
   auto m = load_checkpoint_model(reader, device);
   set_threads(m.header.config.threads);
-  set_precision(m.header.config.precision);
+  set_precision(precision.empty() ? m.header.config.precision : parse<Precision>(precision));
   if (!attention.empty()) use_attention(*m.model, m.header.config.model, parse<AttentionMode>(attention));
   return m;
 }
@@ -53,7 +53,7 @@ class ClassifyCommands final : public TaskCommands {
   int eval(const EvalRequest& req, CheckpointReader& reader) const override {
     if (!req.target_path.empty() || !req.hyps_path.empty())
       throw UsageError("--target and --hyps are for seq2seq checkpoints; this one is a classifier");
-    auto m = load_classifier(reader, req.device, req.attention);
+    auto m = load_classifier(reader, req.device, req.attention, req.precision);
     DataConfig data = m.header.config.data;
     // --data: that file (an IMDB directory: its test/) is what is evaluated, whole.
     std::vector<TextExample> from_file;
@@ -117,7 +117,7 @@ class ClassifyCommands final : public TaskCommands {
   }
 
   json report(const ReportRequest& req, CheckpointReader& reader) const override {
-    auto m = load_classifier(reader, req.device, "");
+    auto m = load_classifier(reader, req.device, "", "");
     const DataConfig& data = m.header.config.data;
     const auto raw = read_splits(data, m.header.config.seed);
     const bool test = !raw.test.empty();
@@ -142,7 +142,7 @@ class ClassifyCommands final : public TaskCommands {
     if (req.print_alignment)
       throw UsageError("--print-alignment is for seq2seq checkpoints; this one is a classifier (attn show draws "
                        "its attention)");
-    auto m = load_classifier(reader, req.device, req.attention);
+    auto m = load_classifier(reader, req.device, req.attention, req.precision);
     const auto& data = m.header.config.data;
     const auto tok = make_tokenizer(data);
     const auto& labels = m.header.labels;

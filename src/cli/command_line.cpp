@@ -44,10 +44,12 @@ int CommandLine::run(char** argv) const {
   return 0;
 }
 
-void add_model_options(CLI::App* cmd, std::string& attention, std::string& device) {
+void add_model_options(CLI::App* cmd, std::string& attention, std::string& device, std::string& precision) {
   cmd->add_option("--attention", attention, "Run with soft or hard attention (default: as trained)")
       ->check(CLI::IsMember(choice_names<AttentionMode>()));
   cmd->add_option("--device", device, "Device (default: the checkpoint's)");
+  cmd->add_option("--precision", precision, "The large products' arithmetic: fp32 | bf16 (default: the checkpoint's)")
+      ->check(CLI::IsMember(choice_names<Precision>()));
 }
 
 void add_decode_options(CLI::App* cmd, DecodeFlags& f) {

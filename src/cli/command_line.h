@@ -45,7 +45,7 @@ extern const CLI::Validator kPositive;
 extern const CLI::Validator kNonNegative;
 
 /// --attention and --device: the options of the subcommands that run a checkpoint's model.
-void add_model_options(CLI::App* cmd, std::string& attention, std::string& device);
+void add_model_options(CLI::App* cmd, std::string& attention, std::string& device, std::string& precision);
 /// --beam, --length-penalty, --max-len-a/b: seq2seq decoding; unset ones keep decode.*.
 void add_decode_options(CLI::App* cmd, DecodeFlags& flags);
 

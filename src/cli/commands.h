@@ -48,6 +48,7 @@ struct EvalRequest {
   int64_t max_len = 0;          ///< classify: cut inputs here; 0 = the config's eval length
   std::string attention;
   std::string device;
+  std::string precision;  ///< "fp32" | "bf16"; "" = the checkpoint's config.precision
   bool json = false;
 };
 int run_eval(const EvalRequest& request);
@@ -59,6 +60,7 @@ struct PredictRequest {
   bool print_alignment = false;  ///< seq2seq: each translation's source-target alignment too
   std::string attention;
   std::string device;
+  std::string precision;  ///< "fp32" | "bf16"; "" = the checkpoint's config.precision
   bool json = false;
   // classify: an input FILE.tsv, .csv or .jsonl is a table; its text and id columns (name or
   // index; "" = by name), and whether its first line is a header (auto | true | false)
@@ -202,6 +204,7 @@ struct ShowRequest {
   int64_t beam = 0;             ///< seq2seq: the search that makes the translation; 0 = decode.beam_size
   std::string attention;
   std::string device;
+  std::string precision;  ///< "fp32" | "bf16"; "" = the checkpoint's config.precision
 };
 int run_show(const ShowRequest& request);
 

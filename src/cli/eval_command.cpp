@@ -29,7 +29,7 @@ void add_eval_command(CommandLine& cli) {
                   "Classifier: cut inputs at this many tokens (default: the config's data.eval_max_len, "
                   "else data.max_len)")
       ->check(kPositive);
-  add_model_options(cmd, req->attention, req->device);
+  add_model_options(cmd, req->attention, req->device, req->precision);
   cmd->add_flag("--json", req->json, "Print one JSON object");
   cli.add_trust_flag(cmd);
   cli.add(cmd, [req] { return run_eval(*req); }, /*computes=*/true);

@@ -68,7 +68,7 @@ void add_predict_command(CommandLine& cli) {
                                                  "first (default: by name: id, idx, index, ...)");
   cmd->add_option("--header", req->header, "Table input: is its first line a header")
       ->capture_default_str()->check(CLI::IsMember({"auto", "true", "false"}));
-  add_model_options(cmd, req->attention, req->device);
+  add_model_options(cmd, req->attention, req->device, req->precision);
   add_decode_options(cmd, req->decode);
   cmd->add_flag("--json", req->json, "JSON lines instead of TSV (or plain text)");
   cmd->add_flag("--print-alignment", req->print_alignment,

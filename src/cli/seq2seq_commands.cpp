@@ -25,10 +25,11 @@ using nlohmann::json;
 
 namespace {
 
-CheckpointSeq2Seq load_seq2seq(CheckpointReader& reader, const std::string& device, const std::string& attention) {
+CheckpointSeq2Seq load_seq2seq(CheckpointReader& reader, const std::string& device, const std::string& attention,
+                               const std::string& precision) {
   auto m = load_seq2seq_checkpoint(reader, device);
   set_threads(m.header.config.threads);
-  set_precision(m.header.config.precision);
+  set_precision(precision.empty() ? m.header.config.precision : parse<Precision>(precision));
   if (!attention.empty()) use_attention(*m.model, m.header.config.model, parse<AttentionMode>(attention));
   return m;
 }
@@ -53,7 +54,7 @@ class Seq2SeqCommands final : public TaskCommands {
   int eval(const EvalRequest& req, CheckpointReader& checkpoint) const override {
     if (req.max_len > 0)
       throw UsageError("--max-len is for classifiers; seq2seq output lengths are set by --max-len-a/--max-len-b");
-    auto m = load_seq2seq(checkpoint, req.device, req.attention);
+    auto m = load_seq2seq(checkpoint, req.device, req.attention, req.precision);
     const Config& cfg = m.header.config;
     const DataConfig& data = cfg.data;
     const std::string split = req.split;
@@ -109,7 +110,7 @@ class Seq2SeqCommands final : public TaskCommands {
   }
 
   json report(const ReportRequest& req, CheckpointReader& checkpoint) const override {
-    auto m = load_seq2seq(checkpoint, req.device, "");
+    auto m = load_seq2seq(checkpoint, req.device, "", "");
     const Config& cfg = m.header.config;
     const auto raw = read_pair_splits(cfg.data, cfg.seed);
     const bool test = !raw.test.empty();
@@ -135,7 +136,7 @@ class Seq2SeqCommands final : public TaskCommands {
     if (!req.text_column.empty() || !req.id_column.empty())
       throw UsageError("--text-column and --id-column are for classifiers; a seq2seq checkpoint reads one source "
                        "sentence per line");
-    auto m = load_seq2seq(checkpoint, req.device, req.attention);
+    auto m = load_seq2seq(checkpoint, req.device, req.attention, req.precision);
     const Config& cfg = m.header.config;
     const auto search = search_from(cfg, req.decode);
     // The encoder's position table bounds what it can read.

@@ -55,7 +55,7 @@ int run_show(const ShowRequest& req) {
   const Config& cfg = reader.header().config;
   const KernelScope kernels(kernels_of(cfg.model));
   set_threads(cfg.threads);
-  set_precision(cfg.precision);
+  set_precision(req.precision.empty() ? cfg.precision : parse<Precision>(req.precision));
   const AttentionMode attention = req.attention.empty() ? cfg.model.attention : parse<AttentionMode>(req.attention);
   const size_t count = std::min(texts.size(), static_cast<size_t>(req.limit));
   const std::vector<std::string> chosen(texts.begin(), texts.begin() + static_cast<std::ptrdiff_t>(count));
@@ -103,7 +103,7 @@ void add_show_command(CommandLine& cli) {
   cmd->add_option("--beam", req->beam, "seq2seq: beam size of the translation shown, 1 = greedy "
                                        "(default: decode.beam_size)")
       ->check(kPositive)->default_str("config");
-  add_model_options(cmd, req->attention, req->device);
+  add_model_options(cmd, req->attention, req->device, req->precision);
   cli.add_trust_flag(cmd);
   cli.add(cmd, [req] { return run_show(*req); }, /*computes=*/true);
 }
