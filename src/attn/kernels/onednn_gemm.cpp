@@ -50,9 +50,9 @@ const dnnl::engine& cpu_engine() {
 
 struct ProductKey {
   bool ta, tb;
-  int64_t M, N, K, lda, ldb, ldc;  // the row strides of the rounded operands as stored, and of C
+  int64_t M, N, K, lda, ldb, ldc;  // the row strides of the operands as stored, and of C
   float alpha, beta;
-  bool f32 = false;
+  bool f32;  // float32 operands, else bfloat16
   bool operator==(const ProductKey& o) const {
     return ta == o.ta && tb == o.tb && M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb &&
            ldc == o.ldc && alpha == o.alpha && beta == o.beta && f32 == o.f32;
@@ -60,7 +60,7 @@ struct ProductKey {
 };
 struct ProductKeyHash {
   size_t operator()(const ProductKey& k) const {
-    size_t h = size_t(k.ta) | size_t(k.tb) << 1;
+    size_t h = size_t(k.ta) | size_t(k.tb) << 1 | size_t(k.f32) << 2;
     for (int64_t v : {k.M, k.N, k.K, k.lda, k.ldb, k.ldc}) h = h * 1000003u ^ size_t(v);
     uint32_t a, b;
     std::memcpy(&a, &k.alpha, 4);
@@ -74,7 +74,7 @@ struct Product {
   dnnl::matmul matmul;
 };
 
-/// The bfloat16 operands in their stored layout (row strides lda, ldb), C float32 with row stride ldc.
+/// The operands in their stored layout (row strides lda, ldb), C float32 with row stride ldc.
 Product make_product(const ProductKey& k) {
   using dnnl::memory;
   const auto type = k.f32 ? memory::data_type::f32 : memory::data_type::bf16;
@@ -90,6 +90,24 @@ Product make_product(const ProductKey& k) {
   }
   const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, cpu_engine());
   return {a, b, c, dnnl::matmul(pd)};
+}
+
+/// C of the product `key` describes, from A and B as it describes them: a primitive made once per
+/// key and kept per thread (the shapes of a few models' blocks: cleared past 512, not a leak).
+void run_product(const ProductKey& key, const void* A, const void* B, float* C) {
+  thread_local std::unordered_map<ProductKey, Product, ProductKeyHash> products;
+  thread_local dnnl::stream stream(cpu_engine());
+  auto it = products.find(key);
+  if (it == products.end()) {
+    if (products.size() >= 512) products.clear();
+    it = products.emplace(key, make_product(key)).first;
+  }
+  const Product& p = it->second;
+  const auto& engine = cpu_engine();
+  p.matmul.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(p.a, engine, const_cast<void*>(A))},
+                            {DNNL_ARG_WEIGHTS, dnnl::memory(p.b, engine, const_cast<void*>(B))},
+                            {DNNL_ARG_DST, dnnl::memory(p.c, engine, C)}});
+  stream.wait();
 }
 
 /// The stored rows (rows x width, row stride ld) of X rounded to bfloat16 into `out`, densely:
@@ -116,7 +134,8 @@ uint16_t* dense_bf16(const float* x, int64_t rows, int64_t width, int64_t ld, st
     if (reorders.size() >= 512) reorders.clear();
     const memory::desc from({rows, width}, memory::data_type::f32, memory::dims{ld, 1});
     const memory::desc to({rows, width}, memory::data_type::bf16, memory::dims{width, 1});
-    it = reorders.emplace(key, Reorder{from, to, dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), from, cpu_engine(), to))}).first;
+    const dnnl::reorder::primitive_desc pd(cpu_engine(), from, cpu_engine(), to);
+    it = reorders.emplace(key, Reorder{from, to, dnnl::reorder(pd)}).first;
   }
   const Reorder& r = it->second;
   dnnl::memory src(r.from, cpu_engine(), const_cast<float*>(x)), dst(r.to, cpu_engine(), out.data());
@@ -128,8 +147,6 @@ uint16_t* dense_bf16(const float* x, int64_t rows, int64_t width, int64_t ld, st
 void gemm_dnnl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   thread_local std::vector<uint16_t> a, b;
-  thread_local std::unordered_map<ProductKey, Product, ProductKeyHash> products;
-  thread_local dnnl::stream stream(cpu_engine());
   // Each operand: a scope's rounded copy (row stride its own), else rounded here (dense).
   auto operand = [](const float* x, int64_t rows, int64_t width, int64_t ld, std::vector<uint16_t>& buffer) {
     auto [bits, stride] = Bf16Constants::find(x, rows, width, ld);
@@ -138,39 +155,14 @@ void gemm_dnnl(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, c
   };
   const auto [ab, a_ld] = operand(A, ta ? K : M, ta ? M : K, lda, a);
   const auto [bb, b_ld] = operand(B, tb ? N : K, tb ? K : N, ldb, b);
-  const ProductKey key{ta, tb, M, N, K, a_ld, b_ld, ldc, alpha, beta};
-  auto it = products.find(key);
-  if (it == products.end()) {
-    if (products.size() >= 512) products.clear();  // shapes of a few models' blocks, not a leak
-    it = products.emplace(key, make_product(key)).first;
-  }
-  const Product& p = it->second;
-  const auto& engine = cpu_engine();
-  p.matmul.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(p.a, engine, const_cast<uint16_t*>(ab))},
-                            {DNNL_ARG_WEIGHTS, dnnl::memory(p.b, engine, const_cast<uint16_t*>(bb))},
-                            {DNNL_ARG_DST, dnnl::memory(p.c, engine, C)}});
-  stream.wait();
+  run_product(ProductKey{ta, tb, M, N, K, a_ld, b_ld, ldc, alpha, beta, /*f32=*/false}, ab, bb, C);
 }
 
 }  // namespace
 
 void gemm_onednn_f32(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                      const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  thread_local std::unordered_map<ProductKey, Product, ProductKeyHash> products;
-  thread_local dnnl::stream stream(cpu_engine());
-  ProductKey key{ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
-  key.f32 = true;
-  auto it = products.find(key);
-  if (it == products.end()) {
-    if (products.size() >= 512) products.clear();
-    it = products.emplace(key, make_product(key)).first;
-  }
-  const Product& p = it->second;
-  const auto& engine = cpu_engine();
-  p.matmul.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(p.a, engine, const_cast<float*>(A))},
-                            {DNNL_ARG_WEIGHTS, dnnl::memory(p.b, engine, const_cast<float*>(B))},
-                            {DNNL_ARG_DST, dnnl::memory(p.c, engine, C)}});
-  stream.wait();
+  run_product(ProductKey{ta, tb, M, N, K, lda, ldb, ldc, alpha, beta, /*f32=*/true}, A, B, C);
 }
 
 namespace {
