@@ -72,8 +72,8 @@ TEST_CASE("under bf16 a product sums the bfloat16-rounded operands in float32, e
           "[bf16]") {
   const PrecisionScope bf16(Precision::Bf16);
   INFO("bf16 products run on: " << bf16_engine());
-  const int64_t M = 300, N = 200, K = 96;  // 5.8M multiply-adds: above kBf16MinProduct
-  REQUIRE(M * N * K >= kBf16MinProduct);
+  const int64_t M = 300, N = 200, K = 96;  // 5.8M multiply-adds: above kOnednnMinProduct
+  REQUIRE(M * N * K >= kOnednnMinProduct);
   for (bool ta : {false, true})
     for (bool tb : {false, true})
       for (float beta : {0.0f, 1.0f, 0.25f}) {
@@ -120,7 +120,7 @@ TEST_CASE("small products, and every product under fp32, stay float32 to the bit
       std::vector<float> C(size_t(n * 64)), C32(size_t(n * 64));
       gemm<float>(false, false, n, 64, 256, 1.0f, A2.data(), 256, B2.data(), 64, 0.0f, C.data(), 64);
       gemm_strict<float>(false, false, n, 64, 256, 1.0f, A2.data(), 256, B2.data(), 64, 0.0f, C32.data(), 64);
-      const bool small = n * 64 * 256 < kBf16MinProduct;
+      const bool small = n * 64 * 256 < kOnednnMinProduct;
       INFO("precision " << attn::to_string(p) << ", " << n << " x 64 x 256");
       if (p == Precision::Fp32 || small)
         CHECK(C == C32);

@@ -22,7 +22,7 @@ template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
           const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if constexpr (std::is_same_v<T, float>) {
-    if (M * N * K >= kBf16MinProduct && matmul_precision() == Precision::Bf16)
+    if (M * N * K >= kOnednnMinProduct && matmul_precision() == Precision::Bf16)
       return gemm_bf16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
   gemm_strict(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -33,7 +33,7 @@ void gemm_strict(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T 
                  const T* B, int64_t ldb, T beta, T* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   if constexpr (std::is_same_v<T, float>) {
-    if (M * N * K >= kBf16MinProduct && K > 0 && onednn_fp32_products())
+    if (M * N * K >= kOnednnMinProduct && K > 0 && onednn_fp32_products())
       return gemm_onednn_f32(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   }
 #ifdef ATTN_HAVE_BLAS

@@ -9,7 +9,7 @@ namespace attn::kernels {
 
 /// Row-major C (M x N) = alpha * op(A) op(B) + beta * C, with op(A) M x K and op(B) K x N;
 /// op(X) = X^T when trans_x. lda, ldb, ldc: the row strides of A, B, C as stored. For float,
-/// under matmul_precision() Bf16 and at least kBf16MinProduct multiply-adds, gemm_bf16
+/// under matmul_precision() Bf16 and at least kOnednnMinProduct multiply-adds, gemm_bf16
 /// (onednn_gemm.h); else gemm_strict.
 template <typename T>
 void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,

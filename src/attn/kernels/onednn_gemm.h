@@ -1,12 +1,13 @@
 // Large products through oneDNN (the libdnnl LibTorch itself links): float32 ones on CPUs with
 // AMX (below), and products with bfloat16 operands summed in float32 (config.precision "bf16"),
 // as PyTorch's autocast to bfloat16 computes a linear layer: what kernels::gemm<float> (blas.h) runs while
-// the precision is Bf16, for products of at least kBf16MinProduct multiply-adds: the linear
+// the precision is Bf16, for products of at least kOnednnMinProduct multiply-adds: the linear
 // layers', the feed-forward's and the output projection's blocks, forward and backward. The
 // attention kernels' tiles (scores, softmax, their products) stay float32.
 //
 // Both operands are rounded to bfloat16 (to nearest, ties to even) into per-thread buffers in
-// their stored layout; the product runs in oneDNN's bfloat16 kernels where the CPU has AMX or
+// their stored layout (oneDNN's reorder, which also flushes float32 denormals, |x| < 1.2e-38, to
+// a signed zero where to_bf16 keeps them: measured on AMX); the product runs in oneDNN's bfloat16 kernels where the CPU has AMX or
 // AVX512-BF16 (bf16_engine() names them), else as a float32 product of the rounded operands:
 // the same numbers up to the order of the sums, no faster. alpha and beta are applied in float32
 // to the float32 result (C = alpha op(A) op(B) + beta C). LibTorch-free.
@@ -26,10 +27,11 @@ namespace attn::kernels {
 void set_matmul_precision(Precision precision);
 Precision matmul_precision();
 
-/// Products of fewer multiply-adds (M N K) stay float32 under Bf16: the blocks of models as small
-/// as the notebook's (128 x 32 x 32), where oneDNN's per-call cost (2-20 us, measured) outweighs
-/// the arithmetic. (The attention kernels' tiles are float32 whatever their size: gemm_strict.)
-constexpr int64_t kBf16MinProduct = int64_t(1) << 20;
+/// Products of fewer multiply-adds (M N K) never go to oneDNN: under Bf16 they stay float32, and
+/// float32 ones stay with the BLAS. The blocks of models as small as the notebook's (128 x 32 x 32),
+/// where oneDNN's per-call cost (2-20 us, measured) outweighs the arithmetic. (The attention
+/// kernels' tiles are float32 whatever their size: gemm_strict.)
+constexpr int64_t kOnednnMinProduct = int64_t(1) << 20;
 
 /// What runs bfloat16 products here: "oneDNN AMX", "oneDNN AVX512-BF16" or "emulated (float32
 /// products of bfloat16-rounded operands)".
@@ -48,7 +50,7 @@ void round_to_bf16(const float* x, int64_t n, uint16_t* out);
 void gemm_bf16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
-/// Whether gemm_strict<float> runs products of at least kBf16MinProduct multiply-adds through
+/// Whether gemm_strict<float> runs products of at least kOnednnMinProduct multiply-adds through
 /// oneDNN's float32 matmul rather than the BLAS: where the CPU has AMX (Intel Xeons from Sapphire
 /// Rapids on), on which it made the translation model's float32 training step 8% faster than
 /// OpenBLAS's SkylakeX kernel (1.36-1.39 against 1.47-1.51 s, alternated) and evaluation 4%;
